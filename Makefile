@@ -1,0 +1,71 @@
+# homeportal — `make run` (demo) and `make test` (the whole suite). See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+WEB_PORT ?= 8000
+BPMS_PORT ?= 8090
+export WEB_PORT BPMS_PORT
+TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/homeportal} \
+            REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/14} HOMEPORTAL_TESTING=1 \
+            DJANGO_ALLOW_ASYNC_UNSAFE=true
+
+.PHONY: run test lint install install-dev system system-test migrate demo messages clean bench
+
+$(VENV)/bin/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || PYTHON=python3; $${PYTHON:-python3} -m venv $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml constraints.txt
+	$(PY) -m pip install -q -c constraints.txt ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed
+
+system:
+	@bash scripts/ensure_system.sh
+
+system-test:
+	@bash scripts/ensure_system.sh --test
+
+messages: install
+	@$(PY) manage.py compilemessages --ignore=.venv --ignore=var -v 0
+
+migrate: install
+	$(PY) manage.py migrate --noinput -v 0
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+run: system install messages
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) manage.py seed_demo
+	@echo
+	@echo "  homeportal:        http://127.0.0.1:$(WEB_PORT)/"
+	@echo "  KZhK admin:        http://127.0.0.1:$(WEB_PORT)/admin/"
+	@echo "  dev outbox:        http://127.0.0.1:$(WEB_PORT)/dev/outbox/"
+	@echo "  BPMS Simbase mock: http://127.0.0.1:$(BPMS_PORT)/"
+	@echo "  Ctrl-C stops everything."
+	@echo
+	$(VENV)/bin/honcho start -f Procfile
+
+lint: install system
+	$(VENV)/bin/ruff check .
+	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run -v 1
+	$(TEST_ENV) $(PY) scripts/translations.py check
+
+test: system-test install
+	$(VENV)/bin/ruff check .
+	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run -v 1
+	$(TEST_ENV) $(PY) scripts/translations.py check
+	@$(PY) manage.py compilemessages --ignore=.venv --ignore=var -v 0
+	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install
+	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf var/test .pytest_cache

@@ -1,0 +1,3 @@
+app_name = "bpms_bridge"
+
+urlpatterns: list = []

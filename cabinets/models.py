@@ -1,0 +1,219 @@
+"""The organization domain: legal entities, their people, contracts, notifications.
+
+Every other app scopes its records to `Organization`; selectors take the current user's
+organization and answer 404 for anything else.
+"""
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from .validators import validate_bin, validate_iin
+
+
+class Organization(models.Model):
+    """A legal entity with a cabinet: an authorised company (УК) or a developer (Застройщик)."""
+
+    class Kind(models.TextChoices):
+        COMPANY = "company", _("Authorised company")
+        DEVELOPER = "developer", _("Developer")
+
+    bin = models.CharField(_("BIN"), max_length=12, unique=True, validators=[validate_bin])
+    name_ru = models.CharField(_("Name (Russian)"), max_length=500)
+    name_kk = models.CharField(_("Name (Kazakh)"), max_length=500, blank=True)
+    kind = models.CharField(_("Kind"), max_length=20, choices=Kind.choices, default=Kind.COMPANY)
+    created_at = models.DateTimeField(_("Created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Organization")
+        verbose_name_plural = _("Organizations")
+        ordering = ["name_ru"]
+
+    def __str__(self):
+        return f"{self.name} ({self.bin})"
+
+    @property
+    def name(self) -> str:
+        if get_language() == "kk" and self.name_kk:
+            return self.name_kk
+        return self.name_ru
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, username, password=None, **extra):
+        user = self.model(username=username, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, username, password=None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(username, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Cabinet users act for one organization (keyed by IIN within it); KZhK staff
+    (moderators) have no organization and sign in to the admin by username."""
+
+    username = models.CharField(_("Login"), max_length=150, unique=True)
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("Organization"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="users",
+    )
+    iin = models.CharField(_("IIN"), max_length=12, blank=True, validators=[validate_iin])
+    surname = models.CharField(_("Surname"), max_length=150, blank=True)
+    name = models.CharField(_("Name"), max_length=150, blank=True)
+    patronymic = models.CharField(_("Patronymic"), max_length=150, blank=True)
+    email = models.EmailField(_("E-mail"), blank=True)
+    mobile = models.CharField(_("Mobile number"), max_length=12, blank=True)
+    language = models.CharField(_("Language"), max_length=5, default="ru")
+    is_staff = models.BooleanField(_("KZhK staff"), default=False)
+    is_active = models.BooleanField(_("Active"), default=True)
+    date_joined = models.DateTimeField(_("Registered"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("User")
+        verbose_name_plural = _("Users")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "iin"], condition=~models.Q(iin=""), name="user_unique_iin_per_organization"
+            ),
+        ]
+
+    def __str__(self):
+        return self.full_name or self.username
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.surname, self.name, self.patronymic) if p)
+
+    @staticmethod
+    def cabinet_username(*, bin: str, iin: str) -> str:  # noqa: A002 - BIN is the domain word
+        return f"{bin}-{iin}"
+
+
+class LegalEntityRecord(models.Model):
+    """Emulates the state database of legal entities (the BIN search of the developer
+    invitation). Editable in admin; `cabinets.selectors.legal_entity_lookup` is the only reader,
+    so a real registry client can replace it."""
+
+    bin = models.CharField(_("BIN"), max_length=12, unique=True, validators=[validate_bin])
+    name_ru = models.CharField(_("Name (Russian)"), max_length=500)
+    name_kk = models.CharField(_("Name (Kazakh)"), max_length=500, blank=True)
+    legal_address = models.CharField(_("Legal address"), max_length=500, blank=True)
+    head_full_name = models.CharField(_("Head"), max_length=300, blank=True)
+    registered_on = models.DateField(_("Registration date"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Legal-entity registry record")
+        verbose_name_plural = _("Legal-entity registry")
+        ordering = ["bin"]
+
+    def __str__(self):
+        return f"{self.bin} {self.name_ru}"
+
+
+class Contract(models.Model):
+    """A guarantee or subsidy contract (договор гарантирования / субсидирования) of an
+    organization. Applications are filed under them and appeals correct them."""
+
+    class Kind(models.TextChoices):
+        GUARANTEE = "guarantee", _("Guarantee")
+        SUBSIDY = "subsidy", _("Subsidy")
+
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("Organization"), on_delete=models.PROTECT, related_name="contracts"
+    )
+    developer = models.ForeignKey(
+        Organization, verbose_name=_("Developer"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="developer_contracts",
+    )
+    kind = models.CharField(_("Contract type"), max_length=20, choices=Kind.choices, default=Kind.GUARANTEE)
+    number = models.CharField(_("Contract number"), max_length=100)
+    signed_on = models.DateField(_("Contract date"))
+    project_name = models.CharField(_("Project name"), max_length=1000)
+    amount = models.DecimalField(_("Amount, KZT"), max_digits=18, decimal_places=2, null=True, blank=True)
+    is_active = models.BooleanField(_("Active"), default=True)
+    concluded_outside_portal = models.BooleanField(_("Concluded outside the portal"), default=False)
+    created_at = models.DateTimeField(_("Created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Contract")
+        verbose_name_plural = _("Contracts")
+        ordering = ["-signed_on", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "kind", "number"], name="contract_unique_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} / {self.signed_on:%d.%m.%Y}"
+
+
+class Notification(models.Model):
+    """A message from KZhK to an organization («Уведомления»). Titles and texts are stored in
+    both languages because the reader's language is chosen when the page is shown."""
+
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("Organization"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    title_ru = models.CharField(_("Title (Russian)"), max_length=300)
+    title_kk = models.CharField(_("Title (Kazakh)"), max_length=300)
+    body_ru = models.TextField(_("Text (Russian)"), blank=True)
+    body_kk = models.TextField(_("Text (Kazakh)"), blank=True)
+    link = models.CharField(_("Link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("Created"), default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(_("Read"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("E-mail copy sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Notification")
+        verbose_name_plural = _("Notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "read_at"], name="notification_unread_idx")]
+
+    def __str__(self):
+        return self.title_ru
+
+    @property
+    def title(self) -> str:
+        return self.title_kk if get_language() == "kk" and self.title_kk else self.title_ru
+
+    @property
+    def body(self) -> str:
+        return self.body_kk if get_language() == "kk" and self.body_kk else self.body_ru
+
+
+class OutboundMessage(models.Model):
+    """What the portal "sent" by e-mail or SMS in development: the dev outbox page shows it.
+    In production mail goes through SMTP and SMS through a gateway, and nothing is kept here."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("SMS")
+
+    channel = models.CharField(_("Channel"), max_length=10, choices=Channel.choices)
+    recipient = models.CharField(_("Recipient"), max_length=300)
+    subject = models.CharField(_("Subject"), max_length=500, blank=True)
+    body = models.TextField(_("Text"))
+    html_body = models.TextField(_("HTML"), blank=True)
+    created_at = models.DateTimeField(_("Sent"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("Dev outbox message")
+        verbose_name_plural = _("Dev outbox")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.channel} → {self.recipient}: {self.subject or self.body[:40]}"

@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def send_notification_email(notification_id: int) -> None:
+    """Sends the e-mail copy of a notification. Idempotent: a notification is mailed once."""
+    services.notification_send_email_copy(notification_id=notification_id)

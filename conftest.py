@@ -1,0 +1,95 @@
+"""Fixtures shared by every test: factories, a signed-in client, and headless Chromium."""
+
+import os
+
+import pytest
+
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+    "--no-first-run", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(settings, tmp_path):
+    """Every test writes files under its own tmp dir, so none are left in var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path / "media"}},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _clear_sms_outbox():
+    from cabinets.messaging import LocmemSmsBackend
+
+    LocmemSmsBackend.outbox.clear()
+    yield
+
+
+@pytest.fixture
+def organization(db):
+    from tests.factories import OrganizationFactory
+
+    return OrganizationFactory()
+
+
+@pytest.fixture
+def cabinet_user(db, organization):
+    from tests.factories import UserFactory
+
+    return UserFactory(organization=organization)
+
+
+@pytest.fixture
+def cabinet_client(client, cabinet_user):
+    client.force_login(cabinet_user)
+    return client
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser context per test, pointed at the live server, Russian by default."""
+    context = browser.new_context(base_url=live_server.url, locale="ru-RU", accept_downloads=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def login_browser(live_server):
+    """Signs a user in to a Playwright page by planting a session cookie (for journeys whose
+    subject is not the login itself)."""
+    from django.conf import settings as dj_settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    def _login(page, user):
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.save()
+        host = live_server.url.split("//", 1)[1].split(":")[0]
+        page.context.add_cookies([{"name": dj_settings.SESSION_COOKIE_NAME, "value": session.session_key, "domain": host, "path": "/"}])
+        return page
+
+    return _login
