@@ -7,8 +7,10 @@ Used by `make lint` / `make test`. Run from the project root with the venv's pyt
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,13 +18,13 @@ LANGS = ["ru", "kk"]
 IGNORE = [".venv", "var", "static", "node_modules", "bench", "docs", "tests", "*/tests/*", "staticfiles"]
 
 
-def makemessages() -> None:
+def makemessages(root: Path = ROOT) -> None:
     cmd = [sys.executable, "manage.py", "makemessages", "--no-location", "--no-obsolete", "--no-wrap"]
     for lang in LANGS:
         cmd += ["-l", lang]
     for pattern in IGNORE:
         cmd += ["-i", pattern]
-    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, cwd=root, check=True, stdout=subprocess.DEVNULL)
 
 
 def po_entries(path: Path):
@@ -49,9 +51,9 @@ def po_entries(path: Path):
         yield parts["msgid"], strs, fuzzy
 
 
-def check() -> int:
+def check(root: Path) -> int:
     problems = []
-    po_files = sorted(ROOT.glob("*/locale/*/LC_MESSAGES/django.po")) + sorted(ROOT.glob("locale/*/LC_MESSAGES/django.po"))
+    po_files = sorted(root.glob("*/locale/*/LC_MESSAGES/django.po")) + sorted(root.glob("locale/*/LC_MESSAGES/django.po"))
     po_files = [p for p in po_files if ".venv" not in p.parts]
     seen_langs = {p.parts[-3] for p in po_files}
     for lang in LANGS:
@@ -62,7 +64,7 @@ def check() -> int:
         for msgid, strs, fuzzy in po_entries(po):
             total += 1
             if fuzzy or not strs or any(s == "" for s in strs):
-                problems.append(f"{po.relative_to(ROOT)}: {'fuzzy' if fuzzy else 'untranslated'}: {msgid[:90]!r}")
+                problems.append(f"{po.relative_to(root)}: {'fuzzy' if fuzzy else 'untranslated'}: {msgid[:90]!r}")
     if problems:
         print(f"Translations incomplete ({len(problems)} of {total} entries):")
         for p in problems:
@@ -75,5 +77,12 @@ def check() -> int:
 if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homeportal.settings")
     action = sys.argv[1] if len(sys.argv) > 1 else "check"
-    makemessages()
-    sys.exit(check() if action == "check" else 0)
+    if action == "update":
+        makemessages()
+        sys.exit(0)
+    # check: extract into a copy of the tree, so the working catalogues are never rewritten.
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "src"
+        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", "var", ".git", "node_modules", "*.pyc", "__pycache__"))
+        makemessages(copy)
+        sys.exit(check(copy))
