@@ -97,6 +97,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "cabinets.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "cabinets.backends.BinPasswordBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "cabinets:login"
@@ -157,6 +158,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# The login view renders the «БИН/Пароль» tab with the lockout message itself.
+AXES_LOCKOUT_CALLABLE = "cabinets.views.axes_lockout_response"
 # Lockout is per BIN, as the cabinet's rule says; an IP-wide lockout would lock out every
 # company behind one proxy, so axes' advice to add ip_address is declined on purpose.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]

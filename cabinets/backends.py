@@ -1,0 +1,19 @@
+"""«БИН/Пароль» login: the BIN names the organization, the password picks its person."""
+
+from django.contrib.auth.backends import ModelBackend
+
+from .models import User
+
+
+class BinPasswordBackend(ModelBackend):
+    """`authenticate(request, username=<BIN>, password=...)`. django-axes counts failures by
+    the same `username` credential, so the lockout is per BIN."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if not username or not password or len(username) != 12 or not username.isdigit():
+            return None
+        for user in User.objects.filter(organization__bin=username, is_active=True).order_by("pk"):
+            if user.check_password(password) and self.user_can_authenticate(user):
+                return user
+        User().set_password(password)  # same work whether or not the BIN exists
+        return None
