@@ -13,6 +13,8 @@ if [ "$mode" = "--test" ]; then
   [ -x /usr/bin/chromium ] || need+=(chromium)
   command -v pg_ctlcluster >/dev/null 2>&1 || command -v postgres >/dev/null 2>&1 || need+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+  # Only to check that docker-compose.yml parses (no Docker engine runs on these machines).
+  docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing system packages: ${need[*]}"
