@@ -1,0 +1,52 @@
+"""Case kinds the bridge can apply BPMS events to.
+
+Each domain registers itself in its AppConfig.ready()::
+
+    register_case_kind("appeal", apply_event="appeals.services.appeal_apply_bpms_event")
+
+`apply_event(*, case_id: str, event: dict)` applies one event through the domain's transition
+function. The bridge calls it inside a transaction that also records the event as applied, in
+per-case order, at most once per event (see docs/bpms-api.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.utils.module_loading import import_string
+
+
+@dataclass(frozen=True)
+class CaseKind:
+    name: str
+    apply_event_path: str
+    final_statuses: frozenset[str] = frozenset()
+
+    def apply_event(self) -> Callable[..., object]:
+        return import_string(self.apply_event_path)
+
+
+_registry: dict[str, CaseKind] = {}
+
+
+def register_case_kind(kind: str, *, apply_event: str, final_statuses: tuple[str, ...] = ()) -> CaseKind:
+    """Register (or re-register) a case kind; `apply_event` is a dotted path to a function.
+    `final_statuses` (optional) end the review: such cases are never flagged overdue."""
+    if not kind or not apply_event or "." not in apply_event:
+        raise ValueError("register_case_kind needs a kind and a dotted path to apply_event")
+    entry = CaseKind(name=kind, apply_event_path=apply_event, final_statuses=frozenset(final_statuses))
+    _registry[kind] = entry
+    return entry
+
+
+def unregister_case_kind(kind: str) -> None:
+    _registry.pop(kind, None)
+
+
+def case_kind(kind: str) -> CaseKind | None:
+    return _registry.get(kind)
+
+
+def registered_kinds() -> list[str]:
+    return sorted(_registry)

@@ -1,0 +1,298 @@
+"""Writes of bpms_bridge: the outbox to BPMS Simbase and the application of inbound events.
+
+Outbox: `outbox_enqueue` is called by a domain inside the transaction that changes its status;
+`outbox_send` (Celery task `bpms_bridge.tasks.outbox_send_task`, scheduled on commit) sends
+one row; `outbox_sweep` (beat) re-sends rows whose time has come. A row is claimed with a
+lease before the HTTP call, so two workers never send it at the same moment; the idempotency
+key makes a repeat (worker killed after BPMS accepted, sweeper racing a retry) harmless.
+
+Inbound: `event_apply` applies one feed/webhook event through the domain's registered
+`apply_event`, at most once (unique feed seq and per-case seq), in per-case order.
+`feed_pull` reads the feed from the acknowledged cursor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from . import client, registry, selectors
+from .client import conf
+from .models import AppliedEvent, BpmsCase, EventOutcome, FeedCursor, OutboxMessage, OutboxStatus
+
+logger = logging.getLogger(__name__)
+
+FEED_CURSOR = "default"
+FEED_LOCK_KEY = "bpms_bridge:feed_pull:lock"
+# Redis redelivers an unacknowledged message after its visibility timeout (3600 s in settings):
+# no countdown may come near it.
+MAX_COUNTDOWN_SECONDS = 3000
+
+
+class BridgeError(Exception):
+    pass
+
+
+# --- Outbox -----------------------------------------------------------------------------------------
+
+
+def _jsonable(value: dict) -> dict:
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def outbox_enqueue(*, case_kind: str, case_id: str, kind: str, payload: dict, idempotency_key: str) -> OutboxMessage:
+    """Write a message for BPMS in the caller's transaction; it is sent after commit.
+
+    A second call with the same idempotency key returns the first row (nothing is sent twice).
+    """
+    if not (case_kind and case_id and kind and idempotency_key):
+        raise BridgeError("case_kind, case_id, kind and idempotency_key are required")
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            message = OutboxMessage.objects.create(
+                case_kind=case_kind, case_id=str(case_id), kind=kind, payload=_jsonable(payload or {}),
+                idempotency_key=idempotency_key, next_attempt_at=now,
+            )
+    except IntegrityError:
+        return OutboxMessage.objects.get(idempotency_key=idempotency_key)
+    _schedule_send(message.pk)
+    return message
+
+
+def _schedule_send(message_id: int, *, countdown: float | None = None) -> None:
+    from .tasks import outbox_send_task
+
+    if countdown:
+        countdown = min(countdown, MAX_COUNTDOWN_SECONDS)
+        transaction.on_commit(lambda: outbox_send_task.apply_async((message_id,), countdown=countdown))
+    else:
+        outbox_send_task.delay_on_commit(message_id)
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential backoff with jitter, capped: base·2^(n-1), drawn from [half, full]."""
+    base = float(conf("BPMS_OUTBOX_BACKOFF_BASE", 2.0))
+    cap = min(float(conf("BPMS_OUTBOX_BACKOFF_CAP", 1800.0)), MAX_COUNTDOWN_SECONDS)
+    delay = min(cap, base * (2 ** max(0, attempts - 1)))
+    return random.uniform(delay / 2, delay)
+
+
+def _claim(message_id: int, now: dt.datetime) -> OutboxMessage | None:
+    lease = float(conf("BPMS_OUTBOX_LEASE_SECONDS", 120.0))
+    with transaction.atomic():
+        message = (
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk=message_id, status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+            .first()
+        )
+        if message is None:
+            return None
+        earlier = OutboxMessage.objects.filter(
+            case_kind=message.case_kind, case_id=message.case_id, status=OutboxStatus.PENDING, pk__lt=message.pk
+        ).exists()
+        if earlier:
+            return None  # messages of one case go in order; the earlier one triggers this one
+        message.attempts += 1
+        message.next_attempt_at = now + dt.timedelta(seconds=lease)
+        message.save(update_fields=["attempts", "next_attempt_at"])
+        return message
+
+
+def outbox_send(*, message_id: int, now: dt.datetime | None = None) -> OutboxMessage | None:
+    """Send one outbox row if it is due; returns the row (None if it was not ours to send)."""
+    now = now or timezone.now()
+    message = _claim(message_id, now)
+    if message is None:
+        return None
+    try:
+        answer = client.send_message(
+            case_kind=message.case_kind, case_id=message.case_id, kind=message.kind,
+            payload=message.payload, idempotency_key=message.idempotency_key,
+        )
+        error = None
+    except client.BpmsError as exc:
+        answer, error = None, exc
+    finished = timezone.now()
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+        if message.status != OutboxStatus.PENDING:
+            return message
+        if error is None:
+            message.status = OutboxStatus.SENT
+            message.sent_at = finished
+            message.last_error = ""
+            message.bpms_case_id = str(answer.get("case_id") or "")[:64]
+            message.save(update_fields=["status", "sent_at", "last_error", "bpms_case_id"])
+            if message.bpms_case_id:
+                case, _ = BpmsCase.objects.get_or_create(case_kind=message.case_kind, case_id=message.case_id)
+                if case.bpms_case_id != message.bpms_case_id:
+                    BpmsCase.objects.filter(pk=case.pk).update(bpms_case_id=message.bpms_case_id)
+            following = (
+                OutboxMessage.objects.filter(
+                    case_kind=message.case_kind, case_id=message.case_id, status=OutboxStatus.PENDING, pk__gt=message.pk
+                ).order_by("pk").values_list("pk", flat=True).first()
+            )
+            if following:
+                OutboxMessage.objects.filter(pk=following).update(next_attempt_at=finished)
+                _schedule_send(following)
+            return message
+        message.last_error = str(error)[:2000]
+        max_attempts = int(conf("BPMS_OUTBOX_MAX_ATTEMPTS", 15))
+        if error.permanent or message.attempts >= max_attempts:
+            message.status = OutboxStatus.DEAD
+            message.save(update_fields=["status", "last_error"])
+            logger.warning("bpms outbox message %s is dead after %s attempts", message.pk, message.attempts)
+            return message
+        delay = backoff_seconds(message.attempts)
+        message.next_attempt_at = finished + dt.timedelta(seconds=delay)
+        message.save(update_fields=["last_error", "next_attempt_at"])
+        _schedule_send(message.pk, countdown=delay)
+        logger.info("bpms outbox message %s failed (attempt %s), retry in %.1fs", message.pk, message.attempts, delay)
+        return message
+
+
+def outbox_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Re-schedule pending rows whose attempt time has passed (lost tasks, expired leases)."""
+    now = now or timezone.now()
+    due = list(
+        OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("pk").values_list("pk", flat=True)[:limit]
+    )
+    from .tasks import outbox_send_task
+
+    for pk in due:
+        outbox_send_task.delay(pk)
+    return len(due)
+
+
+def outbox_retry(*, message: OutboxMessage, now: dt.datetime | None = None) -> OutboxMessage:
+    """Give a dead letter (or a backing-off row) a fresh set of attempts (admin action)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+        if message.status == OutboxStatus.SENT:
+            return message
+        message.status = OutboxStatus.PENDING
+        message.attempts = 0
+        message.next_attempt_at = now
+        message.save(update_fields=["status", "attempts", "next_attempt_at"])
+        _schedule_send(message.pk)
+    return message
+
+
+# --- Inbound events ----------------------------------------------------------------------------------
+
+
+def _parse_event(raw: dict) -> dict:
+    try:
+        seq = int(raw["seq"])
+        case_seq = int(raw["case_seq"])
+        case_kind = str(raw["case_kind"])
+        external_id = str(raw["external_id"])
+        status = str(raw["status"])
+        occurred_at = parse_datetime(str(raw["occurred_at"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BridgeError(f"malformed event: {exc}") from None
+    if occurred_at is None or occurred_at.tzinfo is None or seq <= 0 or case_seq <= 0:
+        raise BridgeError("malformed event: occurred_at must be aware; seq and case_seq positive")
+    payload = raw.get("payload") or {}
+    documents = raw.get("documents") or []
+    if not isinstance(payload, dict) or not isinstance(documents, list):
+        raise BridgeError("malformed event: payload must be an object and documents a list")
+    return {
+        "seq": seq, "case_seq": case_seq, "case_kind": case_kind, "external_id": external_id,
+        "bpms_case_id": str(raw.get("case_id") or "")[:64], "status": status, "occurred_at": occurred_at,
+        "payload": payload, "documents": documents,
+    }
+
+
+def event_apply(*, raw: dict, source: str = "feed", strict_order: bool = False, now: dt.datetime | None = None) -> str:
+    """Apply one BPMS event at most once. Returns "applied", "failed", "unknown_kind",
+    "duplicate" (seen before or older than what was applied) or "gap" (strict_order only: an
+    earlier event of the case is missing — the feed will bring both in order)."""
+    event = _parse_event(raw)
+    now = now or timezone.now()
+    with transaction.atomic():
+        case, _ = BpmsCase.objects.get_or_create(case_kind=event["case_kind"], case_id=event["external_id"])
+        case = BpmsCase.objects.select_for_update().get(pk=case.pk)
+        if event["case_seq"] <= case.last_case_seq or AppliedEvent.objects.filter(seq=event["seq"]).exists():
+            return "duplicate"
+        if strict_order and event["case_seq"] != case.last_case_seq + 1:
+            return "gap"
+        payload = dict(event["payload"])
+        registered_at = parse_datetime(str(payload.get("registered_at") or "")) if payload.get("registered_at") else None
+        if registered_at is not None and registered_at.tzinfo is not None:
+            route = selectors.route_for(case_kind=case.case_kind, category=str(payload.get("category") or ""))
+            case.registered_at = registered_at
+            if route is not None:
+                case.deadline = selectors.review_deadline(route, registered_at)
+                payload["review_deadline"] = case.deadline.isoformat()
+        kind = registry.case_kind(case.case_kind)
+        error = ""
+        if kind is None:
+            outcome = EventOutcome.UNKNOWN_KIND
+            error = f"case kind {case.case_kind!r} is not registered"
+        else:
+            domain_event = {
+                "seq": event["seq"], "status": event["status"], "occurred_at": event["occurred_at"].isoformat(),
+                "payload": payload, "documents": event["documents"],
+            }
+            try:
+                with transaction.atomic():
+                    kind.apply_event()(case_id=case.case_id, event=domain_event)
+                outcome = EventOutcome.APPLIED
+            except Exception as exc:  # noqa: BLE001 — recorded for admin, the feed goes on
+                outcome = EventOutcome.FAILED
+                error = f"{type(exc).__name__}: {exc}"[:2000]
+                logger.exception("bpms event %s for %s:%s failed", event["seq"], case.case_kind, case.case_id)
+        AppliedEvent.objects.create(
+            case=case, seq=event["seq"], case_seq=event["case_seq"], status=event["status"],
+            occurred_at=event["occurred_at"], source=source, outcome=outcome, error=error,
+            documents=[{"name": d.get("name", ""), "content_type": d.get("content_type", "")}
+                       for d in event["documents"] if isinstance(d, dict)],
+        )
+        case.last_case_seq = event["case_seq"]
+        if outcome == EventOutcome.APPLIED:
+            case.last_status = event["status"][:40]
+        if event["bpms_case_id"]:
+            case.bpms_case_id = event["bpms_case_id"]
+        if payload.get("final") or (kind and event["status"] in kind.final_statuses):
+            case.finished = True
+        case.save(update_fields=["last_case_seq", "last_status", "bpms_case_id", "registered_at", "deadline", "finished", "updated_at"])
+    return str(outcome)
+
+
+def feed_pull(*, limit: int = 500, max_pages: int = 50) -> int:
+    """Apply the feed from the acknowledged cursor; one run at a time. Returns events handled."""
+    lock_timeout = int(conf("BPMS_FEED_LOCK_SECONDS", 300))
+    if not cache.add(FEED_LOCK_KEY, "1", timeout=lock_timeout):
+        return 0
+    handled = 0
+    try:
+        cursor, _ = FeedCursor.objects.get_or_create(name=FEED_CURSOR)
+        for _page in range(max_pages):
+            events = client.fetch_events(after=cursor.last_seq, limit=limit)
+            if not events:
+                break
+            for raw in sorted(events, key=lambda e: int(e.get("seq", 0))):
+                try:
+                    event_apply(raw=raw, source="feed")
+                except BridgeError:
+                    logger.exception("bpms feed: malformed event skipped: %r", raw.get("seq"))
+                cursor.last_seq = max(cursor.last_seq, int(raw.get("seq") or 0))
+                handled += 1
+            cursor.save(update_fields=["last_seq", "updated_at"])
+            if len(events) < limit:
+                break
+    finally:
+        cache.delete(FEED_LOCK_KEY)
+    return handled

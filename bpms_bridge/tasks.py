@@ -1,0 +1,28 @@
+"""Celery tasks of bpms_bridge: they only load ids and call services.
+
+outbox_send_task is idempotent (a claimed lease + the idempotency key at BPMS), so it runs
+with acks_late + reject_on_worker_lost: a worker killed mid-send leaves the message to be
+redelivered. The periodic tasks are not acks_late: beat runs them again anyway.
+"""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(
+    name="bpms_bridge.outbox_send", acks_late=True, reject_on_worker_lost=True,
+    time_limit=90, soft_time_limit=60, ignore_result=True,
+)
+def outbox_send_task(message_id: int) -> None:
+    services.outbox_send(message_id=message_id)
+
+
+@shared_task(name="bpms_bridge.outbox_sweep", time_limit=120, soft_time_limit=100, ignore_result=True)
+def outbox_sweep_task() -> int:
+    return services.outbox_sweep()
+
+
+@shared_task(name="bpms_bridge.feed_pull", time_limit=300, soft_time_limit=240, ignore_result=True)
+def feed_pull_task() -> int:
+    return services.feed_pull()

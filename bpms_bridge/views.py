@@ -1,0 +1,44 @@
+"""The BPMS webhook: HMAC-verified, applies events with the same function as the feed pull."""
+
+import json
+import logging
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from . import services
+from .signatures import webhook_verify
+
+logger = logging.getLogger(__name__)
+
+MAX_WEBHOOK_BYTES = 5 * 1024 * 1024
+
+
+@csrf_exempt  # server-to-server; authenticated by the HMAC signature instead
+@require_POST
+def webhook(request):
+    body = request.body[: MAX_WEBHOOK_BYTES + 1]
+    if len(body) > MAX_WEBHOOK_BYTES:
+        return JsonResponse({"error": "too large"}, status=413)
+    if not webhook_verify(secret=settings.BPMS_WEBHOOK_SECRET, header=request.headers.get("X-BPMS-Signature", ""), body=body):
+        return JsonResponse({"error": "bad signature"}, status=403)
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return JsonResponse({"error": "not JSON"}, status=400)
+    events = data.get("events") if isinstance(data, dict) and "events" in data else [data]
+    if not isinstance(events, list):
+        return JsonResponse({"error": "events must be a list"}, status=400)
+    results = []
+    for raw in events:
+        try:
+            results.append(services.event_apply(raw=raw, source="webhook", strict_order=True) if isinstance(raw, dict) else "malformed")
+        except services.BridgeError:
+            results.append("malformed")
+    if "gap" in results:
+        from .tasks import feed_pull_task
+
+        feed_pull_task.delay()  # the feed brings the missing events in order
+    return JsonResponse({"results": results})
