@@ -137,6 +137,12 @@ CELERY_TIMEZONE = "Asia/Almaty"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Periodic tasks: each app adds its own entries below (one beat process runs them all).
 CELERY_BEAT_SCHEDULE: dict = {}
+# bpms_bridge: re-send stale outbox rows; pull the BPMS status feed (the webhook is the fast path).
+CELERY_BEAT_SCHEDULE["bpms-outbox-sweep"] = {"task": "bpms_bridge.outbox_sweep", "schedule": 30.0}
+CELERY_BEAT_SCHEDULE["bpms-feed-pull"] = {
+    "task": "bpms_bridge.feed_pull", "schedule": env.float("BPMS_FEED_PULL_SECONDS", default=5.0),
+    "options": {"expires": 60},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 if REDIS_URL:
