@@ -21,6 +21,8 @@ import random
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -290,7 +292,8 @@ def feed_pull(*, limit: int = 500, max_pages: int = 50) -> int:
                     logger.exception("bpms feed: malformed event skipped: %r", raw.get("seq"))
                 cursor.last_seq = max(cursor.last_seq, int(raw.get("seq") or 0))
                 handled += 1
-            cursor.save(update_fields=["last_seq", "updated_at"])
+            # Monotonic even if two pulls ever overlap (the lock is per cache backend).
+            FeedCursor.objects.filter(pk=cursor.pk).update(last_seq=Greatest(F("last_seq"), cursor.last_seq), updated_at=timezone.now())
             if len(events) < limit:
                 break
     finally:
