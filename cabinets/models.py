@@ -217,3 +217,250 @@ class OutboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.channel} → {self.recipient}: {self.subject or self.body[:40]}"
+
+
+class OneTimeCode(models.Model):
+    """A one-time confirmation code sent by e-mail or SMS. Only an HMAC of the code is kept;
+    a code is used once, expires after `OTP_TTL`, and allows `OTP_MAX_TRIES` wrong entries."""
+
+    class Purpose(models.TextChoices):
+        LOGIN = "login", _("Log in by e-mail")
+        REGISTER_EMAIL = "register_email", _("Registration: e-mail")
+        REGISTER_SMS = "register_sms", _("Registration: SMS")
+        RESET = "reset", _("Password reset")
+        PROFILE_EMAIL = "profile_email", _("Profile: new e-mail")
+        PROFILE_MOBILE = "profile_mobile", _("Profile: new mobile number")
+
+    purpose = models.CharField(_("Purpose"), max_length=30, choices=Purpose.choices)
+    channel = models.CharField(_("Channel"), max_length=10, choices=OutboundMessage.Channel.choices)
+    recipient = models.CharField(_("Recipient"), max_length=300)
+    # What the code is bound to (a registration draft token, a user id): a code for one flow
+    # never confirms another.
+    context = models.CharField(_("Context"), max_length=100, blank=True)
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(_("Created"), db_index=True)
+    expires_at = models.DateTimeField(_("Expires"))
+    attempts = models.PositiveSmallIntegerField(_("Wrong tries"), default=0)
+    used_at = models.DateTimeField(_("Used"), null=True, blank=True)
+    superseded = models.BooleanField(_("Replaced by a newer code"), default=False)
+
+    class Meta:
+        verbose_name = _("One-time code")
+        verbose_name_plural = _("One-time codes")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["purpose", "recipient", "context"], name="otp_lookup_idx")]
+
+    def __str__(self):
+        return f"{self.purpose} → {self.recipient}"
+
+
+class RegistrationDraft(models.Model):
+    """One registration in progress («Регистрация»): what the certificate said (never the key
+    or its password), the contacts, the signed licence agreement, and how far it got. The
+    browser session holds only the token."""
+
+    class Step(models.TextChoices):
+        FORM = "form", _("Form")
+        CONFIRM = "confirm", _("Confirmation")
+        PASSWORD = "password", _("Password")
+        DONE = "done", _("Done")
+
+    token = models.CharField(max_length=64, unique=True)
+    step = models.CharField(_("Step"), max_length=20, choices=Step.choices, default=Step.FORM)
+    bin = models.CharField(_("BIN"), max_length=12)
+    organization_name = models.CharField(_("Organization name"), max_length=500)
+    iin = models.CharField(_("IIN"), max_length=12)
+    surname = models.CharField(_("Surname"), max_length=150, blank=True)
+    name = models.CharField(_("Name"), max_length=150, blank=True)
+    patronymic = models.CharField(_("Patronymic"), max_length=150, blank=True)
+    certificate_serial = models.CharField(_("Certificate serial number"), max_length=100, blank=True)
+    email = models.EmailField(_("E-mail"), blank=True)
+    mobile = models.CharField(_("Mobile number"), max_length=12, blank=True)
+    email_confirmed = models.BooleanField(default=False)
+    mobile_confirmed = models.BooleanField(default=False)
+    agreement_signature_id = models.BigIntegerField(_("Licence agreement signature"), null=True, blank=True)
+    agreement_signed_at = models.DateTimeField(_("Licence agreement signed"), null=True, blank=True)
+    language = models.CharField(max_length=5, default="ru")
+    user = models.ForeignKey(
+        User, verbose_name=_("User"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("Created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Registration")
+        verbose_name_plural = _("Registrations")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.bin} / {self.iin}"
+
+
+class LoginChallenge(models.Model):
+    """A server nonce for the «ЭЦП/QR» login: the person signs it, the certificate's IIN and BIN
+    pick the user. The session holds the token; the signer is filled in when signing completes."""
+
+    token = models.CharField(max_length=64, unique=True)
+    nonce = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    signer_iin = models.CharField(max_length=12, blank=True)
+    signer_bin = models.CharField(max_length=12, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Login challenge")
+        verbose_name_plural = _("Login challenges")
+
+    def __str__(self):
+        return self.token[:8]
+
+
+class Survey(models.Model):
+    """«Анкеты»: a questionnaire defined by KZhK staff in admin; one filling per organization."""
+
+    title_ru = models.CharField(_("Title (Russian)"), max_length=300)
+    title_kk = models.CharField(_("Title (Kazakh)"), max_length=300)
+    description_ru = models.TextField(_("Description (Russian)"), blank=True)
+    description_kk = models.TextField(_("Description (Kazakh)"), blank=True)
+    is_published = models.BooleanField(_("Published"), default=True)
+    created_at = models.DateTimeField(_("Created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Survey")
+        verbose_name_plural = _("Surveys")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.title_ru
+
+    @property
+    def title(self) -> str:
+        return self.title_kk if get_language() == "kk" and self.title_kk else self.title_ru
+
+    @property
+    def description(self) -> str:
+        return self.description_kk if get_language() == "kk" and self.description_kk else self.description_ru
+
+
+class SurveyQuestion(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        SINGLE = "single", _("Single choice")
+        MULTIPLE = "multiple", _("Multiple choice")
+        YES_NO = "yes_no", _("Yes / no")
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField(_("Position"), default=0)
+    kind = models.CharField(_("Question type"), max_length=20, choices=Kind.choices, default=Kind.TEXT)
+    text_ru = models.CharField(_("Question (Russian)"), max_length=500)
+    text_kk = models.CharField(_("Question (Kazakh)"), max_length=500)
+    required = models.BooleanField(_("Required"), default=True)
+
+    class Meta:
+        verbose_name = _("Question")
+        verbose_name_plural = _("Questions")
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.text_ru
+
+    @property
+    def text(self) -> str:
+        return self.text_kk if get_language() == "kk" and self.text_kk else self.text_ru
+
+
+class SurveyChoice(models.Model):
+    question = models.ForeignKey(SurveyQuestion, on_delete=models.CASCADE, related_name="choices")
+    position = models.PositiveSmallIntegerField(_("Position"), default=0)
+    text_ru = models.CharField(_("Option (Russian)"), max_length=300)
+    text_kk = models.CharField(_("Option (Kazakh)"), max_length=300)
+
+    class Meta:
+        verbose_name = _("Option")
+        verbose_name_plural = _("Options")
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.text_ru
+
+    @property
+    def text(self) -> str:
+        return self.text_kk if get_language() == "kk" and self.text_kk else self.text_ru
+
+
+class SurveyResponse(models.Model):
+    survey = models.ForeignKey(Survey, verbose_name=_("Survey"), on_delete=models.CASCADE, related_name="responses")
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("Organization"), on_delete=models.CASCADE, related_name="survey_responses"
+    )
+    user = models.ForeignKey(User, verbose_name=_("Filled by"), null=True, on_delete=models.SET_NULL, related_name="+")
+    submitted_at = models.DateTimeField(_("Submitted"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Survey response")
+        verbose_name_plural = _("Survey responses")
+        ordering = ["-submitted_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "organization"], name="survey_one_response_per_organization"),
+        ]
+
+    def __str__(self):
+        return f"{self.survey} / {self.organization}"
+
+
+class SurveyAnswer(models.Model):
+    response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(SurveyQuestion, verbose_name=_("Question"), on_delete=models.CASCADE, related_name="+")
+    text = models.TextField(_("Answer"), blank=True)
+    choices = models.ManyToManyField(SurveyChoice, verbose_name=_("Options"), blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("Answer")
+        verbose_name_plural = _("Answers")
+
+    def __str__(self):
+        return f"{self.question}: {self.text}"
+
+
+class FaqGroup(models.Model):
+    title_ru = models.CharField(_("Title (Russian)"), max_length=300)
+    title_kk = models.CharField(_("Title (Kazakh)"), max_length=300)
+    position = models.PositiveSmallIntegerField(_("Position"), default=0)
+
+    class Meta:
+        verbose_name = _("FAQ group")
+        verbose_name_plural = _("FAQ groups")
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.title_ru
+
+    @property
+    def title(self) -> str:
+        return self.title_kk if get_language() == "kk" and self.title_kk else self.title_ru
+
+
+class FaqEntry(models.Model):
+    group = models.ForeignKey(FaqGroup, verbose_name=_("Group"), on_delete=models.CASCADE, related_name="entries")
+    position = models.PositiveSmallIntegerField(_("Position"), default=0)
+    question_ru = models.CharField(_("Question (Russian)"), max_length=500)
+    question_kk = models.CharField(_("Question (Kazakh)"), max_length=500)
+    answer_ru = models.TextField(_("Answer (Russian)"))
+    answer_kk = models.TextField(_("Answer (Kazakh)"))
+    is_published = models.BooleanField(_("Published"), default=True)
+
+    class Meta:
+        verbose_name = _("FAQ entry")
+        verbose_name_plural = _("FAQ")
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.question_ru
+
+    @property
+    def question(self) -> str:
+        return self.question_kk if get_language() == "kk" and self.question_kk else self.question_ru
+
+    @property
+    def answer(self) -> str:
+        return self.answer_kk if get_language() == "kk" and self.answer_kk else self.answer_ru

@@ -3,6 +3,7 @@
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 SPECIAL_CHARACTERS = '!"@%&?*[]_+-'
@@ -10,7 +11,7 @@ SPECIAL_CHARACTERS = '!"@%&?*[]_+-'
 PASSWORD_RULES = [
     ("length", _("At least 8 characters"), lambda p: len(p) >= 8),
     ("digit", _("At least one digit"), lambda p: bool(re.search(r"\d", p))),
-    ("special", _("At least one special character") + f' {SPECIAL_CHARACTERS}', lambda p: any(c in SPECIAL_CHARACTERS for c in p)),
+    ("special", format_lazy("{} {}", _("At least one special character"), SPECIAL_CHARACTERS), lambda p: any(c in SPECIAL_CHARACTERS for c in p)),
     ("lower", _("At least one lowercase letter"), lambda p: any(c.islower() for c in p)),
     ("upper", _("At least one uppercase letter"), lambda p: any(c.isupper() for c in p)),
 ]

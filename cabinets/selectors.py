@@ -1,8 +1,17 @@
 """Reads of the organization domain. Every read is scoped to an organization."""
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
-from .models import Contract, LegalEntityRecord, Notification, Organization
+from .models import (
+    Contract,
+    FaqEntry,
+    FaqGroup,
+    LegalEntityRecord,
+    Notification,
+    Organization,
+    Survey,
+    SurveyResponse,
+)
 
 
 def unread_notification_count(*, organization: Organization) -> int:
@@ -22,3 +31,37 @@ def legal_entity_lookup(*, bin: str) -> LegalEntityRecord | None:  # noqa: A002
     """The state legal-entity registry (emulated by a table). One interface: a real client
     can replace this function."""
     return LegalEntityRecord.objects.filter(bin=bin).first()
+
+
+def notifications_of(*, organization: Organization) -> QuerySet[Notification]:
+    return Notification.objects.filter(organization=organization)
+
+
+def surveys_for(*, organization: Organization) -> QuerySet[Survey]:
+    filled = SurveyResponse.objects.filter(survey=OuterRef("pk"), organization=organization)
+    return Survey.objects.filter(is_published=True).annotate(filled=Exists(filled))
+
+
+def survey_response_of(*, survey: Survey, organization: Organization) -> SurveyResponse | None:
+    return SurveyResponse.objects.filter(survey=survey, organization=organization).first()
+
+
+def survey_answers(*, response: SurveyResponse) -> dict:
+    """{question_id: the answer as shown to the reader}."""
+    from django.utils.translation import gettext
+
+    out = {}
+    for answer in response.answers.select_related("question").prefetch_related("choices"):
+        options = [c.text for c in answer.choices.all()]
+        if options:
+            out[answer.question_id] = ", ".join(options)
+        elif answer.question.kind == "yes_no" and answer.text in ("yes", "no"):
+            out[answer.question_id] = gettext("Yes") if answer.text == "yes" else gettext("No")
+        else:
+            out[answer.question_id] = answer.text
+    return out
+
+
+def faq_groups() -> list[FaqGroup]:
+    entries = Prefetch("entries", queryset=FaqEntry.objects.filter(is_published=True))
+    return [g for g in FaqGroup.objects.prefetch_related(entries) if g.entries.all()]

@@ -1,11 +1,35 @@
 """Writes of the organization domain."""
 
+import contextlib
+import logging
+import secrets
+
 from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from .models import Notification, Organization
+from . import otp as otp_rules
+from .messaging import send_sms
+from .models import (
+    LegalEntityRecord,
+    LoginChallenge,
+    Notification,
+    OneTimeCode,
+    Organization,
+    OutboundMessage,
+    RegistrationDraft,
+    Survey,
+    SurveyAnswer,
+    SurveyQuestion,
+    SurveyResponse,
+    User,
+)
+from .otp import OtpError
 
 
 def notification_create(
@@ -38,3 +62,371 @@ def notification_send_email_copy(*, notification_id: int) -> None:
             send_mail(title, f"{body}\n\n{link}".strip(), None, [email])
         notification.emailed_at = timezone.now()
         notification.save(update_fields=["emailed_at"])
+
+
+# --- One-time codes -------------------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+_PURPOSE_TEXT = {
+    OneTimeCode.Purpose.LOGIN: _("log in to the personal cabinet"),
+    OneTimeCode.Purpose.REGISTER_EMAIL: _("registration in the personal cabinet"),
+    OneTimeCode.Purpose.REGISTER_SMS: _("registration in the personal cabinet"),
+    OneTimeCode.Purpose.RESET: _("password reset"),
+    OneTimeCode.Purpose.PROFILE_EMAIL: _("confirmation of the new e-mail"),
+    OneTimeCode.Purpose.PROFILE_MOBILE: _("confirmation of the new mobile number"),
+}
+
+
+def otp_send(
+    *, purpose: str, channel: str, recipient: str, context: str = "", language: str = "ru", now=None
+) -> OneTimeCode:
+    """Issues a new code (the previous one for the same purpose stops working) and sends it.
+    Raises OtpError("resend_too_soon") within a minute of the previous code."""
+    now = now or timezone.now()
+    recipient = recipient.strip().lower() if channel == OutboundMessage.Channel.EMAIL else recipient.strip()
+    code = otp_rules.code_generate()
+    with transaction.atomic():
+        previous = list(
+            OneTimeCode.objects.select_for_update()
+            .filter(purpose=purpose, recipient=recipient, context=context, superseded=False)
+        )
+        if any(p.used_at is None and now - p.created_at < otp_rules.OTP_RESEND_INTERVAL for p in previous):
+            raise OtpError("resend_too_soon")
+        OneTimeCode.objects.filter(pk__in=[p.pk for p in previous]).update(superseded=True)
+        one_time_code = OneTimeCode.objects.create(
+            purpose=purpose, channel=channel, recipient=recipient, context=context,
+            code_hash=otp_rules.code_hash(purpose=purpose, recipient=recipient, context=context, code=code),
+            created_at=now, expires_at=now + otp_rules.OTP_TTL,
+        )
+    with translation.override(language):
+        what = str(_PURPOSE_TEXT[purpose])
+        if channel == OutboundMessage.Channel.EMAIL:
+            send_mail(
+                gettext("One-time code"),
+                gettext("Your one-time code for %(what)s: %(code)s. The code is valid for 5 minutes. "
+                        "Do not tell it to anyone.") % {"what": what, "code": code},
+                None, [recipient],
+            )
+        else:
+            send_sms(to=recipient, text=gettext("KZhK: SMS code %(code)s (%(what)s), valid for 5 minutes.")
+                     % {"code": code, "what": what})
+    logger.info("one-time code %s sent by %s (id %s)", purpose, channel, one_time_code.pk)
+    return one_time_code
+
+
+def otp_verify(*, purpose: str, recipient: str, code: str, context: str = "", now=None) -> OneTimeCode:
+    """Uses up the current code for (purpose, recipient, context) when `code` matches.
+    Raises OtpError: wrong / expired / no_code (none, replaced or already used) / too_many_tries."""
+    now = now or timezone.now()
+    recipient = recipient.strip().lower() if "@" in recipient else recipient.strip()
+    error = None
+    with transaction.atomic():
+        current = (
+            OneTimeCode.objects.select_for_update()
+            .filter(purpose=purpose, recipient=recipient, context=context, superseded=False)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if current is None or current.used_at is not None:
+            error = "no_code"
+        elif current.attempts >= otp_rules.OTP_MAX_TRIES:
+            error = "too_many_tries"
+        elif current.expires_at <= now:
+            error = "expired"
+        elif not otp_rules.code_matches(
+            stored_hash=current.code_hash, purpose=purpose, recipient=recipient, context=context, code=code
+        ):
+            current.attempts += 1
+            current.save(update_fields=["attempts"])
+            error = "wrong"
+        else:
+            current.used_at = now
+            current.save(update_fields=["used_at"])
+    if error:
+        logger.info("one-time code %s refused: %s", purpose, error)
+        raise OtpError(error)
+    return current
+
+
+# --- Logins ---------------------------------------------------------------------------------------
+
+class CabinetError(Exception):
+    """A refused cabinet action; `field` is where the message goes."""
+
+    def __init__(self, message, *, field: str | None = None, code: str = ""):
+        self.message = message
+        self.field = field
+        self.code = code
+        super().__init__(str(message))
+
+
+def cabinet_user_by_email(*, email: str) -> User | None:
+    return (
+        User.objects.filter(email__iexact=(email or "").strip(), is_active=True, organization__isnull=False)
+        .order_by("-last_login", "-date_joined")
+        .first()
+    )
+
+
+def login_code_send(*, email: str, language: str, now=None) -> None:
+    """«Получить разовый код»: sends a code when the e-mail belongs to a cabinet user; says
+    nothing either way, so the form does not reveal who is registered."""
+    if cabinet_user_by_email(email=email) is not None:
+        otp_send(purpose=OneTimeCode.Purpose.LOGIN, channel=OutboundMessage.Channel.EMAIL, recipient=email,
+                 language=language, now=now)
+
+
+def login_code_verify(*, email: str, code: str, now=None) -> User:
+    otp_verify(purpose=OneTimeCode.Purpose.LOGIN, recipient=email, code=code, now=now)
+    user = cabinet_user_by_email(email=email)
+    if user is None:
+        raise OtpError("no_code")
+    return user
+
+
+def password_check_rules(*, password: str, password2: str, user: User | None = None) -> None:
+    """Raises CabinetError at the field for the first unmet rule of the seed's checklist."""
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise CabinetError(exc.messages[0], field="password1", code="password_rules") from None
+    if password != password2:
+        raise CabinetError(_("Passwords must match."), field="password2", code="password_mismatch")
+
+
+def password_reset_send(*, email: str, language: str, now=None) -> None:
+    if cabinet_user_by_email(email=email) is not None:
+        otp_send(purpose=OneTimeCode.Purpose.RESET, channel=OutboundMessage.Channel.EMAIL, recipient=email,
+                 language=language, now=now)
+
+
+def password_reset_complete(*, email: str, code: str, password: str, password2: str, now=None) -> User:
+    """Sets a new password after the e-mail code. Every session of the user ends (the session
+    hash changes with the password)."""
+    user = cabinet_user_by_email(email=email)
+    password_check_rules(password=password, password2=password2, user=user)
+    otp_verify(purpose=OneTimeCode.Purpose.RESET, recipient=email, code=code, now=now)
+    if user is None:
+        raise OtpError("no_code")
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    logger.info("password reset by e-mail code for user %s", user.pk)
+    return user
+
+
+def login_challenge_create(*, now=None) -> LoginChallenge:
+    return LoginChallenge.objects.create(
+        token=secrets.token_urlsafe(32), nonce=secrets.token_hex(32), created_at=now or timezone.now()
+    )
+
+
+def login_user_by_certificate(*, iin: str, bin: str) -> User:  # noqa: A002
+    user = User.objects.filter(iin=iin, organization__bin=bin, is_active=True).select_related("organization").first()
+    if user is None:
+        raise CabinetError(
+            _("No cabinet user is registered with this certificate. Register first."), field="key_file",
+            code="not_registered",
+        )
+    return user
+
+
+# --- Profile --------------------------------------------------------------------------------------
+
+def profile_contact_change_send(
+    *, user: User, kind: str, new_value: str, password: str, language: str, now=None
+) -> OneTimeCode:
+    """Re-authentication by password, then a code to the new address or number."""
+    if not user.check_password(password or ""):
+        raise CabinetError(_("Wrong password"), field="password", code="wrong_password")
+    purpose = OneTimeCode.Purpose.PROFILE_EMAIL if kind == "email" else OneTimeCode.Purpose.PROFILE_MOBILE
+    channel = OutboundMessage.Channel.EMAIL if kind == "email" else OutboundMessage.Channel.SMS
+    return otp_send(purpose=purpose, channel=channel, recipient=new_value, context=str(user.pk), language=language, now=now)
+
+
+def profile_contact_change_confirm(*, user: User, kind: str, new_value: str, code: str, now=None) -> User:
+    purpose = OneTimeCode.Purpose.PROFILE_EMAIL if kind == "email" else OneTimeCode.Purpose.PROFILE_MOBILE
+    otp_verify(purpose=purpose, recipient=new_value, code=code, context=str(user.pk), now=now)
+    field = "email" if kind == "email" else "mobile"
+    setattr(user, field, new_value.strip().lower() if kind == "email" else new_value.strip())
+    user.save(update_fields=[field])
+    logger.info("user %s changed %s", user.pk, field)
+    return user
+
+
+# --- Notifications, surveys -----------------------------------------------------------------------
+
+def notification_mark_read(*, notification: Notification, now=None) -> Notification:
+    if notification.read_at is None:
+        notification.read_at = now or timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def survey_response_submit(
+    *, survey: Survey, organization: Organization, user: User, answers: dict, now=None
+) -> SurveyResponse:
+    """Stores one filling per organization. `answers`: {question_id: str | list[choice_id]}."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if SurveyResponse.objects.select_for_update().filter(survey=survey, organization=organization).exists():
+            raise CabinetError(_("Your organization has already filled in this survey."), code="already_filled")
+        response = SurveyResponse.objects.create(survey=survey, organization=organization, user=user, submitted_at=now)
+        for question in survey.questions.all():
+            value = answers.get(question.pk)
+            answer = SurveyAnswer.objects.create(response=response, question=question,
+                                                 text=value if isinstance(value, str) else "")
+            if question.kind in (SurveyQuestion.Kind.SINGLE, SurveyQuestion.Kind.MULTIPLE) and value:
+                ids = value if isinstance(value, list) else [value]
+                answer.choices.set(question.choices.filter(pk__in=ids))
+    return response
+
+
+# --- Registration ---------------------------------------------------------------------------------
+
+def registration_start(*, certificate_info, language: str, now=None) -> RegistrationDraft:
+    """Step 1 passed (the certificate is a valid legal-entity one): a draft with what it says."""
+    iin, bin_ = certificate_info.iin, certificate_info.bin
+    if User.objects.filter(iin=iin, organization__bin=bin_).exists():
+        raise CabinetError(
+            _("A cabinet user with this IIN is already registered for this BIN. Log in instead."),
+            field="key_file", code="already_registered",
+        )
+    record = LegalEntityRecord.objects.filter(bin=bin_).first()
+    organization = Organization.objects.filter(bin=bin_).first()
+    name = (organization.name_ru if organization else "") or certificate_info.organization_name or (
+        record.name_ru if record else "")
+    return RegistrationDraft.objects.create(
+        token=secrets.token_urlsafe(32), bin=bin_, iin=iin, organization_name=name,
+        surname=certificate_info.surname or "", name=certificate_info.given_name or "",
+        patronymic=certificate_info.patronymic or "", certificate_serial=str(certificate_info.serial_number or "")[:100],
+        language=language, created_at=now or timezone.now(),
+    )
+
+
+def registration_agreement_signed(signing_request, signature) -> None:
+    """signing's `on_complete` for the licence agreement: the signer must be the person and
+    legal entity of the draft."""
+    draft = RegistrationDraft.objects.select_for_update().get(pk=signing_request.subject_id)
+    signer_iin = getattr(signature, "signer_iin", "") or ""
+    signer_bin = getattr(signature, "signer_bin", "") or ""
+    if (signer_iin and signer_iin != draft.iin) or (signer_bin and signer_bin != draft.bin):
+        logger.warning("registration %s: agreement signed by another person", draft.pk)
+        return
+    draft.agreement_signature_id = signature.pk
+    draft.agreement_signed_at = timezone.now()
+    draft.save(update_fields=["agreement_signature_id", "agreement_signed_at"])
+
+
+def registration_contacts_set(*, draft: RegistrationDraft, email: str, mobile: str, now=None) -> RegistrationDraft:
+    """The form is filled (captcha passed, agreement signed): codes go to the e-mail and phone."""
+    now = now or timezone.now()
+    if draft.agreement_signature_id is None:
+        raise CabinetError(_("Sign the licence agreement with your EDS."), field="agreement", code="agreement")
+    email = email.strip().lower()
+    changed_email = email != draft.email or not draft.email_confirmed
+    changed_mobile = mobile != draft.mobile or not draft.mobile_confirmed
+    draft.email, draft.mobile, draft.step = email, mobile, RegistrationDraft.Step.CONFIRM
+    if changed_email:
+        draft.email_confirmed = False
+    if changed_mobile:
+        draft.mobile_confirmed = False
+    draft.save(update_fields=["email", "mobile", "step", "email_confirmed", "mobile_confirmed"])
+    for channel in ("email", "sms"):
+        if (channel == "email" and changed_email) or (channel == "sms" and changed_mobile):
+            with contextlib.suppress(OtpError):  # a code sent less than a minute ago still works
+                registration_code_send(draft=draft, channel=channel, now=now)
+    return draft
+
+
+def registration_code_send(*, draft: RegistrationDraft, channel: str, now=None) -> OneTimeCode:
+    if channel == "email":
+        return otp_send(purpose=OneTimeCode.Purpose.REGISTER_EMAIL, channel=OutboundMessage.Channel.EMAIL,
+                        recipient=draft.email, context=draft.token, language=draft.language, now=now)
+    return otp_send(purpose=OneTimeCode.Purpose.REGISTER_SMS, channel=OutboundMessage.Channel.SMS,
+                    recipient=draft.mobile, context=draft.token, language=draft.language, now=now)
+
+
+def registration_confirm(*, draft: RegistrationDraft, email_code: str, sms_code: str, now=None) -> dict:
+    """«ПОДТВЕРЖДЕНИЕ»: both codes. Returns {field: message} for the refused ones (empty when
+    both are confirmed; the draft then moves to the password step)."""
+    errors = {}
+    if not draft.email_confirmed:
+        try:
+            otp_verify(purpose=OneTimeCode.Purpose.REGISTER_EMAIL, recipient=draft.email, code=email_code,
+                       context=draft.token, now=now)
+            draft.email_confirmed = True
+        except OtpError as exc:
+            errors["email_code"] = exc.message
+    if not draft.mobile_confirmed:
+        try:
+            otp_verify(purpose=OneTimeCode.Purpose.REGISTER_SMS, recipient=draft.mobile, code=sms_code,
+                       context=draft.token, now=now)
+            draft.mobile_confirmed = True
+        except OtpError as exc:
+            errors["sms_code"] = exc.message
+    if not errors:
+        draft.step = RegistrationDraft.Step.PASSWORD
+    draft.save(update_fields=["email_confirmed", "mobile_confirmed", "step"])
+    return errors
+
+
+def registration_complete(*, draft: RegistrationDraft, password: str, password2: str, now=None) -> User:
+    """«Завершить регистрацию»: the organization (if new) and the user."""
+    now = now or timezone.now()
+    if not (draft.email_confirmed and draft.mobile_confirmed and draft.agreement_signature_id):
+        raise CabinetError(_("Confirm the e-mail and the mobile number first."), code="not_confirmed")
+    password_check_rules(password=password, password2=password2)
+    with transaction.atomic():
+        draft = RegistrationDraft.objects.select_for_update().get(pk=draft.pk)
+        if draft.step == RegistrationDraft.Step.DONE:
+            raise CabinetError(_("This registration is already complete. Log in."), code="done")
+        record = LegalEntityRecord.objects.filter(bin=draft.bin).first()
+        organization, _created = Organization.objects.get_or_create(
+            bin=draft.bin,
+            defaults={"name_ru": draft.organization_name or (record.name_ru if record else draft.bin),
+                      "name_kk": record.name_kk if record else "", "created_at": now},
+        )
+        if User.objects.filter(organization=organization, iin=draft.iin).exists():
+            raise CabinetError(
+                _("A cabinet user with this IIN is already registered for this BIN. Log in instead."),
+                code="already_registered",
+            )
+        user = User(
+            username=User.cabinet_username(bin=draft.bin, iin=draft.iin), organization=organization, iin=draft.iin,
+            surname=draft.surname, name=draft.name, patronymic=draft.patronymic, email=draft.email,
+            mobile=draft.mobile, language=draft.language, date_joined=now,
+        )
+        user.set_password(password)
+        user.save()
+        draft.step, draft.user = RegistrationDraft.Step.DONE, user
+        draft.save(update_fields=["step", "user"])
+    logger.info("registration complete: user %s, organization %s", user.pk, organization.pk)
+    return user
+
+
+LOGIN_CHALLENGE_TTL_SECONDS = 300
+
+
+def login_challenge_signed(signing_request, signature) -> None:
+    """signing's `on_complete` for the «ЭЦП/QR» login: remembers who signed the nonce."""
+    challenge = LoginChallenge.objects.select_for_update().get(pk=signing_request.subject_id)
+    challenge.signer_iin = getattr(signature, "signer_iin", "") or ""
+    challenge.signer_bin = getattr(signature, "signer_bin", "") or ""
+    challenge.completed_at = timezone.now()
+    challenge.save(update_fields=["signer_iin", "signer_bin", "completed_at"])
+
+
+def login_challenge_use(*, token: str, now=None) -> User:
+    """The browser that started the challenge comes back: one use, within 5 minutes."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        challenge = LoginChallenge.objects.select_for_update().filter(token=token).first() if token else None
+        if (challenge is None or challenge.completed_at is None or challenge.used_at is not None
+                or (now - challenge.created_at).total_seconds() > LOGIN_CHALLENGE_TTL_SECONDS):
+            raise CabinetError(_("The signature was not received. Try again."), code="challenge")
+        challenge.used_at = now
+        challenge.save(update_fields=["used_at"])
+    if not challenge.signer_bin:
+        raise CabinetError(_("Use the EDS of a legal entity."), code="not_legal_entity")
+    return login_user_by_certificate(iin=challenge.signer_iin, bin=challenge.signer_bin)

@@ -1,14 +1,185 @@
-from django.contrib.auth import logout
+"""Thin views of the cabinet: registration, three logins, profile, notifications, surveys, FAQ."""
+
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from .models import Notification, OutboundMessage
+from . import captcha, selectors, services
+from .forms import (
+    BinPasswordForm,
+    ConfirmForm,
+    ContactChangeForm,
+    ContactCodeForm,
+    EmailCodeForm,
+    EmailForm,
+    KeyFileForm,
+    NewPasswordForm,
+    RegistrationForm,
+    ResetForm,
+)
+from .models import OutboundMessage, RegistrationDraft, SurveyQuestion
+from .otp import OtpError
+from .passwords import PASSWORD_RULES, SPECIAL_CHARACTERS
+from .services import CabinetError
+
+logger = logging.getLogger(__name__)
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+LOGIN_TABS = [("email", _("E-mail")), ("bin", _("BIN/Password")), ("eds", _("EDS/QR"))]
 
 
+def _language() -> str:
+    return get_language() or settings.LANGUAGE_CODE
+
+
+def _after_login(request, user):
+    login(request, user, backend=MODEL_BACKEND)  # a new session id (Django cycles the key)
+    logger.info("cabinet login: user %s", user.pk)
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return redirect(target)
+    return redirect("cabinets:profile")
+
+
+def _field_error(form, exc):
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+# --- Login ---------------------------------------------------------------------------------------
+
+@never_cache
 def login_view(request):
-    return render(request, "cabinets/login.html")
+    if request.user.is_authenticated and request.method == "GET":
+        return redirect("cabinets:profile")
+    tab = request.POST.get("tab") or request.GET.get("tab") or "email"
+    if tab not in dict(LOGIN_TABS):
+        tab = "email"
+    context = {"tab": tab, "tabs": LOGIN_TABS, "next": request.POST.get("next") or request.GET.get("next", "")}
+    if tab == "email":
+        result = _login_email(request, context)
+    elif tab == "bin":
+        result = _login_bin(request, context)
+    else:
+        result = _login_eds(request, context)
+    if result is not None:
+        return result
+    template = "cabinets/login.html#tab" if request.htmx and not request.htmx.boosted else "cabinets/login.html"
+    return render(request, template, context)
+
+
+def _login_email(request, context):
+    email = request.session.get("login_email", "")
+    code_sent = bool(email)
+    action = request.POST.get("action")
+    if request.method == "POST" and action == "send":
+        form = EmailForm(request.POST)
+        if form.is_valid():
+            email = form.cleaned_data["email"].lower()
+            try:
+                services.login_code_send(email=email, language=_language())
+            except OtpError as exc:
+                form.add_error("email", exc.message)
+            else:
+                request.session["login_email"] = email
+                code_sent = True
+                messages.info(request, gettext("If this e-mail is registered, a one-time code has been sent to it."))
+        if not code_sent or form.errors:
+            context.update(form=form, code_sent=False)
+            return None
+        form = EmailCodeForm(initial={"email": email})
+    elif request.method == "POST" and action == "login":
+        form = EmailCodeForm(request.POST)
+        if form.is_valid():
+            try:
+                user = services.login_code_verify(email=form.cleaned_data["email"], code=form.cleaned_data["code"])
+            except OtpError as exc:
+                form.add_error("code", exc.message)
+            else:
+                request.session.pop("login_email", None)
+                return _after_login(request, user)
+        code_sent = True
+    elif request.method == "POST" and action == "restart":
+        request.session.pop("login_email", None)
+        form, code_sent = EmailForm(), False
+    else:
+        form = EmailCodeForm(initial={"email": email}) if code_sent else EmailForm()
+    context.update(form=form, code_sent=code_sent)
+    return None
+
+
+def _login_bin(request, context):
+    form = BinPasswordForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        user = authenticate(request, username=form.cleaned_data["bin"], password=form.cleaned_data["password"])
+        if getattr(request, "axes_locked_out", False):
+            logger.warning("cabinet login locked out for BIN %s", form.cleaned_data["bin"])
+            form.add_error(None, gettext("Too many failed attempts. Try again in 15 minutes."))
+        elif user is None:
+            logger.info("cabinet login failed for BIN %s", form.cleaned_data["bin"])
+            form.add_error("password", gettext("Wrong password"))
+        else:
+            return _after_login(request, user)
+    context["form"] = form
+    return None
+
+
+def _login_eds(request, context):
+    now = timezone.now()
+    form = KeyFileForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and request.POST.get("action") == "qr":
+        return _login_qr_start(request)
+    if request.method == "POST" and form.is_valid():
+        from .pki import key_certificate
+
+        try:
+            info = key_certificate(data=form.cleaned_data["key_file"].read(), password=form.cleaned_data["key_password"],
+                                   at=now, purpose="auth", sign_nonce=True)
+            user = services.login_user_by_certificate(iin=info.iin, bin=info.bin)
+        except CabinetError as exc:
+            _field_error(form, exc)
+        else:
+            return _after_login(request, user)
+    context["form"] = form
+    return None
+
+
+def _login_qr_start(request):
+    """«ЭЦП/QR» by eGov QR (or ЭЦП in signing's modal): a signing request over a server nonce."""
+    from signing import services as signing_services
+    from signing import views as signing_views
+
+    challenge = services.login_challenge_create()
+    request.session["login_challenge"] = challenge.token
+    signing_request = signing_services.signing_request_create(
+        subject=challenge, document=challenge.nonce.encode(), filename="login-challenge.txt",
+        title_ru="Вход в личный кабинет", title_kk="Жеке кабинетке кіру", purpose="auth", organization=None,
+        required_bin=None, allowed_roles=None, on_complete="cabinets.services.login_challenge_signed",
+        return_url=reverse("cabinets:login_qr_complete"), signer_user=None,
+    )
+    return signing_views.signing_modal_response(request, signing_request)
+
+
+@never_cache
+def login_qr_complete(request):
+    token = request.session.pop("login_challenge", None)
+    try:
+        user = services.login_challenge_use(token=token or "")
+    except CabinetError as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("cabinets:login") + "?tab=eds")
+    return _after_login(request, user)
 
 
 @require_POST
@@ -17,36 +188,341 @@ def logout_view(request):
     return redirect("home")
 
 
-def register_view(request):
-    return render(request, "cabinets/register.html")
+def axes_lockout_response(request, original_response=None, credentials=None):
+    """django-axes' lockout hook: the login view already answered with the message at the field."""
+    if original_response is not None:
+        return original_response
+    return HttpResponse(gettext("Too many failed attempts. Try again in 15 minutes."), status=429)
 
+
+# --- Forgot password ---------------------------------------------------------------------------
+
+@never_cache
+def password_reset_view(request):
+    email = request.session.get("reset_email", "")
+    action = request.POST.get("action")
+    if request.method == "POST" and action == "send":
+        form = EmailForm(request.POST)
+        if form.is_valid():
+            email = form.cleaned_data["email"].lower()
+            try:
+                services.password_reset_send(email=email, language=_language())
+            except OtpError as exc:
+                form.add_error("email", exc.message)
+            else:
+                request.session["reset_email"] = email
+                messages.info(request, gettext("If this e-mail is registered, a one-time code has been sent to it."))
+                return redirect("cabinets:password_reset")
+        return render(request, "cabinets/password_reset.html", {"form": form, "stage": "email"})
+    if request.method == "POST" and action == "restart":
+        request.session.pop("reset_email", None)
+        return redirect("cabinets:password_reset")
+    if not email:
+        return render(request, "cabinets/password_reset.html", {"form": EmailForm(), "stage": "email"})
+    form = ResetForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_reset_complete(
+                email=email, code=form.cleaned_data["code"], password=form.cleaned_data["password1"],
+                password2=form.cleaned_data["password2"],
+            )
+        except OtpError as exc:
+            form.add_error("code", exc.message)
+        except CabinetError as exc:
+            _field_error(form, exc)
+        else:
+            request.session.pop("reset_email", None)
+            messages.success(request, gettext("The password has been changed. Log in with the new password."))
+            return redirect(reverse("cabinets:login") + "?tab=bin")
+    return render(request, "cabinets/password_reset.html", _password_context(
+        {"form": form, "stage": "code", "email": email}))
+
+
+def _password_context(context):
+    context["password_rules"] = [(code, label) for code, label, _test in PASSWORD_RULES]
+    context["special_characters"] = SPECIAL_CHARACTERS
+    return context
+
+
+# --- Registration ------------------------------------------------------------------------------
+
+def _draft(request) -> RegistrationDraft | None:
+    token = request.session.get("registration")
+    if not token:
+        return None
+    return RegistrationDraft.objects.filter(token=token).exclude(step=RegistrationDraft.Step.DONE).first()
+
+
+@never_cache
+def register_view(request):
+    if request.user.is_authenticated:
+        return redirect("cabinets:profile")
+    draft = _draft(request)
+    action = request.POST.get("action", "")
+    if request.method == "POST" and action == "restart":
+        request.session.pop("registration", None)
+        return redirect("cabinets:register")
+    if draft is None:
+        return _register_key(request)
+    if request.method == "POST" and action == "back":
+        draft.step = RegistrationDraft.Step.FORM
+        draft.save(update_fields=["step"])
+        return redirect(reverse("cabinets:register") + f"#{request.POST.get('focus', 'id_email')}")
+    if draft.step == RegistrationDraft.Step.FORM:
+        return _register_form(request, draft)
+    if draft.step == RegistrationDraft.Step.CONFIRM:
+        return _register_confirm(request, draft)
+    return _register_password(request, draft)
+
+
+def _register_key(request):
+    form = KeyFileForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        from .pki import key_certificate
+
+        try:
+            info = key_certificate(data=form.cleaned_data["key_file"].read(), password=form.cleaned_data["key_password"],
+                                   at=timezone.now(), purpose="auth")
+            draft = services.registration_start(certificate_info=info, language=_language())
+        except CabinetError as exc:
+            _field_error(form, exc)
+        else:
+            request.session["registration"] = draft.token
+            return redirect("cabinets:register")
+    return render(request, "cabinets/register.html", {"stage": "key", "form": form})
+
+
+def _register_form(request, draft):
+    initial = {"bin": draft.bin, "organization_name": draft.organization_name, "iin": draft.iin,
+               "surname": draft.surname, "name": draft.name, "patronymic": draft.patronymic,
+               "email": draft.email, "mobile": draft.mobile}
+    form = RegistrationForm(request.POST or None, initial=initial)
+    if request.method == "POST" and request.POST.get("action") == "sign_agreement":
+        return _register_sign_agreement(request, draft)
+    if request.method == "POST" and form.is_valid():
+        if not captcha.captcha_check(request, form.cleaned_data["captcha"]):
+            form.add_error("captcha", gettext("The characters do not match the picture. Try the new picture."))
+        else:
+            try:
+                services.registration_contacts_set(draft=draft, email=form.cleaned_data["email"],
+                                                   mobile=form.cleaned_data["mobile"])
+            except CabinetError as exc:
+                form.add_error(None, exc.message)
+            else:
+                return redirect("cabinets:register")
+    if request.method == "POST":
+        # a wrong or missing answer uses up the picture either way
+        request.session.pop(captcha.SESSION_KEY, None)
+    return render(request, "cabinets/register.html", {"stage": "form", "form": form, "draft": draft})
+
+
+def _register_sign_agreement(request, draft):
+    from signing import services as signing_services
+    from signing import views as signing_views
+
+    from .agreement import agreement_text
+
+    signing_request = signing_services.signing_request_create(
+        subject=draft, document=agreement_text(draft=draft).encode(), filename="licence-agreement.txt",
+        title_ru="Лицензионное соглашение личного кабинета", title_kk="Жеке кабинеттің лицензиялық келісімі",
+        purpose="sign", organization=None, required_bin=draft.bin, allowed_roles=None,
+        on_complete="cabinets.services.registration_agreement_signed", return_url=reverse("cabinets:register"),
+        signer_user=None,
+    )
+    return signing_views.signing_modal_response(request, signing_request)
+
+
+def _register_confirm(request, draft):
+    form = ConfirmForm(request.POST if request.method == "POST" and request.POST.get("action") == "confirm" else None)
+    action = request.POST.get("action")
+    if request.method == "POST" and action in ("resend_email", "resend_sms"):
+        try:
+            services.registration_code_send(draft=draft, channel="email" if action == "resend_email" else "sms")
+        except OtpError as exc:
+            form.add_error("email_code" if action == "resend_email" else "sms_code", exc.message)
+        else:
+            messages.info(request, gettext("A new code has been sent."))
+    elif form.is_bound and form.is_valid():
+        errors = services.registration_confirm(draft=draft, email_code=form.cleaned_data["email_code"],
+                                               sms_code=form.cleaned_data["sms_code"])
+        for field, message in errors.items():
+            form.add_error(field, message)
+        if not errors:
+            return redirect("cabinets:register")
+    return render(request, "cabinets/register.html", {"stage": "confirm", "form": form, "draft": draft})
+
+
+def _register_password(request, draft):
+    form = NewPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.registration_complete(draft=draft, password=form.cleaned_data["password1"],
+                                                  password2=form.cleaned_data["password2"])
+        except CabinetError as exc:
+            _field_error(form, exc)
+        else:
+            request.session.pop("registration", None)
+            messages.success(request, gettext("Registration is complete. Welcome to the personal cabinet!"))
+            return _after_login(request, user)
+    return render(request, "cabinets/register.html", _password_context({"stage": "password", "form": form, "draft": draft}))
+
+
+@never_cache
+def captcha_image(request):
+    if request.GET.get("new"):
+        captcha.captcha_new(request)
+    return HttpResponse(captcha.captcha_png(request), content_type="image/png")
+
+
+# --- Profile -----------------------------------------------------------------------------------
 
 @login_required
 def profile_view(request):
-    return render(request, "cabinets/profile.html", {"profile_user": request.user})
+    user = request.user
+    if user.organization_id is None:
+        raise Http404
+    pending = request.session.get("profile_change")
+    change_form = code_form = None
+    action = request.POST.get("action")
+    if request.method == "POST" and action == "send":
+        change_form = ContactChangeForm(request.POST)
+        if change_form.is_valid():
+            kind, value = change_form.cleaned_data["kind"], change_form.cleaned_data["new_value"]
+            try:
+                services.profile_contact_change_send(user=user, kind=kind, new_value=value,
+                                                     password=change_form.cleaned_data["password"], language=_language())
+            except OtpError as exc:
+                change_form.add_error("new_value", exc.message)
+            except CabinetError as exc:
+                _field_error(change_form, exc)
+            else:
+                request.session["profile_change"] = {"kind": kind, "value": value}
+                return redirect("cabinets:profile")
+    elif request.method == "POST" and action == "confirm" and pending:
+        code_form = ContactCodeForm(request.POST)
+        if code_form.is_valid():
+            try:
+                services.profile_contact_change_confirm(user=user, kind=pending["kind"], new_value=pending["value"],
+                                                        code=code_form.cleaned_data["code"])
+            except OtpError as exc:
+                code_form.add_error("code", exc.message)
+            else:
+                request.session.pop("profile_change", None)
+                request.session["profile_verified"] = pending["kind"]
+                messages.success(request, gettext("The new value has been confirmed and saved."))
+                return redirect("cabinets:profile")
+    elif request.method == "POST" and action == "cancel":
+        request.session.pop("profile_change", None)
+        return redirect("cabinets:profile")
+    editing = request.GET.get("change") if request.GET.get("change") in ("email", "mobile") else None
+    if change_form is not None:
+        editing = change_form.data.get("kind")
+    if editing and change_form is None:
+        change_form = ContactChangeForm(initial={"kind": editing})
+    if pending and code_form is None:
+        code_form = ContactCodeForm()
+    return render(request, "cabinets/profile.html", {
+        "profile_user": user, "organization": user.organization, "editing": editing, "change_form": change_form,
+        "pending": pending, "code_form": code_form, "verified": request.session.pop("profile_verified", None),
+    })
+
+
+# --- Notifications, surveys, FAQ ----------------------------------------------------------------
+
+def _organization(request):
+    organization = request.user.organization
+    if organization is None:
+        raise Http404
+    return organization
 
 
 @login_required
 def notification_list(request):
-    organization = request.user.organization
-    notifications = Notification.objects.filter(organization=organization) if organization else Notification.objects.none()
-    return render(request, "cabinets/notifications.html", {"notifications": notifications[:100]})
+    organization = _organization(request)
+    notifications = selectors.notifications_of(organization=organization)[:100]
+    return render(request, "cabinets/notifications.html", {"notifications": notifications})
+
+
+@login_required
+@require_POST
+def notification_read(request, pk):
+    notification = get_object_or_404(selectors.notifications_of(organization=_organization(request)), pk=pk)
+    services.notification_mark_read(notification=notification)
+    if request.htmx:
+        return render(request, "cabinets/notifications.html#item", {
+            "n": notification, "oob_count": True,
+            "unread_notifications": selectors.unread_notification_count(organization=notification.organization),
+        })
+    return redirect("cabinets:notifications")
+
+
+@login_required
+def notification_open(request, pk):
+    notification = get_object_or_404(selectors.notifications_of(organization=_organization(request)), pk=pk)
+    services.notification_mark_read(notification=notification)
+    link = notification.link
+    if link and url_has_allowed_host_and_scheme(link, allowed_hosts={request.get_host()}):
+        return redirect(link)
+    return redirect("cabinets:notifications")
 
 
 @login_required
 def survey_list(request):
-    return render(request, "cabinets/surveys.html")
+    organization = _organization(request)
+    surveys = selectors.surveys_for(organization=organization)
+    return render(request, "cabinets/surveys.html", {"surveys": surveys})
+
+
+@login_required
+def survey_detail(request, pk):
+    organization = _organization(request)
+    survey = get_object_or_404(selectors.surveys_for(organization=organization), pk=pk)
+    response = selectors.survey_response_of(survey=survey, organization=organization)
+    questions = list(survey.questions.prefetch_related("choices"))
+    errors, values = {}, {}
+    if request.method == "POST" and response is None:
+        answers = {}
+        for q in questions:
+            key = f"q{q.pk}"
+            if q.kind == SurveyQuestion.Kind.MULTIPLE:
+                raw = request.POST.getlist(key)
+                value = [int(v) for v in raw if v.isdigit() and int(v) in {c.pk for c in q.choices.all()}]
+                values[q.pk] = [str(v) for v in value]
+            elif q.kind == SurveyQuestion.Kind.SINGLE:
+                raw = request.POST.get(key, "")
+                value = [int(raw)] if raw.isdigit() and int(raw) in {c.pk for c in q.choices.all()} else []
+                values[q.pk] = [str(v) for v in value]
+            elif q.kind == SurveyQuestion.Kind.YES_NO:
+                value = request.POST.get(key, "") if request.POST.get(key) in ("yes", "no") else ""
+                values[q.pk] = value
+            else:
+                value = request.POST.get(key, "").strip()[:5000]
+                values[q.pk] = value
+            if q.required and not value:
+                errors[q.pk] = gettext("Answer this question.")
+            answers[q.pk] = value
+        if not errors:
+            try:
+                services.survey_response_submit(survey=survey, organization=organization, user=request.user,
+                                                answers=answers)
+            except CabinetError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, gettext("Thank you! Your answers have been saved."))
+            return redirect("cabinets:survey", pk=survey.pk)
+    return render(request, "cabinets/survey_detail.html", {
+        "survey": survey, "questions": questions, "response": response, "errors": errors, "values": values,
+        "answers": selectors.survey_answers(response=response) if response else {},
+    })
 
 
 def faq_view(request):
-    return render(request, "cabinets/faq.html")
+    return render(request, "cabinets/faq.html", {"groups": selectors.faq_groups()})
 
 
 def dev_outbox(request):
     """Development only (DEV_OUTBOX_ENABLED): every e-mail and SMS the portal "sent"."""
-    from django.conf import settings
-
     if not settings.DEV_OUTBOX_ENABLED:
         raise Http404
-    messages = OutboundMessage.objects.all()[:200]
-    return render(request, "cabinets/dev_outbox.html", {"outbound_messages": messages})
+    outbound = OutboundMessage.objects.all()[:200]
+    return render(request, "cabinets/dev_outbox.html", {"outbound_messages": outbound})
