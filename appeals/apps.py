@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class AppealsConfig(AppConfig):
     name = "appeals"
     verbose_name = _("Appeals to KZhK")
+
+    def ready(self):
+        try:
+            from bpms_bridge.registry import register_case_kind
+        except ImportError:  # bpms_bridge's registry has not landed yet
+            return
+        register_case_kind("appeal", apply_event="appeals.services.appeal_apply_bpms_event")

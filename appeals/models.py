@@ -1,1 +1,261 @@
-from django.db import models  # noqa: F401
+"""Contract-correction appeals («Мои обращения в АО «КЖК»»).
+
+An organization asks KZhK to correct a guarantee or subsidy contract. The appeal moves through
+ten statuses (see `appeals.transitions`); only `appeals.services.appeal_transition` changes it.
+`ds` = «дополнительное соглашение», the supplementary agreement that makes the correction.
+"""
+
+import os
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+from cabinets.models import Contract, Organization
+
+
+def _localized(obj, field: str) -> str:
+    if get_language() == "kk" and getattr(obj, f"{field}_kk", ""):
+        return getattr(obj, f"{field}_kk")
+    return getattr(obj, f"{field}_ru")
+
+
+class AppealKind(models.TextChoices):
+    """The type of appeal = the type of the contract it corrects."""
+
+    GUARANTEE = "guarantee", pgettext_lazy("appeal type", "Guarantee")
+    SUBSIDY = "subsidy", pgettext_lazy("appeal type", "Subsidy")
+
+
+class AppealStatus(models.TextChoices):
+    DRAFT = "draft", pgettext_lazy("appeal status", "Being created")
+    SENT = "sent", pgettext_lazy("appeal status", "Application sent")
+    REGISTERED = "registered", pgettext_lazy("appeal status", "Application registered")
+    IN_REVIEW = "in_review", pgettext_lazy("appeal status", "Application under review")
+    REVISION = "revision", pgettext_lazy("appeal status", "Application reviewed, revision required")
+    REJECTED = "rejected", pgettext_lazy("appeal status", "Application rejected")
+    APPROVED = "approved", pgettext_lazy("appeal status", "Application approved, SA being prepared")
+    DS_APPLICANT_SIGNING = "ds_applicant_signing", pgettext_lazy("appeal status", "SA signing by the applicant")
+    DS_KZHK_SIGNING = "ds_kzhk_signing", pgettext_lazy("appeal status", "SA signing by JSC «KZhK»")
+    DS_SIGNED = "ds_signed", pgettext_lazy("appeal status", "SA signed")
+
+
+class AppealCategory(models.Model):
+    """A correction category, maintained by KZhK staff in admin, per contract type. The flags say
+    which fields the appeal form asks for; «Иное» (is_other) asks for free text instead."""
+
+    code = models.SlugField(_("Code"), max_length=60, unique=True)
+    contract_kind = models.CharField(
+        _("Contract type"), max_length=20, choices=AppealKind.choices, blank=True,
+        help_text=_("Empty: offered for both contract types."),
+    )
+    name_ru = models.CharField(_("Name (Russian)"), max_length=300)
+    name_kk = models.CharField(_("Name (Kazakh)"), max_length=300)
+    asks_values = models.BooleanField(_("Asks for the current and the new value"), default=True)
+    asks_justification = models.BooleanField(_("Asks for a justification"), default=True)
+    is_other = models.BooleanField(_("«Other» (free text)"), default=False)
+    is_active = models.BooleanField(_("Active"), default=True)
+    sort_order = models.PositiveIntegerField(_("Order"), default=100)
+
+    class Meta:
+        verbose_name = _("Appeal category")
+        verbose_name_plural = _("Appeal categories")
+        ordering = ["is_other", "sort_order", "name_ru"]
+
+    def __str__(self):
+        return self.name_ru
+
+    @property
+    def name(self) -> str:
+        return _localized(self, "name")
+
+
+class CategoryDocument(models.Model):
+    """A supporting document a category asks for («Подтверждающие документы»). The scan of the
+    official letter is not listed here: every appeal requires it (see OFFICIAL_LETTER)."""
+
+    category = models.ForeignKey(
+        AppealCategory, verbose_name=_("Category"), on_delete=models.CASCADE, related_name="documents"
+    )
+    name_ru = models.CharField(_("Name (Russian)"), max_length=300)
+    name_kk = models.CharField(_("Name (Kazakh)"), max_length=300)
+    is_required = models.BooleanField(_("Required"), default=True)
+    sort_order = models.PositiveIntegerField(_("Order"), default=100)
+
+    class Meta:
+        verbose_name = _("Category document")
+        verbose_name_plural = _("Category documents")
+        ordering = ["sort_order", "pk"]
+
+    def __str__(self):
+        return self.name_ru
+
+    @property
+    def name(self) -> str:
+        return _localized(self, "name")
+
+
+def appeal_file_path(instance, filename: str) -> str:
+    ext = os.path.splitext(filename)[1].lower()[:10]
+    return f"appeals/{instance.appeal.public_id}/{uuid.uuid4().hex}{ext}"
+
+
+def appeal_document_path(instance, filename: str) -> str:
+    ext = os.path.splitext(filename)[1].lower()[:10]
+    return f"appeals/{instance.public_id}/kzhk/{uuid.uuid4().hex}{ext}"
+
+
+def history_document_path(instance, filename: str) -> str:
+    ext = os.path.splitext(filename)[1].lower()[:10]
+    return f"appeals/{instance.appeal.public_id}/history/{uuid.uuid4().hex}{ext}"
+
+
+class Appeal(models.Model):
+    public_id = models.UUIDField(_("Public id"), default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("Organization"), on_delete=models.PROTECT, related_name="appeals"
+    )
+    contract = models.ForeignKey(Contract, verbose_name=_("Contract"), on_delete=models.PROTECT, related_name="appeals")
+    kind = models.CharField(_("Appeal type"), max_length=20, choices=AppealKind.choices)
+    category = models.ForeignKey(
+        AppealCategory, verbose_name=_("Correction category"), on_delete=models.PROTECT, related_name="appeals"
+    )
+    status = models.CharField(
+        _("Application status"), max_length=30, choices=AppealStatus.choices, default=AppealStatus.DRAFT, db_index=True
+    )
+    # What the applicant asks for.
+    change_subject = models.CharField(_("What is to be changed"), max_length=1000, blank=True)
+    value_from = models.TextField(_("Current value"), blank=True)
+    value_to = models.TextField(_("New value"), blank=True)
+    justification = models.TextField(_("Justification"), blank=True)
+    other_text = models.TextField(_("Text of the appeal"), blank=True)
+    # Who and when.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("Created by"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("Created"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("Changed"), default=timezone.now)
+    sent_at = models.DateTimeField(_("Sent"), null=True, blank=True)
+    # From BPMS Simbase.
+    registration_number = models.CharField(_("Registration number"), max_length=100, blank=True, db_index=True)
+    registered_at = models.DateTimeField(_("Registration date"), null=True, blank=True)
+    review_deadline = models.DateField(_("Review deadline"), null=True, blank=True)
+    executor_name = models.CharField(_("Responsible executor"), max_length=300, blank=True)
+    internal_number = models.CharField(_("Internal number"), max_length=100, blank=True)
+    revision_deadline = models.DateField(_("Revision deadline"), null=True, blank=True)
+    ds_number = models.CharField(_("SA number"), max_length=100, blank=True)
+    ds_date = models.DateField(_("SA date"), null=True, blank=True)
+    ds_file = models.FileField(_("SA for signing"), upload_to=appeal_document_path, blank=True, max_length=300)
+    ds_signed_file = models.FileField(_("Signed SA"), upload_to=appeal_document_path, blank=True, max_length=300)
+    last_bpms_seq = models.PositiveIntegerField(_("Last BPMS event"), default=0)
+
+    class Meta:
+        verbose_name = _("Appeal")
+        verbose_name_plural = _("Appeals")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="appeal_org_created_idx")]
+
+    def __str__(self):
+        return self.registration_number or str(self.public_id)[:8]
+
+
+class AppealFile(models.Model):
+    """A file the applicant uploaded for one document slot: the official letter (document is
+    null) or one of the category's documents. Several files per slot are allowed."""
+
+    appeal = models.ForeignKey(Appeal, verbose_name=_("Appeal"), on_delete=models.CASCADE, related_name="files")
+    document = models.ForeignKey(
+        CategoryDocument, verbose_name=_("Document"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    file = models.FileField(_("File"), upload_to=appeal_file_path, max_length=300)
+    original_name = models.CharField(_("File name"), max_length=255)
+    size = models.BigIntegerField(_("Size, bytes"))
+    content_type = models.CharField(_("Content type"), max_length=150)
+    uploaded_at = models.DateTimeField(_("Uploaded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Appeal file")
+        verbose_name_plural = _("Appeal files")
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def slot(self) -> str:
+        return str(self.document_id) if self.document_id else OFFICIAL_LETTER
+
+
+OFFICIAL_LETTER = "letter"
+
+
+class AppealHistory(models.Model):
+    """One step of «История заявки»: forming, signing, each status with its payload and,
+    where KZhK sent one, a document («Скачать»)."""
+
+    class Event(models.TextChoices):
+        CREATED = "created", _("Application formed")
+        SAVED = "saved", _("Draft saved")
+        SIGNED = "signed", _("Application signed")
+        STATUS = "status", _("Status changed")
+        DS_SIGNED_BY_PARTY = "ds_party_signed", _("SA signed by a party")
+
+    appeal = models.ForeignKey(Appeal, verbose_name=_("Appeal"), on_delete=models.CASCADE, related_name="history")
+    event = models.CharField(_("Event"), max_length=30, choices=Event.choices)
+    status = models.CharField(_("Status"), max_length=30, choices=AppealStatus.choices, blank=True)
+    from_status = models.CharField(_("Previous status"), max_length=30, choices=AppealStatus.choices, blank=True)
+    actor_name = models.CharField(_("Who"), max_length=300, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("User"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    payload = models.JSONField(_("Data"), default=dict, blank=True)
+    document = models.FileField(_("Document"), upload_to=history_document_path, blank=True, max_length=300)
+    document_name = models.CharField(_("Document name"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("Date"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("History step")
+        verbose_name_plural = _("Application history")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_event_display()} {self.status}"
+
+
+class AppealSignature(models.Model):
+    """Who signed what: the appeal itself, or the ДС by the applicant, the developer and KZhK
+    (the «Сведения о подписи» table). The CMS itself is kept by the signing app."""
+
+    class Party(models.TextChoices):
+        APPEAL = "appeal", _("Applicant (application)")
+        DS_APPLICANT = "ds_applicant", _("Applicant")
+        DS_DEVELOPER = "ds_developer", _("Developer")
+        DS_KZHK = "ds_kzhk", _("JSC «KZhK»")
+
+    appeal = models.ForeignKey(Appeal, verbose_name=_("Appeal"), on_delete=models.CASCADE, related_name="signatures")
+    party = models.CharField(_("Party"), max_length=20, choices=Party.choices)
+    round = models.PositiveIntegerField(_("Round"), default=1)
+    organization_name = models.CharField(_("Organization"), max_length=500, blank=True)
+    bin = models.CharField(_("BIN"), max_length=12, blank=True)
+    signer_name = models.CharField(_("Signer"), max_length=300, blank=True)
+    signer_iin = models.CharField(_("IIN"), max_length=12, blank=True)
+    certificate_serial = models.CharField(_("Certificate serial number"), max_length=200, blank=True)
+    signature_ref = models.CharField(_("Signature reference"), max_length=100, blank=True)
+    signed_at = models.DateTimeField(_("Signed"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Signature")
+        verbose_name_plural = _("Signatures")
+        ordering = ["signed_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["appeal", "party", "round"], name="appeal_signature_once_per_round"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_party_display()}: {self.signer_name}"

@@ -1,0 +1,119 @@
+"""Reads of appeals. Every read is scoped to an organization: another organization's appeal,
+file or ДС is simply not found (the views answer 404)."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from cabinets.models import Contract, Organization
+
+from . import transitions
+from .models import Appeal, AppealCategory, AppealFile, AppealHistory, AppealSignature
+
+
+def appeals_visible_to(*, organization: Organization) -> QuerySet[Appeal]:
+    """The organization's own appeals, plus — for a developer — appeals on contracts where it is
+    the developer, once the ДС is being signed."""
+    return Appeal.objects.filter(
+        Q(organization=organization)
+        | Q(contract__developer=organization, status__in=transitions.DEVELOPER_VISIBLE)
+    )
+
+
+def appeal_list(*, organization: Organization, status: str = "", query: str = "") -> QuerySet[Appeal]:
+    qs = appeals_visible_to(organization=organization).select_related("contract", "category")
+    if status:
+        qs = qs.filter(status=status)
+    query = (query or "").strip()
+    if query:
+        qs = qs.filter(
+            Q(registration_number__icontains=query)
+            | Q(contract__number__icontains=query)
+            | Q(category__name_ru__icontains=query)
+            | Q(category__name_kk__icontains=query)
+        )
+    return qs.order_by("-created_at", "-pk")
+
+
+def appeal_get(*, organization: Organization, public_id) -> Appeal:
+    """The organization's own appeal (for editing, signing, files) or 404."""
+    appeal = (
+        Appeal.objects.select_related("contract", "contract__developer", "category", "organization")
+        .filter(organization=organization, public_id=public_id)
+        .first()
+    )
+    if appeal is None:
+        raise Http404
+    return appeal
+
+
+def appeal_get_visible(*, organization: Organization, public_id) -> Appeal:
+    """An appeal the organization may look at (its own, or as the contract's developer during
+    ДС signing) or 404."""
+    appeal = (
+        appeals_visible_to(organization=organization)
+        .select_related("contract", "contract__developer", "category", "organization")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if appeal is None:
+        raise Http404
+    return appeal
+
+
+def appeal_file_get(*, appeal: Appeal, file_id: int) -> AppealFile:
+    appeal_file = AppealFile.objects.filter(appeal=appeal, pk=file_id).first()
+    if appeal_file is None:
+        raise Http404
+    return appeal_file
+
+
+def appeal_files_by_slot(appeal: Appeal) -> dict[str, list[AppealFile]]:
+    out: dict[str, list[AppealFile]] = {}
+    for f in appeal.files.all():
+        out.setdefault(f.slot, []).append(f)
+    return out
+
+
+def appeal_history(*, appeal: Appeal) -> QuerySet[AppealHistory]:
+    return appeal.history.select_related("actor").order_by("created_at", "pk")
+
+
+def history_step_get(*, appeal: Appeal, step_id: int) -> AppealHistory:
+    step = AppealHistory.objects.filter(appeal=appeal, pk=step_id).exclude(document="").first()
+    if step is None:
+        raise Http404
+    return step
+
+
+def ds_signature_rows(*, appeal: Appeal) -> list[AppealSignature]:
+    return list(appeal.signatures.exclude(party=AppealSignature.Party.APPEAL).order_by("signed_at", "pk"))
+
+
+def contracts_for_appeal(*, organization: Organization, kind: str) -> QuerySet[Contract]:
+    from cabinets.selectors import contracts_of
+
+    return contracts_of(organization=organization, kind=kind)
+
+
+def categories_for(*, kind: str) -> QuerySet[AppealCategory]:
+    return AppealCategory.objects.filter(is_active=True).filter(Q(contract_kind=kind) | Q(contract_kind="")).prefetch_related(
+        Prefetch("documents")
+    )
+
+
+def appeal_field_rows(appeal: Appeal) -> list[tuple[str, str]]:
+    """The applicant's answers as (label, value) rows, for the PDF and the history page."""
+    rows = []
+    if appeal.category.is_other:
+        rows.append((_("Text of the appeal"), appeal.other_text))
+    else:
+        rows.append((_("What is to be changed"), appeal.change_subject))
+        if appeal.category.asks_values:
+            rows.append((_("Current value"), appeal.value_from))
+            rows.append((_("New value"), appeal.value_to))
+        if appeal.category.asks_justification:
+            rows.append((_("Justification"), appeal.justification))
+    return rows

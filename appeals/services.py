@@ -1,0 +1,674 @@
+"""Everything that writes appeals. `appeal_transition` is the only way a status changes.
+
+Calls into the apps built alongside (signing, bpms_bridge) go through the small `_`-functions at
+the top, so wiring a changed interface is one edit.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import logging
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+
+from cabinets.models import Contract, Organization
+
+from . import transitions
+from .models import (
+    OFFICIAL_LETTER,
+    Appeal,
+    AppealCategory,
+    AppealFile,
+    AppealHistory,
+    AppealSignature,
+    AppealStatus,
+    CategoryDocument,
+)
+from .transitions import Actor
+
+logger = logging.getLogger("appeals")
+
+S = AppealStatus
+
+
+class AppealError(Exception):
+    """A rule the service refused; `field` says where the view shows the message."""
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+
+
+class TransitionRefused(AppealError):
+    pass
+
+
+# --- Calls into other apps (one place to change) -------------------------------------------------
+
+
+def _registration_moment(at: datetime.datetime) -> datetime.datetime:
+    """When an appeal sent at `at` counts as registered: the 9:30–19:00 Mon–Fri rule."""
+    try:
+        from bpms_bridge.workcalendar import registration_moment
+    except ImportError:  # bpms_bridge's calendar has not landed yet: weekdays only, no holidays
+        return _simple_registration_moment(at)
+    return registration_moment(at)
+
+
+def _simple_registration_moment(at: datetime.datetime) -> datetime.datetime:
+    local = timezone.localtime(at)
+    start, end = datetime.time(9, 30), datetime.time(19, 0)
+    if local.weekday() < 5 and start <= local.time() < end:
+        return local
+    day = local.date() + datetime.timedelta(days=0 if local.weekday() < 5 and local.time() < start else 1)
+    while day.weekday() >= 5:
+        day += datetime.timedelta(days=1)
+    return timezone.make_aware(datetime.datetime.combine(day, start))
+
+
+def _outbox_enqueue(*, case_id: str, kind: str, payload: dict, idempotency_key: str) -> None:
+    try:
+        from bpms_bridge.services import outbox_enqueue
+    except ImportError:  # bpms_bridge's outbox has not landed yet
+        logger.info("appeal outbox (bpms_bridge not ready): %s %s", kind, case_id)
+        return
+    outbox_enqueue(case_kind="appeal", case_id=case_id, kind=kind, payload=payload, idempotency_key=idempotency_key)
+
+
+def _notify(*, organization: Organization, title: tuple[str, str], body: tuple[str, str], link: str) -> None:
+    from cabinets.services import notification_create
+
+    notification_create(
+        organization=organization, title_ru=title[0], title_kk=title[1], body_ru=body[0], body_kk=body[1], link=link
+    )
+
+
+def _pdf_render(*, template_name: str, context: dict) -> bytes:
+    from signing.services import pdf_render
+
+    return pdf_render(template_name=template_name, context=context)
+
+
+def _pdf_issue_by_kzhk(*, pdf: bytes, title: str) -> bytes:
+    from signing.services import pdf_issue_by_kzhk
+
+    return pdf_issue_by_kzhk(pdf=pdf, title=title)
+
+
+def _signing_request_create(**kwargs):
+    from signing.services import signing_request_create
+
+    return signing_request_create(**kwargs)
+
+
+def _in_both_languages(fn) -> tuple[str, str]:
+    out = []
+    for lang in ("ru", "kk"):
+        with translation.override(lang):
+            out.append(str(fn()))
+    return out[0], out[1]
+
+
+# --- Drafts ----------------------------------------------------------------------------------------
+
+
+def category_other_ensure() -> AppealCategory:
+    """«Иное» is always offered, whatever staff did to the list."""
+    category, _created = AppealCategory.objects.get_or_create(
+        code="other",
+        defaults={"name_ru": "Иное", "name_kk": "Басқа", "is_other": True, "asks_values": False,
+                  "asks_justification": False, "sort_order": 10_000},
+    )
+    if not category.is_active or not category.is_other:
+        category.is_active = True
+        category.is_other = True
+        category.save(update_fields=["is_active", "is_other"])
+    return category
+
+
+def appeal_create(*, organization: Organization, user, contract: Contract, category: AppealCategory) -> Appeal:
+    if contract.organization_id != organization.pk or not contract.is_active:
+        raise AppealError(_("Choose one of your active contracts."), field="contract")
+    if not category.is_active or (category.contract_kind and category.contract_kind != contract.kind):
+        raise AppealError(_("This category is not available for the contract type."), field="category")
+    now = timezone.now()
+    with transaction.atomic():
+        appeal = Appeal.objects.create(
+            organization=organization, contract=contract, kind=contract.kind, category=category,
+            created_by=user, created_at=now, updated_at=now,
+        )
+        AppealHistory.objects.create(
+            appeal=appeal, event=AppealHistory.Event.CREATED, status=S.DRAFT, actor=user,
+            actor_name=_actor_name(user), created_at=now,
+        )
+    return appeal
+
+
+EDITABLE_FIELDS = ("change_subject", "value_from", "value_to", "justification", "other_text")
+
+
+def _require_action(appeal: Appeal, action: str) -> None:
+    if not transitions.user_can(appeal.status, action):
+        raise AppealError(_("This cannot be done in the current status of the application."), code="status")
+
+
+def appeal_update(*, appeal: Appeal, user, data: dict) -> Appeal:
+    """Saves the applicant's fields (a draft, or an appeal being revised)."""
+    now = timezone.now()
+    with transaction.atomic():
+        appeal = Appeal.objects.select_for_update().get(pk=appeal.pk)
+        _require_action(appeal, transitions.EDIT)
+        changed = []
+        for name in EDITABLE_FIELDS:
+            if name in data and getattr(appeal, name) != (data[name] or ""):
+                setattr(appeal, name, data[name] or "")
+                changed.append(name)
+        appeal.updated_at = now
+        appeal.save(update_fields=[*changed, "updated_at"])
+        if changed:
+            AppealHistory.objects.create(
+                appeal=appeal, event=AppealHistory.Event.SAVED, status=appeal.status, actor=user,
+                actor_name=_actor_name(user), created_at=now,
+            )
+    return appeal
+
+
+def appeal_delete(*, appeal: Appeal) -> None:
+    with transaction.atomic():
+        appeal = Appeal.objects.select_for_update().get(pk=appeal.pk)
+        _require_action(appeal, transitions.DELETE)
+        names = [f.file.name for f in appeal.files.all()]
+        storage = AppealFile._meta.get_field("file").storage
+        appeal.history.all().delete()
+        appeal.files.all().delete()
+        appeal.delete()
+        transaction.on_commit(lambda: [storage.delete(n) for n in names])
+
+
+def document_slots(appeal: Appeal) -> list[dict]:
+    """The upload slots of an appeal: the official letter (always required) then the category's
+    documents. Each slot: key, name, required, document (CategoryDocument or None)."""
+    slots = [{"key": OFFICIAL_LETTER, "document": None, "required": True,
+              "name": _("Scan of the official appeal letter signed by an authorised person and sealed by the organization")}]
+    for doc in appeal.category.documents.all():
+        slots.append({"key": str(doc.pk), "document": doc, "required": doc.is_required, "name": doc.name})
+    return slots
+
+
+def _document_for_slot(appeal: Appeal, slot: str) -> CategoryDocument | None:
+    if slot == OFFICIAL_LETTER:
+        return None
+    doc = CategoryDocument.objects.filter(pk=slot if slot.isdigit() else 0, category_id=appeal.category_id).first()
+    if doc is None:
+        raise AppealError(_("Unknown document."), field="file")
+    return doc
+
+
+def appeal_file_add(*, appeal: Appeal, slot: str, uploaded_file, content_type: str) -> AppealFile:
+    """Stores one uploaded file for a slot. The row and the stored file go together: if the row
+    cannot be written, the stored file is removed."""
+    _require_action(appeal, transitions.EDIT)
+    document = _document_for_slot(appeal, slot)
+    name = (getattr(uploaded_file, "name", "") or "file")[-255:]
+    appeal_file = AppealFile(
+        appeal=appeal, document=document, original_name=name, size=uploaded_file.size, content_type=content_type,
+    )
+    appeal_file.file.save(name, uploaded_file, save=False)
+    try:
+        with transaction.atomic():
+            locked = Appeal.objects.select_for_update().get(pk=appeal.pk)
+            _require_action(locked, transitions.EDIT)
+            appeal_file.save()
+    except BaseException:
+        appeal_file.file.delete(save=False)
+        raise
+    return appeal_file
+
+
+def appeal_file_delete(*, appeal_file: AppealFile) -> None:
+    with transaction.atomic():
+        appeal = Appeal.objects.select_for_update().get(pk=appeal_file.appeal_id)
+        _require_action(appeal, transitions.EDIT)
+        name = appeal_file.file.name
+        storage = appeal_file.file.storage
+        appeal_file.delete()
+        transaction.on_commit(lambda: storage.delete(name))
+
+
+def appeal_readiness_errors(appeal: Appeal) -> dict[str, str]:
+    """What still has to be filled in before the appeal can be signed: {field or slot: message}."""
+    errors: dict[str, str] = {}
+    required = _("This field is required.")
+    category = appeal.category
+    if category.is_other:
+        if not appeal.other_text.strip():
+            errors["other_text"] = required
+    else:
+        if not appeal.change_subject.strip():
+            errors["change_subject"] = required
+        if category.asks_values:
+            if not appeal.value_from.strip():
+                errors["value_from"] = required
+            if not appeal.value_to.strip():
+                errors["value_to"] = required
+        if category.asks_justification and not appeal.justification.strip():
+            errors["justification"] = required
+    present = {f.slot for f in appeal.files.all()}
+    for slot in document_slots(appeal):
+        if slot["required"] and slot["key"] not in present:
+            if slot["key"] == OFFICIAL_LETTER:
+                errors[slot["key"]] = _("The scan of the official letter is required.")
+            else:
+                errors[slot["key"]] = _("Upload this document.")
+    return errors
+
+
+# --- Signing the appeal ------------------------------------------------------------------------------
+
+
+def appeal_sign_start(*, appeal: Appeal, user, consent: bool):
+    """After the consent check-box: a signing request for the appeal's PDF (ЭЦП or QR)."""
+    _require_action(appeal, transitions.SIGN)
+    if not consent:
+        raise AppealError(_("Confirm that you agree with the conditions and terms of review."), field="consent")
+    errors = appeal_readiness_errors(appeal)
+    if errors:
+        raise AppealError(_("Fill in the required fields and upload the required documents."), field=None,
+                          code="incomplete")
+    pdf = appeal_pdf(appeal=appeal)
+    title_ru, title_kk = _in_both_languages(lambda: _("Appeal to JSC «KZhK» on contract %(number)s") % {
+        "number": appeal.contract.number})
+    return _signing_request_create(
+        subject=appeal, document=pdf, filename=f"appeal-{appeal.public_id}.pdf", title_ru=title_ru, title_kk=title_kk,
+        purpose="sign", organization=appeal.organization, required_bin=appeal.organization.bin, allowed_roles=None,
+        on_complete="appeals.services.appeal_signing_completed", return_url=reverse("appeals:list"),
+        signer_user=user,
+    )
+
+
+def appeal_pdf(*, appeal: Appeal) -> bytes:
+    from . import selectors
+
+    with translation.override("ru"):
+        context = {"appeal": appeal, "files": list(appeal.files.select_related("document")),
+                   "fields": selectors.appeal_field_rows(appeal)}
+        return _pdf_render(template_name="appeals/pdf/appeal.html", context=context)
+
+
+def appeal_signing_completed(signing_request, signature) -> Appeal:
+    """signing's on_complete for the appeal: records the signature and sends the appeal."""
+    appeal = signing_request.subject
+    return appeal_signed(appeal=appeal, signer=_signer_of(signature), user=getattr(signing_request, "signer_user", None))
+
+
+@dataclass(frozen=True)
+class Signer:
+    full_name: str = ""
+    iin: str = ""
+    bin: str = ""
+    organization_name: str = ""
+    serial_number: str = ""
+    reference: str = ""
+
+
+def _signer_of(signature) -> Signer:
+    info = getattr(signature, "certificate_info", None) or signature
+    return Signer(
+        full_name=getattr(info, "full_name", "") or getattr(signature, "signer_name", "") or "",
+        iin=getattr(info, "iin", "") or getattr(signature, "signer_iin", "") or "",
+        bin=getattr(info, "bin", "") or getattr(signature, "signer_bin", "") or "",
+        organization_name=getattr(info, "organization_name", "") or "",
+        serial_number=str(getattr(info, "serial_number", "") or ""),
+        reference=str(getattr(signature, "pk", "") or ""),
+    )
+
+
+def appeal_signed(*, appeal: Appeal, signer: Signer, user=None, now: datetime.datetime | None = None) -> Appeal:
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Appeal.objects.select_for_update().get(pk=appeal.pk)
+        round_no = locked.signatures.filter(party=AppealSignature.Party.APPEAL).count() + 1
+        AppealSignature.objects.create(
+            appeal=locked, party=AppealSignature.Party.APPEAL, round=round_no,
+            organization_name=signer.organization_name or locked.organization.name_ru, bin=signer.bin,
+            signer_name=signer.full_name, signer_iin=signer.iin, certificate_serial=signer.serial_number,
+            signature_ref=signer.reference, signed_at=now,
+        )
+        AppealHistory.objects.create(
+            appeal=locked, event=AppealHistory.Event.SIGNED, status=locked.status, actor=user,
+            actor_name=signer.full_name or _actor_name(user), payload={"signer_iin": signer.iin}, created_at=now,
+        )
+        return appeal_transition(locked, to=S.SENT, actor=Actor.APPLICANT, actor_user=user,
+                                 actor_name=signer.full_name, now=now)
+
+
+# --- The transition function -------------------------------------------------------------------------
+
+
+def _actor_name(user) -> str:
+    if user is None:
+        return ""
+    return getattr(user, "full_name", "") or getattr(user, "username", "")
+
+
+def _as_date(value) -> datetime.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime.datetime):
+        return timezone.localdate(value) if timezone.is_aware(value) else value.date()
+    if isinstance(value, datetime.date):
+        return value
+    parsed = parse_date(str(value)) or (parse_datetime(str(value)).date() if parse_datetime(str(value)) else None)
+    if parsed is None:
+        raise TransitionRefused(f"not a date: {value!r}", code="payload")
+    return parsed
+
+
+def _as_datetime(value) -> datetime.datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime.datetime):
+        parsed = value
+    else:
+        parsed = parse_datetime(str(value))
+        if parsed is None:
+            raise TransitionRefused(f"not a datetime: {value!r}", code="payload")
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
+
+
+@dataclass
+class Document:
+    name: str
+    content: bytes
+    content_type: str = "application/pdf"
+
+
+def _as_document(value) -> Document | None:
+    if not value:
+        return None
+    if isinstance(value, Document):
+        return value
+    if isinstance(value, dict):
+        data = value.get("data")
+        if data is None and value.get("data_b64"):
+            data = base64.b64decode(value["data_b64"])
+        return Document(name=value.get("name") or "document.pdf", content=data or b"",
+                        content_type=value.get("content_type") or "application/pdf")
+    raise TransitionRefused("document must be a Document or a dict", code="payload")
+
+
+def _json_safe(payload: dict) -> dict:
+    out = {}
+    for key, value in payload.items():
+        if key == "document":
+            continue
+        if isinstance(value, datetime.datetime | datetime.date):
+            value = value.isoformat()
+        out[key] = value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+    return out
+
+
+def appeal_transition(
+    appeal: Appeal, *, to: str, actor: str, payload: dict | None = None, actor_user=None, actor_name: str = "",
+    now: datetime.datetime | None = None,
+) -> Appeal:
+    """Moves an appeal along the transition table, or refuses (and logs) the move."""
+    payload = dict(payload or {})
+    now = now or timezone.now()
+    with transaction.atomic():
+        appeal = Appeal.objects.select_for_update().select_related("organization", "contract").get(pk=appeal.pk)
+        source = appeal.status
+        rule = transitions.find(source, to)
+        if rule is None or actor not in rule.actors:
+            logger.warning("appeal %s: transition %s -> %s by %s refused", appeal.public_id, source, to, actor)
+            raise TransitionRefused(
+                _("The application cannot move from «%(source)s» to «%(target)s».") % {
+                    "source": S(source).label, "target": S(to).label if to in S.values else to},
+                code="transition",
+            )
+        missing = [k for k in rule.required if payload.get(k) in (None, "", b"")]
+        if missing:
+            logger.warning("appeal %s: transition %s -> %s refused, missing %s", appeal.public_id, source, to, missing)
+            raise TransitionRefused(_("Data missing for the new status: %(fields)s") % {"fields": ", ".join(missing)},
+                                    code="payload")
+        fields = ["status", "updated_at"]
+        document = _as_document(payload.get("document"))
+        history_payload = _json_safe(payload)
+        appeal.status = to
+        appeal.updated_at = now
+        if to == S.SENT:
+            appeal.sent_at = now
+            fields.append("sent_at")
+        elif to == S.REGISTERED:
+            appeal.registration_number = str(payload["registration_number"])[:100]
+            appeal.registered_at = _as_datetime(payload.get("registered_at")) or _registration_moment(appeal.sent_at or now)
+            appeal.review_deadline = _as_date(payload["review_deadline"])
+            fields += ["registration_number", "registered_at", "review_deadline"]
+            history_payload["registered_at"] = appeal.registered_at.isoformat()
+        elif to == S.IN_REVIEW:
+            appeal.executor_name = str(payload["executor_name"])[:300]
+            appeal.internal_number = str(payload["internal_number"])[:100]
+            fields += ["executor_name", "internal_number"]
+        elif to == S.REVISION:
+            appeal.revision_deadline = _as_date(payload["revision_deadline"])
+            fields.append("revision_deadline")
+        elif to == S.DS_APPLICANT_SIGNING:
+            appeal.ds_file.save(document.name, ContentFile(document.content), save=False)
+            fields.append("ds_file")
+        elif to == S.DS_SIGNED:
+            appeal.ds_number = str(payload["ds_number"])[:100]
+            appeal.ds_date = _as_date(payload["ds_date"])
+            fields += ["ds_number", "ds_date"]
+            if document:
+                appeal.ds_signed_file.save(document.name, ContentFile(document.content), save=False)
+                fields.append("ds_signed_file")
+            AppealSignature.objects.get_or_create(
+                appeal=appeal, party=AppealSignature.Party.DS_KZHK, round=1,
+                defaults={"organization_name": "АО «Казахстанская Жилищная Компания»",
+                          "signer_name": actor_name or _actor_name(actor_user), "signed_at": now},
+            )
+        if "seq" in payload:
+            appeal.last_bpms_seq = int(payload["seq"])
+            fields.append("last_bpms_seq")
+        appeal.save(update_fields=fields)
+        step = AppealHistory(
+            appeal=appeal, event=AppealHistory.Event.STATUS, status=to, from_status=source, actor=actor_user,
+            actor_name=actor_name or _actor_name(actor_user) or _default_actor_name(actor), payload=history_payload,
+            created_at=now,
+        )
+        if document:
+            step.document_name = document.name[:255]
+            step.document.save(document.name, ContentFile(document.content), save=False)
+        step.save()
+        _after_transition(appeal, source=source, target=to, now=now)
+    return appeal
+
+
+def _default_actor_name(actor: str) -> str:
+    if actor in (Actor.BPMS, Actor.STAFF):
+        return "АО «КЖК»"
+    return ""
+
+
+def _after_transition(appeal: Appeal, *, source: str, target: str, now: datetime.datetime) -> None:
+    """Side effects: BPMS outbox rows in the same transaction, notifications once it commits."""
+    case_id = str(appeal.public_id)
+    if target == S.SENT:
+        round_no = appeal.signatures.filter(party=AppealSignature.Party.APPEAL).count()
+        _outbox_enqueue(case_id=case_id, kind="submit", payload=appeal_submit_payload(appeal),
+                        idempotency_key=f"appeal:{case_id}:submit:{round_no}")
+    elif target == S.DS_KZHK_SIGNING:
+        _outbox_enqueue(case_id=case_id, kind="signed_ds", payload={"case_id": case_id},
+                        idempotency_key=f"appeal:{case_id}:signed_ds")
+    link = reverse("appeals:history", args=[appeal.public_id])
+    status_label = S(target).label
+    title = _in_both_languages(lambda: _("Appeal on contract %(number)s: %(status)s") % {
+        "number": appeal.contract.number, "status": status_label})
+    body = _in_both_languages(lambda: _("The status of your appeal has changed to «%(status)s».") % {
+        "status": status_label})
+    organization = appeal.organization
+    transaction.on_commit(lambda: _notify(organization=organization, title=title, body=body, link=link))
+    developer = appeal.contract.developer
+    if target == S.DS_APPLICANT_SIGNING and developer is not None and developer.pk != organization.pk:
+        dev_title = _in_both_languages(lambda: _("A supplementary agreement to contract %(number)s awaits your signature") % {
+            "number": appeal.contract.number})
+        dev_link = reverse("appeals:ds", args=[appeal.public_id])
+        transaction.on_commit(lambda: _notify(organization=developer, title=dev_title, body=dev_title, link=dev_link))
+
+
+def appeal_submit_payload(appeal: Appeal) -> dict:
+    return {
+        "case_id": str(appeal.public_id),
+        "organization_bin": appeal.organization.bin,
+        "contract_number": appeal.contract.number,
+        "contract_date": appeal.contract.signed_on.isoformat(),
+        "type": appeal.kind,
+        "category": appeal.category.code,
+        "change_subject": appeal.change_subject,
+        "value_from": appeal.value_from,
+        "value_to": appeal.value_to,
+        "justification": appeal.justification,
+        "other_text": appeal.other_text,
+        "sent_at": appeal.sent_at.isoformat() if appeal.sent_at else None,
+        "files": [{"id": f.pk, "name": f.original_name, "size": f.size, "slot": f.slot} for f in appeal.files.all()],
+    }
+
+
+# --- BPMS status feed ------------------------------------------------------------------------------------
+
+
+def appeal_apply_bpms_event(*, case_id: str, event: dict) -> Appeal | None:
+    """Applies one BPMS Simbase event idempotently: a repeated or older event (by seq or by the
+    status order) changes nothing; an event the table refuses is logged and ignored."""
+    appeal = Appeal.objects.filter(public_id=case_id).first() if _is_uuid(case_id) else None
+    if appeal is None:
+        logger.warning("BPMS event for unknown appeal %s ignored", case_id)
+        return None
+    seq = int(event.get("seq") or 0)
+    target = event.get("status")
+    if seq and seq <= appeal.last_bpms_seq:
+        return appeal
+    if target == appeal.status or target not in S.values:
+        return appeal
+    if transitions.ORDER.index(target) < transitions.ORDER.index(appeal.status):
+        logger.warning("appeal %s: BPMS event %s -> %s would go backwards, ignored", case_id, appeal.status, target)
+        return appeal
+    payload = dict(event.get("payload") or {})
+    documents = event.get("documents") or []
+    if documents and "document" not in payload:
+        payload["document"] = _as_document(documents[0])
+    if seq:
+        payload["seq"] = seq
+    if target == S.DS_SIGNED and not payload.get("document") and appeal.ds_file:
+        payload["document"] = Document(name=f"ДС-{payload.get('ds_number', '')}.pdf",
+                                       content=_pdf_issue_by_kzhk(pdf=_read(appeal.ds_file), title="ДС"))
+    try:
+        return appeal_transition(appeal, to=target, actor=Actor.BPMS, payload=payload,
+                                 now=_as_datetime(event.get("occurred_at")) or timezone.now())
+    except TransitionRefused:
+        return appeal
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _read(fieldfile) -> bytes:
+    with fieldfile.open("rb") as fh:
+        return fh.read()
+
+
+# --- ДС signing ----------------------------------------------------------------------------------------------
+
+
+def ds_party_of(appeal: Appeal, organization: Organization) -> str | None:
+    if organization.pk == appeal.organization_id:
+        return AppealSignature.Party.DS_APPLICANT
+    if appeal.contract.developer_id and organization.pk == appeal.contract.developer_id:
+        return AppealSignature.Party.DS_DEVELOPER
+    return None
+
+
+def appeal_ds_sign_start(*, appeal: Appeal, organization: Organization, user):
+    party = ds_party_of(appeal, organization)
+    if appeal.status != S.DS_APPLICANT_SIGNING or party is None or not appeal.ds_file:
+        raise AppealError(_("The supplementary agreement cannot be signed now."), code="status")
+    if appeal.signatures.filter(party=party).exists():
+        raise AppealError(_("You have already signed the supplementary agreement."), code="status")
+    title_ru, title_kk = _in_both_languages(lambda: _("Supplementary agreement to contract %(number)s") % {
+        "number": appeal.contract.number})
+    return _signing_request_create(
+        subject=appeal, document=_read(appeal.ds_file), filename=f"ds-{appeal.public_id}.pdf", title_ru=title_ru,
+        title_kk=title_kk, purpose="sign", organization=organization, required_bin=organization.bin,
+        allowed_roles=None, on_complete="appeals.services.appeal_ds_signing_completed",
+        return_url=reverse("appeals:ds", args=[appeal.public_id]), signer_user=user,
+    )
+
+
+def appeal_ds_signing_completed(signing_request, signature) -> Appeal:
+    appeal = signing_request.subject
+    organization = signing_request.organization
+    return appeal_ds_signed(appeal=appeal, organization=organization, signer=_signer_of(signature),
+                            user=getattr(signing_request, "signer_user", None))
+
+
+def appeal_ds_signed(*, appeal: Appeal, organization: Organization, signer: Signer, user=None,
+                     now: datetime.datetime | None = None) -> Appeal:
+    """One party (applicant or developer) signed the ДС; when both have, it goes to KZhK."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        appeal = Appeal.objects.select_for_update().select_related("contract").get(pk=appeal.pk)
+        party = ds_party_of(appeal, organization)
+        if appeal.status != S.DS_APPLICANT_SIGNING or party is None:
+            logger.warning("appeal %s: ДС signature by %s refused in %s", appeal.public_id, organization.bin, appeal.status)
+            raise TransitionRefused(_("The supplementary agreement cannot be signed now."), code="status")
+        if appeal.signatures.filter(party=party).exists():
+            return appeal
+        AppealSignature.objects.create(
+            appeal=appeal, party=party, organization_name=signer.organization_name or organization.name_ru,
+            bin=signer.bin or organization.bin, signer_name=signer.full_name, signer_iin=signer.iin,
+            certificate_serial=signer.serial_number, signature_ref=signer.reference, signed_at=now,
+        )
+        AppealHistory.objects.create(
+            appeal=appeal, event=AppealHistory.Event.DS_SIGNED_BY_PARTY, status=appeal.status, actor=user,
+            actor_name=signer.full_name or _actor_name(user),
+            payload={"party": party, "organization": organization.name_ru}, created_at=now,
+        )
+        parties = set(appeal.signatures.values_list("party", flat=True))
+        needed = {AppealSignature.Party.DS_APPLICANT}
+        if appeal.contract.developer_id and appeal.contract.developer_id != appeal.organization_id:
+            needed.add(AppealSignature.Party.DS_DEVELOPER)
+        if needed <= parties:
+            appeal = appeal_transition(appeal, to=S.DS_KZHK_SIGNING, actor=Actor.SYSTEM, now=now)
+    return appeal
+
+
+def appeal_ds_sign_by_kzhk(*, appeal: Appeal, user, ds_number: str, ds_date: datetime.date) -> Appeal:
+    """KZhK's signature (admin action): the ДС is issued as a PAdES PDF with KZhK's stamp and the
+    appeal becomes «ДС подписано». The PDF is signed before the transaction opens."""
+    if appeal.status != S.DS_KZHK_SIGNING or not appeal.ds_file:
+        raise TransitionRefused(_("The supplementary agreement cannot be signed now."), code="status")
+    signed = _pdf_issue_by_kzhk(pdf=_read(appeal.ds_file), title=f"ДС {ds_number}")
+    now = timezone.now()
+    return appeal_transition(
+        appeal, to=S.DS_SIGNED, actor=Actor.STAFF, actor_user=user, now=now,
+        payload={"ds_number": ds_number, "ds_date": ds_date,
+                 "document": Document(name=f"ДС-{ds_number}.pdf", content=signed)},
+    )
