@@ -339,6 +339,8 @@ def _register_confirm(request, draft):
         try:
             services.registration_code_send(draft=draft, channel="email" if action == "resend_email" else "sms")
         except OtpError as exc:
+            form = ConfirmForm(data={})
+            form.is_valid()
             form.add_error("email_code" if action == "resend_email" else "sms_code", exc.message)
         else:
             messages.info(request, gettext("A new code has been sent."))
