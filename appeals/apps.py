@@ -11,4 +11,6 @@ class AppealsConfig(AppConfig):
             from bpms_bridge.registry import register_case_kind
         except ImportError:  # bpms_bridge's registry has not landed yet
             return
-        register_case_kind("appeal", apply_event="appeals.services.appeal_apply_bpms_event")
+        register_case_kind(
+            "appeal", apply_event="appeals.services.appeal_apply_bpms_event", final_statuses=("rejected", "ds_signed")
+        )

@@ -1,5 +1,5 @@
 from django import forms
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cabinets.models import Contract
 from homeportal.forms import PortalForm
@@ -26,20 +26,20 @@ def _refresh(form) -> None:
 
 class AppealFilterForm(PortalForm):
     status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("All statuses")), *AppealStatus.choices]
+        label=pgettext_lazy("appeals", "Status"), required=False, choices=[("", pgettext_lazy("appeals", "All statuses")), *AppealStatus.choices]
     )
-    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    q = forms.CharField(label=pgettext_lazy("appeals", "Search"), required=False, max_length=200)
 
 
 class AppealStartForm(PortalForm):
     """Step 2 of «Создать обращение»: the contract and the category."""
 
     contract = forms.ModelChoiceField(
-        label=_("1. Choose the contract under which the appeal to JSC «KZhK» is filed"), queryset=Contract.objects.none(),
-        empty_label=_("Choose from the list"),
+        label=pgettext_lazy("appeals", "1. Choose the contract under which the appeal to JSC «KZhK» is filed"), queryset=Contract.objects.none(),
+        empty_label=pgettext_lazy("appeals", "Choose from the list"),
     )
     category = forms.ModelChoiceField(
-        label=_("2. Choose the appeal category"), queryset=AppealCategory.objects.none(), empty_label=_("Choose from the list"),
+        label=pgettext_lazy("appeals", "2. Choose the appeal category"), queryset=AppealCategory.objects.none(), empty_label=pgettext_lazy("appeals", "Choose from the list"),
     )
 
     def __init__(self, *args, contracts, categories, **kwargs):
@@ -59,11 +59,11 @@ class AppealForm(PortalForm):
     """The fields the chosen category asks for. `draft=True` relaxes «required» (a draft may be
     incomplete); signing checks everything again in the service."""
 
-    change_subject = forms.CharField(label=_("What is to be changed"), max_length=1000)
-    value_from = forms.CharField(label=_("Current value"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
-    value_to = forms.CharField(label=_("New value"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
-    justification = forms.CharField(label=_("Justification"), widget=forms.Textarea(attrs={"rows": 4}), max_length=10000)
-    other_text = forms.CharField(label=_("Text of the appeal"), widget=forms.Textarea(attrs={"rows": 6}), max_length=20000)
+    change_subject = forms.CharField(label=pgettext_lazy("appeals", "What is to be changed"), max_length=1000)
+    value_from = forms.CharField(label=pgettext_lazy("appeals", "Current value"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    value_to = forms.CharField(label=pgettext_lazy("appeals", "New value"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    justification = forms.CharField(label=pgettext_lazy("appeals", "Justification"), widget=forms.Textarea(attrs={"rows": 4}), max_length=10000)
+    other_text = forms.CharField(label=pgettext_lazy("appeals", "Text of the appeal"), widget=forms.Textarea(attrs={"rows": 6}), max_length=20000)
 
     def __init__(self, *args, category, draft=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -85,11 +85,11 @@ class AppealForm(PortalForm):
 
 class ConsentForm(PortalForm):
     consent = forms.BooleanField(
-        label=_("I have read the conditions and terms of review of the appeal and agree with them"),
-        error_messages={"required": _("Confirm that you agree with the conditions and terms of review.")},
+        label=pgettext_lazy("appeals", "I have read the conditions and terms of review of the appeal and agree with them"),
+        error_messages={"required": pgettext_lazy("appeals", "Confirm that you agree with the conditions and terms of review.")},
     )
 
 
 class UploadForm(PortalForm):
     slot = forms.CharField(max_length=20)
-    file = forms.FileField(label=_("File"), error_messages={"required": _("Choose a file.")})
+    file = forms.FileField(label=pgettext_lazy("appeals", "File"), error_messages={"required": pgettext_lazy("appeals", "Choose a file.")})

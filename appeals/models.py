@@ -199,11 +199,11 @@ class AppealHistory(models.Model):
     where KZhK sent one, a document («Скачать»)."""
 
     class Event(models.TextChoices):
-        CREATED = "created", _("Application formed")
-        SAVED = "saved", _("Draft saved")
-        SIGNED = "signed", _("Application signed")
-        STATUS = "status", _("Status changed")
-        DS_SIGNED_BY_PARTY = "ds_party_signed", _("SA signed by a party")
+        CREATED = "created", pgettext_lazy("appeals", "Application formed")
+        SAVED = "saved", pgettext_lazy("appeals", "Draft saved")
+        SIGNED = "signed", pgettext_lazy("appeals", "Application signed")
+        STATUS = "status", pgettext_lazy("appeals", "Status changed")
+        DS_SIGNED_BY_PARTY = "ds_party_signed", pgettext_lazy("appeals", "SA signed by a party")
 
     appeal = models.ForeignKey(Appeal, verbose_name=_("Appeal"), on_delete=models.CASCADE, related_name="history")
     event = models.CharField(_("Event"), max_length=30, choices=Event.choices)
@@ -233,10 +233,10 @@ class AppealSignature(models.Model):
     (the «Сведения о подписи» table). The CMS itself is kept by the signing app."""
 
     class Party(models.TextChoices):
-        APPEAL = "appeal", _("Applicant (application)")
-        DS_APPLICANT = "ds_applicant", _("Applicant")
-        DS_DEVELOPER = "ds_developer", _("Developer")
-        DS_KZHK = "ds_kzhk", _("JSC «KZhK»")
+        APPEAL = "appeal", pgettext_lazy("appeals", "Applicant (application)")
+        DS_APPLICANT = "ds_applicant", pgettext_lazy("appeals", "Applicant")
+        DS_DEVELOPER = "ds_developer", pgettext_lazy("appeals", "Developer")
+        DS_KZHK = "ds_kzhk", pgettext_lazy("appeals", "JSC «KZhK»")
 
     appeal = models.ForeignKey(Appeal, verbose_name=_("Appeal"), on_delete=models.CASCADE, related_name="signatures")
     party = models.CharField(_("Party"), max_length=20, choices=Party.choices)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
-from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from cabinets.models import Contract, Organization
 
@@ -108,12 +108,12 @@ def appeal_field_rows(appeal: Appeal) -> list[tuple[str, str]]:
     """The applicant's answers as (label, value) rows, for the PDF and the history page."""
     rows = []
     if appeal.category.is_other:
-        rows.append((_("Text of the appeal"), appeal.other_text))
+        rows.append((pgettext("appeals", "Text of the appeal"), appeal.other_text))
     else:
-        rows.append((_("What is to be changed"), appeal.change_subject))
+        rows.append((pgettext("appeals", "What is to be changed"), appeal.change_subject))
         if appeal.category.asks_values:
-            rows.append((_("Current value"), appeal.value_from))
-            rows.append((_("New value"), appeal.value_to))
+            rows.append((pgettext("appeals", "Current value"), appeal.value_from))
+            rows.append((pgettext("appeals", "New value"), appeal.value_to))
         if appeal.category.asks_justification:
-            rows.append((_("Justification"), appeal.justification))
+            rows.append((pgettext("appeals", "Justification"), appeal.justification))
     return rows

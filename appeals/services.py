@@ -16,7 +16,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from cabinets.models import Contract, Organization
 
@@ -137,9 +137,9 @@ def category_other_ensure() -> AppealCategory:
 
 def appeal_create(*, organization: Organization, user, contract: Contract, category: AppealCategory) -> Appeal:
     if contract.organization_id != organization.pk or not contract.is_active:
-        raise AppealError(_("Choose one of your active contracts."), field="contract")
+        raise AppealError(pgettext("appeals", "Choose one of your active contracts."), field="contract")
     if not category.is_active or (category.contract_kind and category.contract_kind != contract.kind):
-        raise AppealError(_("This category is not available for the contract type."), field="category")
+        raise AppealError(pgettext("appeals", "This category is not available for the contract type."), field="category")
     now = timezone.now()
     with transaction.atomic():
         appeal = Appeal.objects.create(
@@ -158,7 +158,7 @@ EDITABLE_FIELDS = ("change_subject", "value_from", "value_to", "justification", 
 
 def _require_action(appeal: Appeal, action: str) -> None:
     if not transitions.user_can(appeal.status, action):
-        raise AppealError(_("This cannot be done in the current status of the application."), code="status")
+        raise AppealError(pgettext("appeals", "This cannot be done in the current status of the application."), code="status")
 
 
 def appeal_update(*, appeal: Appeal, user, data: dict) -> Appeal:
@@ -198,7 +198,7 @@ def document_slots(appeal: Appeal) -> list[dict]:
     """The upload slots of an appeal: the official letter (always required) then the category's
     documents. Each slot: key, name, required, document (CategoryDocument or None)."""
     slots = [{"key": OFFICIAL_LETTER, "document": None, "required": True,
-              "name": _("Scan of the official appeal letter signed by an authorised person and sealed by the organization")}]
+              "name": pgettext("appeals", "Scan of the official appeal letter signed by an authorised person and sealed by the organization")}]
     for doc in appeal.category.documents.all():
         slots.append({"key": str(doc.pk), "document": doc, "required": doc.is_required, "name": doc.name})
     return slots
@@ -209,7 +209,7 @@ def _document_for_slot(appeal: Appeal, slot: str) -> CategoryDocument | None:
         return None
     doc = CategoryDocument.objects.filter(pk=slot if slot.isdigit() else 0, category_id=appeal.category_id).first()
     if doc is None:
-        raise AppealError(_("Unknown document."), field="file")
+        raise AppealError(pgettext("appeals", "Unknown document."), field="file")
     return doc
 
 
@@ -247,7 +247,7 @@ def appeal_file_delete(*, appeal_file: AppealFile) -> None:
 def appeal_readiness_errors(appeal: Appeal) -> dict[str, str]:
     """What still has to be filled in before the appeal can be signed: {field or slot: message}."""
     errors: dict[str, str] = {}
-    required = _("This field is required.")
+    required = pgettext("appeals", "This field is required.")
     category = appeal.category
     if category.is_other:
         if not appeal.other_text.strip():
@@ -266,9 +266,9 @@ def appeal_readiness_errors(appeal: Appeal) -> dict[str, str]:
     for slot in document_slots(appeal):
         if slot["required"] and slot["key"] not in present:
             if slot["key"] == OFFICIAL_LETTER:
-                errors[slot["key"]] = _("The scan of the official letter is required.")
+                errors[slot["key"]] = pgettext("appeals", "The scan of the official letter is required.")
             else:
-                errors[slot["key"]] = _("Upload this document.")
+                errors[slot["key"]] = pgettext("appeals", "Upload this document.")
     return errors
 
 
@@ -279,13 +279,13 @@ def appeal_sign_start(*, appeal: Appeal, user, consent: bool):
     """After the consent check-box: a signing request for the appeal's PDF (ЭЦП or QR)."""
     _require_action(appeal, transitions.SIGN)
     if not consent:
-        raise AppealError(_("Confirm that you agree with the conditions and terms of review."), field="consent")
+        raise AppealError(pgettext("appeals", "Confirm that you agree with the conditions and terms of review."), field="consent")
     errors = appeal_readiness_errors(appeal)
     if errors:
-        raise AppealError(_("Fill in the required fields and upload the required documents."), field=None,
+        raise AppealError(pgettext("appeals", "Fill in the required fields and upload the required documents."), field=None,
                           code="incomplete")
     pdf = appeal_pdf(appeal=appeal)
-    title_ru, title_kk = _in_both_languages(lambda: _("Appeal to JSC «KZhK» on contract %(number)s") % {
+    title_ru, title_kk = _in_both_languages(lambda: pgettext("appeals", "Appeal to JSC «KZhK» on contract %(number)s") % {
         "number": appeal.contract.number})
     return _signing_request_create(
         subject=appeal, document=pdf, filename=f"appeal-{appeal.public_id}.pdf", title_ru=title_ru, title_kk=title_kk,
@@ -433,14 +433,14 @@ def appeal_transition(
         if rule is None or actor not in rule.actors:
             logger.warning("appeal %s: transition %s -> %s by %s refused", appeal.public_id, source, to, actor)
             raise TransitionRefused(
-                _("The application cannot move from «%(source)s» to «%(target)s».") % {
+                pgettext("appeals", "The application cannot move from «%(source)s» to «%(target)s».") % {
                     "source": S(source).label, "target": S(to).label if to in S.values else to},
                 code="transition",
             )
         missing = [k for k in rule.required if payload.get(k) in (None, "", b"")]
         if missing:
             logger.warning("appeal %s: transition %s -> %s refused, missing %s", appeal.public_id, source, to, missing)
-            raise TransitionRefused(_("Data missing for the new status: %(fields)s") % {"fields": ", ".join(missing)},
+            raise TransitionRefused(pgettext("appeals", "Data missing for the new status: %(fields)s") % {"fields": ", ".join(missing)},
                                     code="payload")
         fields = ["status", "updated_at"]
         document = _as_document(payload.get("document"))
@@ -453,7 +453,7 @@ def appeal_transition(
         elif to == S.REGISTERED:
             appeal.registration_number = str(payload["registration_number"])[:100]
             appeal.registered_at = _as_datetime(payload.get("registered_at")) or _registration_moment(appeal.sent_at or now)
-            appeal.review_deadline = _as_date(payload["review_deadline"])
+            appeal.review_deadline = _as_date(payload.get("review_deadline"))
             fields += ["registration_number", "registered_at", "review_deadline"]
             history_payload["registered_at"] = appeal.registered_at.isoformat()
         elif to == S.IN_REVIEW:
@@ -513,15 +513,15 @@ def _after_transition(appeal: Appeal, *, source: str, target: str, now: datetime
                         idempotency_key=f"appeal:{case_id}:signed_ds")
     link = reverse("appeals:history", args=[appeal.public_id])
     status_label = S(target).label
-    title = _in_both_languages(lambda: _("Appeal on contract %(number)s: %(status)s") % {
+    title = _in_both_languages(lambda: pgettext("appeals", "Appeal on contract %(number)s: %(status)s") % {
         "number": appeal.contract.number, "status": status_label})
-    body = _in_both_languages(lambda: _("The status of your appeal has changed to «%(status)s».") % {
+    body = _in_both_languages(lambda: pgettext("appeals", "The status of your appeal has changed to «%(status)s».") % {
         "status": status_label})
     organization = appeal.organization
     transaction.on_commit(lambda: _notify(organization=organization, title=title, body=body, link=link))
     developer = appeal.contract.developer
     if target == S.DS_APPLICANT_SIGNING and developer is not None and developer.pk != organization.pk:
-        dev_title = _in_both_languages(lambda: _("A supplementary agreement to contract %(number)s awaits your signature") % {
+        dev_title = _in_both_languages(lambda: pgettext("appeals", "A supplementary agreement to contract %(number)s awaits your signature") % {
             "number": appeal.contract.number})
         dev_link = reverse("appeals:ds", args=[appeal.public_id])
         transaction.on_commit(lambda: _notify(organization=developer, title=dev_title, body=dev_title, link=dev_link))
@@ -573,11 +573,9 @@ def appeal_apply_bpms_event(*, case_id: str, event: dict) -> Appeal | None:
     if target == S.DS_SIGNED and not payload.get("document") and appeal.ds_file:
         payload["document"] = Document(name=f"ДС-{payload.get('ds_number', '')}.pdf",
                                        content=_pdf_issue_by_kzhk(pdf=_read(appeal.ds_file), title="ДС"))
-    try:
-        return appeal_transition(appeal, to=target, actor=Actor.BPMS, payload=payload,
-                                 now=_as_datetime(event.get("occurred_at")) or timezone.now())
-    except TransitionRefused:
-        return appeal
+    # A move the table refuses raises: bpms_bridge records the event as failed for the admin.
+    return appeal_transition(appeal, to=target, actor=Actor.BPMS, payload=payload,
+                             now=_as_datetime(event.get("occurred_at")) or timezone.now())
 
 
 def _is_uuid(value: str) -> bool:
@@ -609,10 +607,10 @@ def ds_party_of(appeal: Appeal, organization: Organization) -> str | None:
 def appeal_ds_sign_start(*, appeal: Appeal, organization: Organization, user):
     party = ds_party_of(appeal, organization)
     if appeal.status != S.DS_APPLICANT_SIGNING or party is None or not appeal.ds_file:
-        raise AppealError(_("The supplementary agreement cannot be signed now."), code="status")
+        raise AppealError(pgettext("appeals", "The supplementary agreement cannot be signed now."), code="status")
     if appeal.signatures.filter(party=party).exists():
-        raise AppealError(_("You have already signed the supplementary agreement."), code="status")
-    title_ru, title_kk = _in_both_languages(lambda: _("Supplementary agreement to contract %(number)s") % {
+        raise AppealError(pgettext("appeals", "You have already signed the supplementary agreement."), code="status")
+    title_ru, title_kk = _in_both_languages(lambda: pgettext("appeals", "Supplementary agreement to contract %(number)s") % {
         "number": appeal.contract.number})
     return _signing_request_create(
         subject=appeal, document=_read(appeal.ds_file), filename=f"ds-{appeal.public_id}.pdf", title_ru=title_ru,
@@ -638,7 +636,7 @@ def appeal_ds_signed(*, appeal: Appeal, organization: Organization, signer: Sign
         party = ds_party_of(appeal, organization)
         if appeal.status != S.DS_APPLICANT_SIGNING or party is None:
             logger.warning("appeal %s: ДС signature by %s refused in %s", appeal.public_id, organization.bin, appeal.status)
-            raise TransitionRefused(_("The supplementary agreement cannot be signed now."), code="status")
+            raise TransitionRefused(pgettext("appeals", "The supplementary agreement cannot be signed now."), code="status")
         if appeal.signatures.filter(party=party).exists():
             return appeal
         AppealSignature.objects.create(
@@ -664,7 +662,7 @@ def appeal_ds_sign_by_kzhk(*, appeal: Appeal, user, ds_number: str, ds_date: dat
     """KZhK's signature (admin action): the ДС is issued as a PAdES PDF with KZhK's stamp and the
     appeal becomes «ДС подписано». The PDF is signed before the transaction opens."""
     if appeal.status != S.DS_KZHK_SIGNING or not appeal.ds_file:
-        raise TransitionRefused(_("The supplementary agreement cannot be signed now."), code="status")
+        raise TransitionRefused(pgettext("appeals", "The supplementary agreement cannot be signed now."), code="status")
     signed = _pdf_issue_by_kzhk(pdf=_read(appeal.ds_file), title=f"ДС {ds_number}")
     now = timezone.now()
     return appeal_transition(

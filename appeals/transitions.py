@@ -30,8 +30,8 @@ class Transition:
 
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.DRAFT, S.SENT, frozenset({Actor.APPLICANT})),
-    Transition(S.SENT, S.REGISTERED, KZHK, required=("registration_number", "review_deadline"),
-               optional=("registered_at",)),
+    Transition(S.SENT, S.REGISTERED, KZHK, required=("registration_number",),
+               optional=("registered_at", "review_deadline")),
     Transition(S.REGISTERED, S.IN_REVIEW, KZHK, required=("executor_name", "internal_number")),
     Transition(S.IN_REVIEW, S.REVISION, KZHK, required=("revision_deadline", "document")),
     Transition(S.IN_REVIEW, S.REJECTED, KZHK, required=("document",)),

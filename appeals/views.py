@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -135,7 +135,7 @@ def appeal_edit(request, public_id):
         messages.error(request, exc.message)
         return redirect("appeals:list")
     if not signing:
-        messages.success(request, _("The draft is saved."))
+        messages.success(request, pgettext("appeals", "The draft is saved."))
         return redirect("appeals:edit", public_id=appeal.public_id)
     errors = services.appeal_readiness_errors(appeal)
     if errors:
@@ -184,7 +184,7 @@ def appeal_delete(request, public_id):
     except services.AppealError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("The draft is deleted."))
+        messages.success(request, pgettext("appeals", "The draft is deleted."))
     return _redirect(request, reverse("appeals:list"))
 
 
@@ -215,18 +215,18 @@ def appeal_file_upload(request, public_id):
     if slot_key not in {s["key"] for s in services.document_slots(appeal)}:
         raise Http404
     if not transitions.user_can(appeal.status, transitions.EDIT):
-        return _slot_response(request, appeal, slot_key, error=_(
+        return _slot_response(request, appeal, slot_key, error=pgettext("appeals",
             "This cannot be done in the current status of the application."), status=400)
     if upload_was_too_large(request):
-        return _slot_response(request, appeal, slot_key, error=_(
+        return _slot_response(request, appeal, slot_key, error=pgettext("appeals",
             "The file is larger than %(mb)s MB.") % {"mb": MAX_FILE_BYTES // (1024 * 1024)}, status=400)
     if not form.is_valid():
-        error = form.errors.get("file", [_("Choose a file.")])[0]
+        error = form.errors.get("file", [pgettext("appeals", "Choose a file.")])[0]
         return _slot_response(request, appeal, slot_key, error=error, status=400)
     uploaded = form.cleaned_data["file"]
     kind = sniff_kind(uploaded)
     if kind is None:
-        return _slot_response(request, appeal, slot_key, error=_(
+        return _slot_response(request, appeal, slot_key, error=pgettext("appeals",
             "This file type is not accepted. Allowed: %(types)s.") % {"types": ALLOWED_TYPES_HELP}, status=400)
     try:
         services.appeal_file_add(appeal=appeal, slot=slot_key, uploaded_file=uploaded, content_type=kind.mime)

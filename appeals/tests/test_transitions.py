@@ -153,3 +153,28 @@ def test_ds_goes_to_kzhk_only_after_applicant_and_developer():
     assert appeal.status == S.DS_KZHK_SIGNING
     parties = set(appeal.signatures.values_list("party", flat=True))
     assert parties == {AppealSignature.Party.DS_APPLICANT, AppealSignature.Party.DS_DEVELOPER}
+
+
+@pytest.mark.django_db
+def test_sending_enqueues_for_bpms_and_bridge_events_apply():
+    from bpms_bridge.models import OutboxMessage
+    from bpms_bridge.services import event_apply
+
+    appeal = AppealFactory(status=S.DRAFT)
+    appeal = services.appeal_signed(appeal=appeal, signer=services.Signer(full_name="Иванов"))
+    message = OutboxMessage.objects.get(case_kind="appeal", case_id=str(appeal.public_id))
+    assert message.kind == "submit" and message.payload["contract_number"] == appeal.contract.number
+    outcome = event_apply(raw={
+        "seq": 101, "case_seq": 1, "case_kind": "appeal", "external_id": str(appeal.public_id), "status": "registered",
+        "occurred_at": timezone.now().isoformat(), "payload": {"registration_number": "КЖК-77",
+                                                                "review_deadline": "2026-12-30"}})
+    assert outcome == "applied"
+    appeal.refresh_from_db()
+    assert appeal.status == S.REGISTERED and appeal.registration_number == "КЖК-77"
+    # A move the table refuses is recorded as failed by the bridge; the appeal stays.
+    outcome = event_apply(raw={
+        "seq": 102, "case_seq": 2, "case_kind": "appeal", "external_id": str(appeal.public_id),
+        "status": "ds_signed", "occurred_at": timezone.now().isoformat(), "payload": {}})
+    assert outcome == "failed"
+    appeal.refresh_from_db()
+    assert appeal.status == S.REGISTERED
