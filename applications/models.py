@@ -1,1 +1,316 @@
-from django.db import models  # noqa: F401
+"""Guarantee applications (заявки на гарантирование) of an authorised company (УК) and its developer.
+
+The form's typed values live in `Application.data` (one dict per tab, kept exactly as typed,
+valid or not); whether a tab is complete is computed by running its form over those values.
+Every status change goes through `applications.services.application_transition`.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ON_MODERATION = "on_moderation", _("On moderation")
+    REVISION = "revision", _("Application checked, revision required")
+    TO_SIGN = "to_sign", _("Application checked, signature required")
+    SENT = "sent", _("Application sent")
+    REGISTERED = "registered", _("Application registered")
+    IN_REVIEW = "in_review", _("Application under review")
+    REJECTED = "rejected", _("Application rejected")
+    APPROVED = "approved", _("Application approved, pledge agreements in preparation")
+
+
+# The one transition table: status -> statuses it may move to.
+TRANSITIONS: dict[str, set[str]] = {
+    Status.DRAFT: {Status.ON_MODERATION, Status.SENT},
+    Status.ON_MODERATION: {Status.REVISION, Status.TO_SIGN},
+    Status.REVISION: {Status.ON_MODERATION, Status.SENT},
+    Status.TO_SIGN: {Status.SENT},
+    Status.SENT: {Status.REGISTERED, Status.IN_REVIEW, Status.REJECTED, Status.APPROVED},
+    Status.REGISTERED: {Status.IN_REVIEW, Status.REJECTED, Status.APPROVED},
+    Status.IN_REVIEW: {Status.REJECTED, Status.APPROVED},
+    Status.REJECTED: set(),
+    Status.APPROVED: set(),
+}
+# Statuses in which the applicants may still change the form (edit, upload, delete).
+EDITABLE_STATUSES = {Status.DRAFT, Status.REVISION}
+# Not yet sent to KZhK: «Редактировать» / «Удалить» in the list.
+UNSENT_STATUSES = {Status.DRAFT, Status.REVISION, Status.ON_MODERATION, Status.TO_SIGN}
+
+
+class Provider(models.TextChoices):
+    COMPANY = "company", _("Authorised company")
+    DEVELOPER = "developer", _("Developer")
+
+
+class Application(models.Model):
+    public_id = models.UUIDField(_("Public identifier"), default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        "cabinets.Organization", verbose_name=_("Authorised company"), on_delete=models.PROTECT,
+        related_name="guarantee_applications",
+    )
+    contract = models.ForeignKey(
+        "cabinets.Contract", verbose_name=_("Guarantee contract"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="guarantee_applications",
+    )
+    developer = models.ForeignKey(
+        "cabinets.Organization", verbose_name=_("Developer"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="developer_applications",
+    )
+    developer_bin = models.CharField(_("Developer BIN"), max_length=12, blank=True)
+    status = models.CharField(_("Application status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
+    project_name = models.CharField(_("Project name"), max_length=1000, blank=True)
+    data = models.JSONField(_("Form data"), default=dict, blank=True)
+    registration_number = models.CharField(_("Registration number"), max_length=100, blank=True)
+    registered_at = models.DateTimeField(_("Registration date"), null=True, blank=True)
+    due_date = models.DateField(_("Execution term"), null=True, blank=True)
+    moderation_opens_at = models.DateTimeField(_("Moderation accepted from"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("Sent"), null=True, blank=True)
+    bpms_seq = models.IntegerField(_("Last BPMS event"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("Created by"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("Created"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("Updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Guarantee application")
+        verbose_name_plural = _("Guarantee applications")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="application_status_idx")]
+
+    def __str__(self):
+        return self.project_name or str(self.public_id)
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+    @property
+    def is_unsent(self) -> bool:
+        return self.status in UNSENT_STATUSES
+
+
+class ApplicationHistory(models.Model):
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="history")
+    at = models.DateTimeField(_("Time"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("Actor"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("Actor"), max_length=500, blank=True)
+    event = models.CharField(_("Event"), max_length=40)
+    from_status = models.CharField(_("From"), max_length=20, blank=True)
+    to_status = models.CharField(_("To"), max_length=20, blank=True)
+    comment = models.TextField(_("Comment"), blank=True)
+    file = models.FileField(_("File"), upload_to="applications/history/%Y/%m/", blank=True)
+
+    class Meta:
+        verbose_name = _("Application history entry")
+        verbose_name_plural = _("Application history")
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.event}"
+
+
+class DocumentType(models.Model):
+    """A document field of stage 2 or 3, maintained by KZhK staff in admin."""
+
+    class Stage(models.IntegerChoices):
+        CORPORATE = 2, _("Corporate documentation")
+        PROJECT = 3, _("Project documentation")
+
+    stage = models.PositiveSmallIntegerField(_("Stage"), choices=Stage.choices)
+    name_ru = models.CharField(_("Name (Russian)"), max_length=500)
+    name_kk = models.CharField(_("Name (Kazakh)"), max_length=500)
+    required = models.BooleanField(_("Required"), default=True)
+    provider = models.CharField(_("Provided by"), max_length=20, choices=Provider.choices, default=Provider.COMPANY)
+    order = models.PositiveIntegerField(_("Order"), default=0)
+    is_active = models.BooleanField(_("Active"), default=True)
+
+    class Meta:
+        verbose_name = _("Document type")
+        verbose_name_plural = _("Document types")
+        ordering = ["stage", "order", "id"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_kk if get_language() == "kk" and self.name_kk else self.name_ru
+
+
+def application_file_path(instance, filename):
+    return f"applications/{instance.application.public_id}/{uuid.uuid4().hex}"
+
+
+class ApplicationFile(models.Model):
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="files")
+    document_type = models.ForeignKey(DocumentType, verbose_name=_("Document"), on_delete=models.PROTECT)
+    file = models.FileField(_("File"), upload_to=application_file_path, max_length=300)
+    original_name = models.CharField(_("File name"), max_length=255)
+    size = models.BigIntegerField(_("Size, bytes"))
+    content_type = models.CharField(_("Content type"), max_length=200)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("Uploaded by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("Uploaded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Application file")
+        verbose_name_plural = _("Application files")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class ConsentType(models.Model):
+    """A consent of stage 4 («Предоставление согласий»), maintained by KZhK staff in admin."""
+
+    name_ru = models.CharField(_("Name (Russian)"), max_length=500)
+    name_kk = models.CharField(_("Name (Kazakh)"), max_length=500)
+    text_ru = models.TextField(_("Text (Russian)"), blank=True)
+    text_kk = models.TextField(_("Text (Kazakh)"), blank=True)
+    provider = models.CharField(_("Signed by"), max_length=20, choices=Provider.choices, default=Provider.COMPANY)
+    order = models.PositiveIntegerField(_("Order"), default=0)
+    is_active = models.BooleanField(_("Active"), default=True)
+
+    class Meta:
+        verbose_name = _("Consent type")
+        verbose_name_plural = _("Consent types")
+        ordering = ["order", "id"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_kk if get_language() == "kk" and self.name_kk else self.name_ru
+
+
+class ConsentDocument(models.Model):
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="consents")
+    consent_type = models.ForeignKey(ConsentType, on_delete=models.PROTECT)
+    pdf = models.FileField(_("Document"), upload_to="applications/consents/%Y/%m/", max_length=300)
+    formed_at = models.DateTimeField(_("Formed"), default=timezone.now)
+    signed_at = models.DateTimeField(_("Signed"), null=True, blank=True)
+    signer_name = models.CharField(_("Signer"), max_length=300, blank=True)
+    signature_id = models.BigIntegerField(_("Signature"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Consent")
+        verbose_name_plural = _("Consents")
+        constraints = [
+            models.UniqueConstraint(fields=["application", "consent_type"], name="consent_once_per_application")
+        ]
+
+    def __str__(self):
+        return str(self.consent_type)
+
+
+class DeveloperInvitation(models.Model):
+    """A single-use link for the developer. Only the SHA-256 of the token is stored."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    bin = models.CharField(_("BIN"), max_length=12)
+    email = models.EmailField(_("E-mail"))
+    phone = models.CharField(_("Phone"), max_length=12, blank=True)
+    created_at = models.DateTimeField(_("Created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("Expires"))
+    sent_at = models.DateTimeField(_("Sent"), null=True, blank=True)
+    used_at = models.DateTimeField(_("Used"), null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("Developer invitation")
+        verbose_name_plural = _("Developer invitations")
+
+    def __str__(self):
+        return f"{self.bin} {self.email}"
+
+
+class ModerationReview(models.Model):
+    """One pass of a KZhK moderator over the application: the checklist and the decision."""
+
+    class Decision(models.TextChoices):
+        REMARKS = "remarks", _("There are remarks")
+        OK = "ok", _("No remarks")
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="reviews")
+    moderator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    decision = models.CharField(_("Decision"), max_length=20, choices=Decision.choices)
+    items = models.JSONField(_("Checklist"), default=list)  # [{"name", "ok": bool, "remark"}]
+    conclusion_pdf = models.FileField(_("Conclusion"), upload_to="applications/conclusions/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(_("Created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Moderation review")
+        verbose_name_plural = _("Moderation reviews")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_decision_display()} {self.created_at:%Y-%m-%d}"
+
+
+class DecisionDocument(models.Model):
+    """A document after KZhK's decision: the rejection notice, pledge agreements, АВР
+    (акт выполненных работ, certificate of completed work)."""
+
+    class Kind(models.TextChoices):
+        REJECTION = "rejection", _("Rejection notice")
+        PLEDGE = "pledge", _("Pledge agreement")
+        AVR = "avr", _("Certificate of completed work (AVR)")
+
+    class State(models.TextChoices):
+        TO_SIGN = "to_sign", _("Awaiting signatures")
+        SIGNED = "signed", _("Signed by all parties")
+        RETURNED = "returned", _("Sent for revision")
+        INFO = "info", _("For information")
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="decision_documents")
+    kind = models.CharField(_("Kind"), max_length=20, choices=Kind.choices)
+    title = models.CharField(_("Title"), max_length=500)
+    file = models.FileField(_("File"), upload_to="applications/decision/%Y/%m/", max_length=300)
+    state = models.CharField(_("State"), max_length=20, choices=State.choices, default=State.TO_SIGN)
+    comment = models.TextField(_("Comment"), blank=True)
+    created_at = models.DateTimeField(_("Created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Decision document")
+        verbose_name_plural = _("Decision documents")
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return self.title
+
+
+class DecisionSignature(models.Model):
+    """A row of «Сведения о подписи»: one party of a decision document."""
+
+    document = models.ForeignKey(DecisionDocument, on_delete=models.CASCADE, related_name="signatures")
+    organization = models.ForeignKey("cabinets.Organization", on_delete=models.PROTECT, related_name="+")
+    signer_name = models.CharField(_("Signer"), max_length=300, blank=True)
+    signed_at = models.DateTimeField(_("Signing date"), null=True, blank=True)
+    signature_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "organization"], name="decision_signature_once_per_party")
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.signer_name}"

@@ -1,0 +1,192 @@
+"""The cabinet pages of «Мои заявки» → «Гарантирование»."""
+
+import pytest
+from django.urls import reverse
+
+from applications import services
+from applications.models import Application, ApplicationHistory, Status
+from applications.tests.factories import ApplicationFactory, valid_tab_data
+from cabinets.models import Contract
+from tests.factories import ContractFactory, OrganizationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def stage_url(app, stage, tab=None):
+    url = reverse("applications:stage", args=[app.public_id, stage])
+    return url + (f"?tab={tab}" if tab else "")
+
+
+def test_list_shows_the_seed_columns_and_actions(company_client, company):
+    app = ApplicationFactory(organization=company, project_name="ЖК «Нурлы»")
+    sent = ApplicationFactory(organization=company, project_name="ЖК «Отправлен»", status=Status.SENT)
+    response = company_client.get(reverse("applications:list"))
+    html = response.content.decode()
+    for heading in ("№ и дата регистрации", "Наименование проекта", "Срок исполнения", "Статус заявки",
+                    "История заявки", "Действия", "Создать заявку"):
+        assert heading in html
+    assert "ЖК «Нурлы»" in html and "ЖК «Отправлен»" in html
+    assert reverse("applications:delete", args=[app.public_id]) in html
+    assert reverse("applications:delete", args=[sent.public_id]) not in html
+    assert "Заявка отправлена" in html
+
+
+def test_list_runs_a_constant_number_of_queries(company_client, company, django_assert_max_num_queries):
+    contract = ContractFactory(organization=company)
+    Application.objects.bulk_create(
+        [Application(organization=company, project_name=f"Проект {i}", contract=contract if i % 2 else None)
+         for i in range(1000)]
+    )
+    with django_assert_max_num_queries(8) as captured:
+        response = company_client.get(reverse("applications:list"))
+    assert response.status_code == 200
+    assert response.content.decode().count("data-application=") == 1000
+    small_count = len(captured.captured_queries)
+    Application.objects.all().delete()
+    ApplicationFactory(organization=company)
+    with django_assert_max_num_queries(small_count):
+        company_client.get(reverse("applications:list"))
+
+
+def test_create_new_project_opens_the_form(company_client, company, registry):
+    response = company_client.post(reverse("applications:create"), {"under_contract": "no"})
+    app = Application.objects.get(organization=company)
+    assert response.status_code == 302 and response["Location"] == stage_url(app, 1)
+    assert app.contract is None and app.status == Status.DRAFT
+    assert app.data["company"]["company-bin"] == company.bin
+    assert app.data["company"]["company-legal_address"].startswith("Казахстан, город Астана")
+    assert ApplicationHistory.objects.filter(application=app, event="created").exists()
+
+
+def test_create_under_an_existing_contract_prefills(company_client, company):
+    contract = ContractFactory(organization=company, project_name="Многоквартирный жилой комплекс")
+    other = ContractFactory(organization=OrganizationFactory())
+    page = company_client.get(reverse("applications:create"))
+    assert contract.number in page.content.decode() and other.number not in page.content.decode()
+    company_client.post(reverse("applications:create"), {"under_contract": "yes", "contract": str(other.pk)})
+    assert not Application.objects.exists()  # someone else's contract is not a choice
+    company_client.post(reverse("applications:create"), {"under_contract": "yes", "contract": str(contract.pk)})
+    app = Application.objects.get()
+    assert app.contract == contract and app.project_name == "Многоквартирный жилой комплекс"
+    assert app.data["project"]["project-project_name"] == contract.project_name
+
+
+def test_create_with_a_contract_concluded_outside_the_portal(company_client, company):
+    response = company_client.post(reverse("applications:create"), {
+        "under_contract": "yes", "other_contract": "yes", "contract_number": "ДЛГ 99-99-999/999",
+        "contract_date": "2025-07-08", "contract_project": "Тестовый проект",
+    })
+    assert response.status_code == 302
+    contract = Contract.objects.get(organization=company, number="ДЛГ 99-99-999/999")
+    assert contract.is_active and contract.concluded_outside_portal
+    assert Application.objects.get().contract == contract
+
+
+def test_create_modal_errors_at_the_field(company_client):
+    response = company_client.post(reverse("applications:create"), {"under_contract": "yes", "other_contract": "yes"},
+                                   HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200 and "modal-backdrop" in html
+    assert "Создание заявки на гарантирование" in html
+    assert html.count('class="field-error"') >= 3
+    assert not Application.objects.exists()
+
+
+def test_stage1_tabs_and_buttons(company_client, company):
+    app = ApplicationFactory(organization=company)
+    html = company_client.get(stage_url(app, 1)).content.decode()
+    for text in ("Корпоративная информация", "Корпоративная документация", "Документация по проекту",
+                 "Предоставление согласий", "Информация об УК", "Состав акционеров / учредителей",
+                 "Информация о проекте", "Информация о застройщике", "Далее", "Сохранить черновик",
+                 "Наименование обслуживающего банка", "Соответствует юридическому адресу"):
+        assert text in html, text
+    assert "Назад" not in html.split('class="form-buttons"')[1]
+
+
+def test_save_draft_keeps_invalid_values_as_typed(company_client, company):
+    app = ApplicationFactory(organization=company)
+    data = {**valid_tab_data()["company"], "company-bin": "12345", "company-iik": "KZ00", "tab": "company",
+            "action": "save"}
+    response = company_client.post(stage_url(app, 1), data, follow=True)
+    html = response.content.decode()
+    app.refresh_from_db()
+    assert app.data["company"]["company-bin"] == "12345"
+    assert app.data["company"]["company-iik"] == "KZ00"
+    assert 'value="12345"' in html and 'value="KZ00"' in html
+    assert "field-error" in html  # the message at the field
+    assert "Черновик сохранен" in html or "Черновик сохранён" in html
+
+
+def test_next_refuses_an_invalid_stage_and_goes_on_when_valid(company_client, company):
+    app = ApplicationFactory(organization=company, data={})
+    response = company_client.post(stage_url(app, 1), {"tab": "company", "action": "next", "company-bin": "1"})
+    assert response.status_code == 200
+    assert "field-error" in response.content.decode()
+    data = valid_tab_data()
+    app.data = {k: v for k, v in data.items() if k != "expertise"}
+    app.save()
+    post = {**data["company"], "tab": "company", "action": "next"}
+    response = company_client.post(stage_url(app, 1), post)
+    assert response.status_code == 302 and response["Location"] == stage_url(app, 2)
+
+
+def test_shareholders_add_and_remove_blocks(company_client, company):
+    app = ApplicationFactory(organization=company)
+    post = {"tab": "shareholders", "action": "add_shareholder", "sh-TOTAL_FORMS": "1", "sh-INITIAL_FORMS": "0",
+            "sh-0-name": "Иванов", "sh-0-bin_iin": "160340003066", "sh-0-share": "50", "sh-0-registered_on": "2016-03-01"}
+    company_client.post(stage_url(app, 1), post)
+    app.refresh_from_db()
+    assert len(app.data["shareholders"]) == 2 and app.data["shareholders"][0]["name"] == "Иванов"
+    post.update({"action": "remove_shareholder:0", "sh-TOTAL_FORMS": "2", "sh-1-name": "Петров"})
+    company_client.post(stage_url(app, 1), post)
+    app.refresh_from_db()
+    assert [r["name"] for r in app.data["shareholders"]] == ["Петров"]
+
+
+def test_developer_search_fills_the_name(company_client, company, registry):
+    app = ApplicationFactory(organization=company)
+    post = {"tab": "developer", "action": "search", "developer-bin": "150240008272"}
+    html = company_client.post(stage_url(app, 1), post).content.decode()
+    assert "ООО Застройщик" in html
+    htmx = company_client.post(reverse("applications:developer_lookup", args=[app.public_id]),
+                               {"developer-bin": "150240008272"}, HTTP_HX_REQUEST="true")
+    assert "ООО Застройщик" in htmx.content.decode()
+
+
+def test_another_organizations_application_is_404(client, company):
+    app = ApplicationFactory(organization=company)
+    stranger = UserFactory()
+    client.force_login(stranger)
+    for url in (stage_url(app, 1), stage_url(app, 4), reverse("applications:history", args=[app.public_id])):
+        assert client.get(url).status_code == 404
+    assert client.post(reverse("applications:delete", args=[app.public_id])).status_code == 404
+    assert client.post(stage_url(app, 1), {"tab": "company", "action": "save", "company-bin": "x"}).status_code == 404
+    app.refresh_from_db()
+    assert "x" not in str(app.data)
+
+
+def test_edit_and_delete_refused_once_sent(company_client, company):
+    app = ApplicationFactory(organization=company, status=Status.SENT, data={"company": {"company-bin": "1"}})
+    company_client.post(stage_url(app, 1), {"tab": "company", "action": "save", "company-bin": "160340003066"})
+    app.refresh_from_db()
+    assert app.data["company"]["company-bin"] == "1"
+    response = company_client.post(reverse("applications:delete", args=[app.public_id]), follow=True)
+    assert Application.objects.filter(pk=app.pk).exists()
+    assert "больше нельзя" in response.content.decode()
+    draft = ApplicationFactory(organization=company)
+    company_client.post(reverse("applications:delete", args=[draft.public_id]))
+    assert not Application.objects.filter(pk=draft.pk).exists()
+    with pytest.raises(services.ApplicationError):
+        services.application_save_tab(application=app, tab="company", values={}, actor=None)
+
+
+def test_history_page_lists_steps(company_client, company, company_user):
+    app = services.application_create(organization=company, actor=company_user)
+    services.application_draft_saved(application=app, actor=company_user)
+    html = company_client.get(reverse("applications:history", args=[app.public_id])).content.decode()
+    assert "История заявки" in html and company_user.surname in html
+
+
+def test_subsidy_is_an_honest_empty_page(company_client):
+    response = company_client.get(reverse("applications:subsidy_list"))
+    assert response.status_code == 200 and "empty-state" in response.content.decode()
