@@ -1,1 +1,168 @@
-from django.db import models  # noqa: F401
+"""Signing requests, signatures and multi-party signed documents. Keys and passwords are never
+stored: a Signature keeps the CMS (which holds only the public certificate) and the signer data."""
+
+import uuid
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SignedDocument(models.Model):
+    """A document that one or more organizations sign; downloads open when every party signed."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    subject_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
+    subject_id = models.CharField(max_length=64, blank=True)
+    subject = GenericForeignKey("subject_type", "subject_id")
+    title_ru = models.CharField(_("Title (Russian)"), max_length=500)
+    title_kk = models.CharField(_("Title (Kazakh)"), max_length=500, blank=True)
+    filename = models.CharField(_("File name"), max_length=255)
+    mime_type = models.CharField(max_length=100, default="application/pdf")
+    document = models.BinaryField(_("Document"))
+    document_sha256 = models.CharField(max_length=64)
+    issued_pdf = models.BinaryField(_("Issued PDF with the KZhK stamp"), null=True, blank=True)
+    created_at = models.DateTimeField(_("Created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("signed document")
+        verbose_name_plural = _("signed documents")
+        indexes = [models.Index(fields=["subject_type", "subject_id"])]
+
+    def __str__(self):
+        return self.title_ru
+
+    @property
+    def is_fully_signed(self) -> bool:
+        return not self.parties.filter(signature__isnull=True).exists()
+
+
+class SignedDocumentParty(models.Model):
+    """One required signer of a SignedDocument: an organization (by BIN) and, once signed, its signature."""
+
+    document = models.ForeignKey(SignedDocument, on_delete=models.CASCADE, related_name="parties")
+    order = models.PositiveSmallIntegerField(default=0)
+    organization = models.ForeignKey("cabinets.Organization", null=True, blank=True, on_delete=models.SET_NULL)
+    bin = models.CharField(_("BIN"), max_length=12)
+    organization_name = models.CharField(_("Organization"), max_length=500)
+    expected_signer = models.CharField(_("Signer"), max_length=300, blank=True)
+    allowed_roles = models.JSONField(default=list, blank=True)
+    signature = models.OneToOneField("Signature", null=True, blank=True, on_delete=models.SET_NULL, related_name="party")
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [models.UniqueConstraint(fields=["document", "bin"], name="signing_party_unique_bin")]
+
+    def __str__(self):
+        return f"{self.organization_name} ({self.bin})"
+
+
+class SigningRequest(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the signature")
+        COMPLETED = "completed", _("Signed")
+        EXPIRED = "expired", _("Expired")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Purpose(models.TextChoices):
+        SIGN = "sign", _("Signing")
+        AUTH = "auth", _("Authentication")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    subject_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
+    subject_id = models.CharField(max_length=64, blank=True)
+    subject = GenericForeignKey("subject_type", "subject_id")
+    signed_document = models.ForeignKey(SignedDocument, null=True, blank=True, on_delete=models.CASCADE,
+                                        related_name="requests")
+    document = models.BinaryField(_("Document"))
+    document_sha256 = models.CharField(max_length=64)
+    filename = models.CharField(_("File name"), max_length=255)
+    mime_type = models.CharField(max_length=100, default="application/pdf")
+    title_ru = models.CharField(_("Title (Russian)"), max_length=500)
+    title_kk = models.CharField(_("Title (Kazakh)"), max_length=500, blank=True)
+    purpose = models.CharField(max_length=10, choices=Purpose.choices, default=Purpose.SIGN)
+    organization = models.ForeignKey("cabinets.Organization", null=True, blank=True, on_delete=models.CASCADE)
+    required_bin = models.CharField(max_length=12, blank=True)
+    require_legal_entity = models.BooleanField(default=True)
+    allowed_roles = models.JSONField(default=list, blank=True)
+    on_complete = models.CharField(max_length=200, blank=True)
+    return_url = models.CharField(max_length=500)
+    signer_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("signing request")
+        verbose_name_plural = _("signing requests")
+
+    def __str__(self):
+        return f"{self.title_ru} ({self.status})"
+
+
+class Signature(models.Model):
+    class Method(models.TextChoices):
+        ECP = "ecp", _("Key file (ЭЦП)")
+        QR = "qr", _("eGov QR")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    signing_request = models.ForeignKey(SigningRequest, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="signatures")
+    signed_document = models.ForeignKey(SignedDocument, null=True, blank=True, on_delete=models.CASCADE,
+                                        related_name="signatures")
+    organization = models.ForeignKey("cabinets.Organization", null=True, blank=True, on_delete=models.SET_NULL)
+    method = models.CharField(max_length=5, choices=Method.choices, default=Method.ECP)
+    signer_name = models.CharField(_("Signer"), max_length=300)
+    signer_iin = models.CharField(_("IIN"), max_length=12)
+    signer_bin = models.CharField(_("BIN"), max_length=12, blank=True)
+    organization_name = models.CharField(_("Organization"), max_length=500, blank=True)
+    roles = models.JSONField(default=list)
+    certificate_serial = models.CharField(max_length=80)
+    certificate_issuer = models.CharField(max_length=300)
+    certificate_not_after = models.DateTimeField()
+    cms = models.BinaryField()
+    document_sha256 = models.CharField(max_length=64)
+    signed_at = models.DateTimeField(_("Signing date"))
+
+    class Meta:
+        verbose_name = _("signature")
+        verbose_name_plural = _("signatures")
+        ordering = ["signed_at"]
+
+    def __str__(self):
+        return f"{self.signer_name} {self.signed_at:%Y-%m-%d %H:%M}"
+
+
+class QrSession(models.Model):
+    """One eGov QR: API 1 token (in the QR) and the bearer token for API 2; both die with the QR."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting for the scan")
+        SCANNED = "scanned", _("Scanned")
+        SIGNED = "signed", _("Signed in the app")
+        FAILED = "failed", _("Refused")
+        DONE = "done", _("Completed")
+
+    signing_request = models.ForeignKey(SigningRequest, on_delete=models.CASCADE, related_name="qr_sessions")
+    api1_token = models.CharField(max_length=64, unique=True)
+    auth_token_sha256 = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    api1_used_at = models.DateTimeField(null=True, blank=True)
+    api2_get_at = models.DateTimeField(null=True, blank=True)
+    api2_put_at = models.DateTimeField(null=True, blank=True)
+    cms = models.BinaryField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self):
+        return f"QR {self.pk} {self.status}"
+
+    @property
+    def error_message(self) -> str:
+        from .certs import ERROR_MESSAGES
+
+        return str(ERROR_MESSAGES.get(self.error, self.error))

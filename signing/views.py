@@ -1,5 +1,365 @@
-from django.shortcuts import render
+"""Thin views: the signing modal (ЭЦП / eGov QR), the eGov QR APIs, the PKI files, the verifier,
+the eGov mobile simulator and the demo signing page."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import pki, selectors, services
+from .certs import SigningError
+from .forms import EcpForm, KeyFileUploadHandler, MethodForm, SimulatorForm, VerifyForm
+from .models import QrSession, SigningRequest
+from .verification import verify_upload
+
+PASSWORD_FIELD_CODES = {"wrong_password"}
 
 
+def _is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _safe_return_url(request, url: str) -> str:
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return url
+    return reverse("home")
+
+
+def _done(request, sr: SigningRequest) -> HttpResponse:
+    url = _safe_return_url(request, sr.return_url)
+    if _is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def _panel(request, sr: SigningRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    """A modal body for htmx, or the same body as a full page."""
+    ctx = {"sr": sr, "as_page": not _is_htmx(request), "title": sr.title_ru if request.LANGUAGE_CODE == "ru" else sr.title_kk, **context}
+    if ctx["as_page"]:
+        ctx["panel_template"] = template
+        return render(request, "signing/page.html", ctx, status=status)
+    return render(request, template, ctx, status=status)
+
+
+def signing_modal_response(request, signing_request: SigningRequest) -> HttpResponse:
+    """«Подпись документа — Выберите способ подписания: через ЭЦП / через QR — Продолжить»."""
+    return _panel(request, signing_request, "signing/_choose.html", {"form": MethodForm()})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def request_page(request, public_id):
+    sr = selectors.signing_request_for(public_id=public_id, user=request.user)
+    if sr.status == SigningRequest.Status.COMPLETED:
+        return _done(request, sr)
+    if request.method == "POST":
+        form = MethodForm(request.POST)
+        if form.is_valid():
+            if form.cleaned_data["method"] == "qr":
+                return _qr_new(request, sr)
+            return _panel(request, sr, "signing/_ecp.html", {"form": EcpForm()})
+        return _panel(request, sr, "signing/_choose.html", {"form": form}, status=400)
+    return signing_modal_response(request, sr)
+
+
+@never_cache
+@csrf_exempt
+@sensitive_post_parameters("password")
+def request_ecp(request, public_id):
+    # The key file is kept in memory only: swap the upload handlers before the body is read.
+    request.upload_handlers = [KeyFileUploadHandler(request)]
+    return _request_ecp(request, public_id)
+
+
+@csrf_protect
+@sensitive_variables("p12", "password")
+def _request_ecp(request, public_id):
+    sr = selectors.signing_request_for(public_id=public_id, user=request.user)
+    if sr.status == SigningRequest.Status.COMPLETED:
+        return _done(request, sr)
+    if request.method != "POST":
+        return _panel(request, sr, "signing/_ecp.html", {"form": EcpForm()})
+    form = EcpForm(request.POST, request.FILES)
+    if form.is_valid():
+        p12 = form.cleaned_data["key_file"].read()
+        password = form.cleaned_data["password"]
+        try:
+            services.signing_request_sign_with_key(signing_request=sr, p12=p12, password=password, request=request)
+        except SigningError as err:
+            form.add_error("password" if err.code in PASSWORD_FIELD_CODES else "key_file", str(err.message))
+        else:
+            return _done(request, sr)
+        finally:
+            p12 = password = None
+    return _panel(request, sr, "signing/_ecp.html", {"form": form}, status=400)
+
+
+def _api1_url(request, session: QrSession) -> str:
+    return request.build_absolute_uri(reverse("signing:egov_api1", args=[session.api1_token]))
+
+
+def _qr_context(request, sr, session: QrSession) -> dict:
+    now = timezone.now()
+    left = max(0, int((session.expires_at - now).total_seconds()))
+    return {
+        "session": session,
+        "expired": left == 0,
+        "countdown": f"{left // 60:02d}:{left % 60:02d}",
+        "qr_text": "mobileSign:" + _api1_url(request, session),
+        "seconds_left": max(0, int((session.expires_at - now).total_seconds())),
+        "expires_ms": int(session.expires_at.timestamp() * 1000),
+    }
+
+
+def _qr_new(request, sr):
+    try:
+        session = services.qr_session_create(signing_request=sr)
+    except SigningError as err:
+        return _panel(request, sr, "signing/_choose.html", {"form": MethodForm(), "error": err.message}, status=400)
+    return _panel(request, sr, "signing/_qr.html", _qr_context(request, sr, session))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def request_qr(request, public_id):
+    """A new QR (the first one, or «Получить новый QR-код»)."""
+    sr = selectors.signing_request_for(public_id=public_id, user=request.user)
+    if sr.status == SigningRequest.Status.COMPLETED:
+        return _done(request, sr)
+    if request.method == "GET":
+        latest = sr.qr_sessions.order_by("-pk").first()
+        if latest is not None and latest.expires_at > timezone.now():
+            return _panel(request, sr, "signing/_qr.html", _qr_context(request, sr, latest))
+    return _qr_new(request, sr)
+
+
+@never_cache
+def qr_image(request, public_id, session_id):
+    sr = selectors.signing_request_for(public_id=public_id, user=request.user)
+    session = selectors.qr_session_for(signing_request=sr, pk=session_id)
+    img = qrcode.make("mobileSign:" + _api1_url(request, session), image_factory=qrcode.image.svg.SvgPathImage,
+                      box_size=12, border=2)
+    buf = io.BytesIO()
+    img.save(buf)
+    return HttpResponse(buf.getvalue(), content_type="image/svg+xml")
+
+
+@never_cache
+def qr_status(request, public_id, session_id):
+    sr = selectors.signing_request_for(public_id=public_id, user=request.user)
+    session = selectors.qr_session_for(signing_request=sr, pk=session_id)
+    return render(request, "signing/_qr_status.html", {"sr": sr, "session": session, "expired": session.expires_at <= timezone.now()})
+
+
+@never_cache
+@require_POST
+def qr_complete(request, public_id, session_id):
+    sr = selectors.signing_request_for(public_id=public_id, user=request.user)
+    if sr.status == SigningRequest.Status.COMPLETED:
+        return _done(request, sr)
+    session = selectors.qr_session_for(signing_request=sr, pk=session_id)
+    try:
+        services.qr_session_complete(qr_session=session, request=request)
+    except SigningError as err:
+        ctx = _qr_context(request, sr, session)
+        ctx["error"] = err.message
+        return _panel(request, sr, "signing/_qr.html", ctx, status=400)
+    return _done(request, sr)
+
+
+# --- eGov mobile APIs (called by the phone, not the browser) --------------------------------------
+
+def _api_error(err: SigningError, status: int = 403) -> JsonResponse:
+    return JsonResponse({"message": str(err.message)}, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def _bearer(request) -> str:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else ""
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET"])
+def egov_api1(request, token):
+    try:
+        data = services.qr_api1(token=token, document_url=request.build_absolute_uri(reverse("signing:egov_api2", args=[token])))
+    except SigningError as err:
+        return _api_error(err)
+    return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "PUT"])
+def egov_api2(request, token):
+    try:
+        if request.method == "GET":
+            return JsonResponse(services.qr_api2_get(token=token, auth_token=_bearer(request)),
+                                json_dumps_params={"ensure_ascii": False})
+        try:
+            payload = json.loads(request.body or b"{}")
+        except ValueError:
+            payload = {}
+        services.qr_api2_put(token=token, auth_token=_bearer(request), payload=payload)
+    except SigningError as err:
+        return _api_error(err)
+    return HttpResponse("success", content_type="text/plain; charset=utf-8")
+
+
+# --- PKI files (certificates and CRLs only; private keys are never served) -------------------------
+
+PUBLIC_PKI_FILES = {
+    "nca_rsa.crl": ("crl/nca_rsa.crl", "application/pkix-crl"),
+    "root.crl": ("crl/root.crl", "application/pkix-crl"),
+    "root.pem": ("root.pem", "application/x-pem-file"),
+    "nca_rsa.pem": ("nca_rsa.pem", "application/x-pem-file"),
+}
+
+
+def pki_file(request, name):
+    if name not in PUBLIC_PKI_FILES:
+        raise Http404
+    rel, ctype = PUBLIC_PKI_FILES[name]
+    path = pki.pki_dir() / rel
+    if not path.exists():
+        raise Http404
+    return HttpResponse(path.read_bytes(), content_type=ctype)
+
+
+# --- downloads -----------------------------------------------------------------------------------
+
+@login_required
+def signature_cms(request, public_id):
+    sig = selectors.signature_for(public_id=public_id, user=request.user)
+    response = HttpResponse(bytes(sig.cms), content_type="application/pkcs7-signature")
+    response["Content-Disposition"] = f'attachment; filename="signature-{sig.public_id}.cms"'
+    return response
+
+
+@login_required
+def document_download(request, public_id):
+    doc = selectors.signed_document_for(public_id=public_id, user=request.user)
+    if not doc.is_fully_signed:
+        return render(request, "signing/not_yet.html", {"doc": doc, "rows": selectors.signature_table(doc)}, status=409)
+    if doc.mime_type == "application/pdf":
+        data = services.signed_document_issue_pdf(document=doc)
+        name = doc.filename if doc.filename.lower().endswith(".pdf") else doc.filename + ".pdf"
+    else:
+        data, name = bytes(doc.document), doc.filename
+    return FileResponse(io.BytesIO(data), as_attachment=True, filename=name, content_type=doc.mime_type)
+
+
+# --- verifier ------------------------------------------------------------------------------------
+
+@never_cache
+@require_http_methods(["GET", "POST"])
 def verify_page(request):
-    return render(request, "signing/verify.html")
+    report = None
+    if request.method == "POST":
+        form = VerifyForm(request.POST, request.FILES)
+        if form.is_valid():
+            data_file = form.cleaned_data.get("data")
+            report = verify_upload(form.cleaned_data["file"].read(), data_file.read() if data_file else None)
+            if report.error:
+                form.add_error("file", report.error)
+                report = None
+    else:
+        form = VerifyForm()
+    return render(request, "signing/verify.html", {"form": form, "report": report}, status=400 if form.errors else 200)
+
+
+@csrf_exempt
+@require_POST
+def verify_api(request):
+    """POST multipart: file (PDF or CMS) [+ data for a detached CMS] -> JSON report."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        return JsonResponse({"error": _("Choose a file.")}, status=400)
+    data = request.FILES.get("data")
+    report = verify_upload(upload.read(), data.read() if data else None)
+    return JsonResponse(report.as_dict(), status=400 if report.error else 200, json_dumps_params={"ensure_ascii": False})
+
+
+# --- eGov mobile simulator (dev/demo tool, outside the user menu) -----------------------------------
+
+def _simulator_enabled() -> bool:
+    return getattr(settings, "SIGNING_SIMULATOR_ENABLED", settings.DEV_OUTBOX_ENABLED)
+
+
+@never_cache
+@csrf_exempt
+@sensitive_post_parameters("password")
+def egov_simulator(request):
+    if not _simulator_enabled():
+        raise Http404
+    request.upload_handlers = [KeyFileUploadHandler(request)]
+    return _egov_simulator(request)
+
+
+@csrf_protect
+@sensitive_variables("p12", "password")
+def _egov_simulator(request):
+    from .egov_client import egov_mobile_sign
+
+    keys = pki.demo_manifest()["keys"]
+    result = None
+    if request.method == "POST":
+        form = SimulatorForm(request.POST, request.FILES, demo_keys=keys)
+        if form.is_valid():
+            cd = form.cleaned_data
+            p12 = password = None
+            if cd.get("key_file"):
+                p12, password = cd["key_file"].read(), cd.get("password") or ""
+            elif cd.get("demo_key"):
+                p12, password = pki.demo_key(cd["demo_key"])
+                if cd.get("password"):
+                    password = cd["password"]
+            else:
+                form.add_error("demo_key", _("Choose a demo key or upload a key file."))
+            if p12 is not None:
+                try:
+                    result = egov_mobile_sign(qr_text=cd["qr_text"], p12=p12, password=password,
+                                              accept_language=request.LANGUAGE_CODE)
+                except SigningError as err:
+                    form.add_error("key_file" if cd.get("key_file") else "demo_key", str(err.message))
+                except (ValueError, KeyError, OSError) as exc:
+                    form.add_error("qr_text", _("The QR text is not a working eGov QR link: %(error)s") % {"error": exc.__class__.__name__})
+                p12 = password = None
+    else:
+        form = SimulatorForm(demo_keys=keys, initial={"qr_text": request.GET.get("qr", "")})
+    return render(request, "signing/simulator.html", {"form": form, "result": result})
+
+
+# --- demo: sign a test document -------------------------------------------------------------------
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def demo_page(request):
+    from . import demo
+
+    org = getattr(request.user, "organization", None)
+    if org is None:
+        raise Http404
+    if request.method == "POST":
+        sr = demo.demo_document_start(organization=org, user=request.user, return_url=reverse("signing:demo"))
+        return signing_modal_response(request, sr) if _is_htmx(request) else redirect("signing:request", sr.public_id)
+    docs = demo.demo_documents(organization=org)
+    return render(request, "signing/demo.html", {"docs": docs})

@@ -1,0 +1,199 @@
+"""CMS (CAdES-BES) signatures: sha256WithRSA, signing-time and signing-certificate-v2 signed
+attributes; detached (the portal's records) or attached (CMS_WITH_DATA, the eGov QR protocol)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+
+import pyhanko.sign.general  # noqa: F401 - registers signing_certificate_v2 with asn1crypto
+from asn1crypto import cms as acms
+from asn1crypto import core, tsp
+from asn1crypto import x509 as ax509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from .certs import (
+    CertificateInfo,
+    CertificateStatus,
+    OpenedKey,
+    SigningError,
+    cert_der,
+    certificate_info,
+    certificate_status,
+)
+
+
+def _attr(type_: str, value) -> acms.CMSAttribute:
+    return acms.CMSAttribute({"type": type_, "values": [value]})
+
+
+def cms_sign(*, data: bytes, key: OpenedKey, signing_time: dt.datetime, attached: bool = False) -> bytes:
+    cert_bytes = cert_der(key.certificate)
+    cert_a = ax509.Certificate.load(cert_bytes)
+    ess = tsp.SigningCertificateV2({
+        "certs": [tsp.ESSCertIDv2({
+            "hash_algorithm": {"algorithm": "sha256"},
+            "cert_hash": hashlib.sha256(cert_bytes).digest(),
+            "issuer_serial": {
+                "issuer": [ax509.GeneralName({"directory_name": cert_a.issuer})],
+                "serial_number": cert_a.serial_number,
+            },
+        })]
+    })
+    attrs = [
+        _attr("content_type", "data"),
+        _attr("signing_time", acms.Time({"utc_time": signing_time.astimezone(dt.UTC).replace(microsecond=0)})),
+        _attr("message_digest", hashlib.sha256(data).digest()),
+        _attr("signing_certificate_v2", ess),
+    ]
+    attrs.sort(key=lambda a: a.dump())  # DER: SET OF sorted by encoding (OpenSSL re-encodes)
+    signed_attrs = acms.CMSAttributes(attrs)
+    signature = key.private_key.sign(signed_attrs.dump(), padding.PKCS1v15(), hashes.SHA256())
+    signer_info = acms.SignerInfo({
+        "version": "v1",
+        "sid": acms.SignerIdentifier({"issuer_and_serial_number": {
+            "issuer": cert_a.issuer, "serial_number": cert_a.serial_number}}),
+        "digest_algorithm": {"algorithm": "sha256"},
+        "signed_attrs": signed_attrs,
+        "signature_algorithm": {"algorithm": "sha256_rsa"},
+        "signature": signature,
+    })
+    certs = [cert_a] + [ax509.Certificate.load(cert_der(c)) for c in key.chain if c.subject != c.issuer]
+    signed_data = acms.SignedData({
+        "version": "v1",
+        "digest_algorithms": [{"algorithm": "sha256"}],
+        "encap_content_info": {"content_type": "data", "content": data if attached else None},
+        "certificates": certs,
+        "signer_infos": [signer_info],
+    })
+    return acms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump()
+
+
+@dataclass
+class VerifiedSignature:
+    info: CertificateInfo | None
+    signing_time: dt.datetime | None
+    intact: bool  # the document hash matches
+    signature_valid: bool  # the RSA signature over the signed attributes is good
+    cert_status: CertificateStatus | None
+    problems: list[str] = field(default_factory=list)  # SigningError codes
+
+    @property
+    def ok(self) -> bool:
+        return self.intact and self.signature_valid and self.cert_status is not None and self.cert_status.ok and not self.problems
+
+
+@dataclass
+class CmsContent:
+    signatures: list[VerifiedSignature]
+    content: bytes | None  # the encapsulated document (attached CMS) or the data given
+
+
+def _load_signed_data(cms_bytes: bytes) -> acms.SignedData:
+    try:
+        if cms_bytes[:5] == b"-----":
+            from asn1crypto import pem
+
+            _, _, cms_bytes = pem.unarmor(cms_bytes)
+        info = acms.ContentInfo.load(cms_bytes)
+        if info["content_type"].native != "signed_data":
+            raise ValueError("not signed data")
+        sd = info["content"]
+        sd["signer_infos"].native  # noqa: B018 - force parsing
+        return sd
+    except Exception as exc:
+        raise SigningError("not_cms") from exc
+
+
+def cms_content(cms_bytes: bytes) -> bytes | None:
+    sd = _load_signed_data(cms_bytes)
+    content = sd["encap_content_info"]["content"]
+    return None if isinstance(content, core.Void) or content.native is None else content.native
+
+
+def _find_cert(sd, sid) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
+    all_certs = [x509.load_der_x509_certificate(c.chosen.dump()) for c in sd["certificates"]] if sd["certificates"].native else []
+    chosen = None
+    if sid.name == "issuer_and_serial_number":
+        serial = sid.chosen["serial_number"].native
+        issuer = sid.chosen["issuer"]
+        for c in sd["certificates"]:
+            cert_a = c.chosen
+            if cert_a.serial_number == serial and cert_a.issuer == issuer:
+                chosen = x509.load_der_x509_certificate(cert_a.dump())
+    else:
+        ski = sid.chosen.native
+        for c in sd["certificates"]:
+            if c.chosen.key_identifier == ski:
+                chosen = x509.load_der_x509_certificate(c.chosen.dump())
+    others = [c for c in all_certs if chosen is None or c != chosen]
+    return chosen, others
+
+
+def cms_verify(*, cms_bytes: bytes, data: bytes | None = None, check_certificates: bool = True) -> CmsContent:
+    """Verifies every SignerInfo against `data` (detached) or the encapsulated content.
+    Never raises for a bad signature: the result says what is wrong; raises not_cms on garbage."""
+    sd = _load_signed_data(cms_bytes)
+    encap = cms_content(cms_bytes)
+    content = data if data is not None else encap
+    if data is not None and encap is not None and encap != data:
+        content = data  # checked against what the caller holds; the digest will tell
+    results = []
+    for si in sd["signer_infos"]:
+        cert, others = _find_cert(sd, si["sid"])
+        problems: list[str] = []
+        signing_time = None
+        intact = signature_valid = False
+        info = certificate_info(cert, others) if cert is not None else None
+        attrs = si["signed_attrs"]
+        digest_alg = si["digest_algorithm"]["algorithm"].native
+        hash_fn = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512, "sha1": hashlib.sha1}.get(digest_alg)
+        message_digest = None
+        cert_hash_ok = None
+        for attr in attrs:
+            kind = attr["type"].native
+            if kind == "message_digest":
+                message_digest = attr["values"][0].native
+            elif kind == "signing_time":
+                signing_time = attr["values"][0].native
+            elif kind == "signing_certificate_v2" and cert is not None:
+                ess = attr["values"][0]["certs"][0]
+                alg = ess["hash_algorithm"]["algorithm"].native
+                cert_hash_ok = hashlib.new(alg, cert_der(cert)).digest() == ess["cert_hash"].native
+        if content is not None and hash_fn is not None and message_digest is not None:
+            intact = hash_fn(content).digest() == message_digest
+        if cert is not None and isinstance(cert.public_key(), rsa.RSAPublicKey) and attrs.native:
+            to_verify = b"\x31" + attrs.dump()[1:]
+            h = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512(), "sha1": hashes.SHA1()}.get(digest_alg)  # noqa: S303
+            try:
+                cert.public_key().verify(si["signature"].native, to_verify, padding.PKCS1v15(), h)
+                signature_valid = True
+            except (InvalidSignature, TypeError, ValueError):
+                signature_valid = False
+        if cert is None:
+            problems.append("untrusted")
+        if not intact or not signature_valid:
+            problems.append("bad_signature")
+        if cert_hash_ok is False:
+            problems.append("bad_signature")
+        status = None
+        if cert is not None and check_certificates:
+            at = signing_time or dt.datetime.now(dt.UTC)
+            status = certificate_status(cert, at=at, extra=others)
+            if not status.trusted:
+                problems.append("untrusted")
+            elif not status.valid_at_time:
+                problems.append("expired")
+            elif status.revoked:
+                problems.append("revoked")
+            elif not status.revocation_known:
+                problems.append("revocation_unknown")
+            if info is not None and status.trusted:
+                info.chain = status.chain[1:]
+        results.append(VerifiedSignature(info=info, signing_time=signing_time, intact=intact,
+                                         signature_valid=signature_valid, cert_status=status, problems=problems))
+    return CmsContent(signatures=results, content=content)

@@ -1,0 +1,215 @@
+"""PDFs: WeasyPrint rendering (DejaVu fonts, ru/kk text), PAdES signing by KZhK with a visible
+stamp (signers + QR code to the verifier), and PAdES verification."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from asn1crypto import x509 as ax509
+from cryptography import x509
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from . import pki
+from .certs import (
+    CertificateInfo,
+    CertificateStatus,
+    OpenedKey,
+    cert_der,
+    certificate_info,
+    certificate_status,
+)
+
+logger = logging.getLogger(__name__)
+for _noisy in ("fontTools", "weasyprint.progress"):  # subsetting chatter at INFO on every stamp
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
+
+DEJAVU = Path(getattr(settings, "SIGNING_STAMP_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"))
+KZHK_FIELD = "KZhK"
+
+
+def pdf_render(*, template_name: str, context: dict) -> bytes:
+    """Renders a Django template to PDF with WeasyPrint (templates extend signing/pdf/base.html
+    for fonts, A4 and the space the stamp needs at the bottom of the last page)."""
+    from weasyprint import HTML
+
+    html = render_to_string(template_name, context)
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
+def verifier_url() -> str:
+    try:
+        path = reverse("signing:verify")
+    except Exception:  # the URLconf of another app may be mid-edit; the path is stable
+        path = "/signing/verify/"
+    return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+
+def _simple_signer(key: OpenedKey):
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.keys import load_private_key_from_pemder_data
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    der_key = key.private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption())
+    return signers.SimpleSigner(
+        signing_cert=ax509.Certificate.load(cert_der(key.certificate)),
+        signing_key=load_private_key_from_pemder_data(der_key, passphrase=None),
+        cert_registry=SimpleCertificateStore.from_certs([ax509.Certificate.load(cert_der(c)) for c in key.chain]),
+    )
+
+
+def pdf_sign(*, pdf: bytes, key: OpenedKey, field_name: str, reason: str = "", stamp_lines: list[str] | None = None,
+             box: tuple[int, int, int, int] | None = None) -> bytes:
+    """Adds one PAdES signature (incremental update) with the given key; visible when stamp_lines."""
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.text import TextBoxStyle
+    from pyhanko.sign import fields, signers
+    from pyhanko.stamp import QRStampStyle
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    meta = signers.PdfSignatureMetadata(field_name=field_name, md_algorithm="sha256",
+                                        subfilter=fields.SigSeedSubFilter.PADES, reason=reason or None)
+    stamp_style = None
+    spec = None
+    params = None
+    if stamp_lines:
+        text = "\n".join(line.replace("%", "%%") for line in stamp_lines)
+        stamp_style = QRStampStyle(
+            stamp_text=text,
+            text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(str(DEJAVU)), font_size=7),
+            border_width=1,
+        )
+        spec = fields.SigFieldSpec(field_name, on_page=-1, box=box or (36, 18, 559, 118))
+        params = {"url": verifier_url()}
+    else:
+        spec = fields.SigFieldSpec(field_name)
+    pdf_signer = signers.PdfSigner(meta, signer=_simple_signer(key), stamp_style=stamp_style, new_field_spec=spec)
+    out = io.BytesIO()
+    pdf_signer.sign_pdf(writer, output=out, appearance_text_params=params)
+    return out.getvalue()
+
+
+def kzhk_opened_key() -> OpenedKey:
+    from .certs import pkcs12_open
+
+    data, password = pki.kzhk_key()
+    return pkcs12_open(data=data, password=password)
+
+
+def pdf_issue_by_kzhk(*, pdf: bytes, title: str, signers: list[str] | None = None) -> bytes:
+    """PAdES-signs a PDF with KZhK's organization key and a visible stamp listing the signers
+    and a QR code that links to the verifier page."""
+    key = kzhk_opened_key()
+    info = key.certificate_info
+    now = dt.datetime.now(dt.UTC).astimezone()
+    lines = [f"{title}"[:110], f"Подписано ЭЦП / ЭЦҚ қол қойылған: {info.organization_name} (БИН {info.bin})"]
+    for s in (signers or [])[:6]:
+        lines.append(f"• {s}"[:110])
+    lines.append(f"{now:%d.%m.%Y %H:%M} · Проверка подлинности / Түпнұсқалығын тексеру: %(url)s")
+    lines = [ln.replace("%(url)s", "\x00") for ln in lines]
+    text_lines = [ln.replace("%", "%%").replace("\x00", "%(url)s") for ln in lines]
+    return _sign_with_raw_template(pdf=pdf, key=key, lines=text_lines, reason=title)
+
+
+def _sign_with_raw_template(*, pdf: bytes, key: OpenedKey, lines: list[str], reason: str) -> bytes:
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.text import TextBoxStyle
+    from pyhanko.sign import fields, signers
+    from pyhanko.stamp import QRStampStyle
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    existing = {name for name, *_ in fields.enumerate_sig_fields(writer.prev)}
+    name = KZHK_FIELD
+    n = 1
+    while name in existing:
+        n += 1
+        name = f"{KZHK_FIELD}{n}"
+    meta = signers.PdfSignatureMetadata(field_name=name, md_algorithm="sha256",
+                                        subfilter=fields.SigSeedSubFilter.PADES, reason=reason[:200] or None)
+    style = QRStampStyle(
+        stamp_text="\n".join(lines),
+        text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(str(DEJAVU)), font_size=6),
+        border_width=1,
+    )
+    spec = fields.SigFieldSpec(name, on_page=-1, box=(36, 14, 559, 104))
+    pdf_signer = signers.PdfSigner(meta, signer=_simple_signer(key), stamp_style=style, new_field_spec=spec)
+    out = io.BytesIO()
+    pdf_signer.sign_pdf(writer, output=out, appearance_text_params={"url": verifier_url()})
+    return out.getvalue()
+
+
+@dataclass
+class PdfSignatureReport:
+    field_name: str
+    info: CertificateInfo | None
+    signing_time: dt.datetime | None
+    intact: bool
+    signature_valid: bool
+    covers_document: bool  # False when the document was changed after this signature (beyond form filling)
+    cert_status: CertificateStatus | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (self.intact and self.signature_valid and self.covers_document and self.cert_status is not None
+                and self.cert_status.ok and not self.problems)
+
+
+def pdf_verify(pdf: bytes) -> list[PdfSignatureReport]:
+    """Every embedded signature with its checks. Raises ValueError when the file is not a readable PDF."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        sigs = list(reader.embedded_signatures)
+    except Exception as exc:
+        raise ValueError("not a readable PDF") from exc
+    roots = [ax509.Certificate.load(cert_der(c)) for c in pki.trusted_roots()]
+    others = [ax509.Certificate.load(cert_der(c)) for c in pki.known_intermediates()]
+    reports = []
+    for emb in sigs:
+        problems: list[str] = []
+        info = status = None
+        signing_time = None
+        intact = valid = covers = False
+        try:
+            vc = ValidationContext(trust_roots=roots, other_certs=others, allow_fetching=False,
+                                   revocation_mode="soft-fail")
+            st = validate_pdf_signature(emb, vc)
+            intact, valid = bool(st.intact), bool(st.valid)
+            signing_time = st.signer_reported_dt
+            level = getattr(st, "modification_level", None)
+            covers = level is None or level in (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES,
+                                                ModificationLevel.FORM_FILLING)
+            cert = x509.load_der_x509_certificate(emb.signer_cert.dump())
+            extra = [x509.load_der_x509_certificate(c.dump()) for c in emb.other_embedded_certs]
+            info = certificate_info(cert, extra)
+            status = certificate_status(cert, at=signing_time or dt.datetime.now(dt.UTC), extra=extra)
+        except Exception:
+            logger.info("PDF signature %s could not be validated", emb.field_name, exc_info=True)
+            problems.append("bad_signature")
+        if not (intact and valid):
+            problems.append("bad_signature")
+        if status is not None:
+            if not status.trusted:
+                problems.append("untrusted")
+            elif not status.valid_at_time:
+                problems.append("expired")
+            elif status.revoked:
+                problems.append("revoked")
+        reports.append(PdfSignatureReport(field_name=emb.field_name, info=info, signing_time=signing_time,
+                                          intact=intact, signature_valid=valid, covers_document=covers,
+                                          cert_status=status, problems=sorted(set(problems))))
+    return reports

@@ -1,0 +1,432 @@
+"""The test national PKI: a root CA and an intermediate shaped like НУЦ РК, demo key files, CRLs.
+
+Everything lives in files under ``settings.PKI_DIR`` (never in the database):
+
+    root.pem, root.key              root CA «НУЦ РК (TEST) ROOT», RSA 4096 (the key is never served)
+    nca_rsa.pem, nca_rsa.key        intermediate «НУЦ РК (TEST) RSA», RSA 2048, issues the users' keys
+    untrusted_root.pem/.key         a CA nobody trusts (for the "untrusted" demo key)
+    trust/roots/*.pem               trusted roots (replace with the real NCA roots to go live)
+    trust/intermediates/*.pem       intermediates used to build chains
+    crl/*.crl                       CRLs, one per issuing CA, published at /signing/pki/<name>.crl
+    keys/*.p12                      demo PKCS#12 key files (passwords in demo-keys.json)
+    demo-keys.json                  the manifest: file, password, purpose, role, person, IIN, BIN, what for
+
+``ensure_pki()`` is idempotent and safe to call from parallel processes (a file lock).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from django.conf import settings
+
+from cabinets.validators import iin_bin_check_digit
+
+# Role OIDs as НУЦ РК puts them into the extendedKeyUsage of its certificates.
+OID_INDIVIDUAL = "1.2.398.3.3.4.1.1"
+OID_ORGANIZATION = "1.2.398.3.3.4.1.2"
+OID_HEAD = "1.2.398.3.3.4.2.1"
+OID_MAY_SIGN = "1.2.398.3.3.4.2.2"
+OID_EMPLOYEE = "1.2.398.3.3.4.2.5"
+ROLE_OIDS = {
+    OID_INDIVIDUAL: "individual",
+    OID_ORGANIZATION: "organization",
+    OID_HEAD: "head",
+    OID_MAY_SIGN: "may_sign",
+    OID_EMPLOYEE: "employee",
+}
+OID_BY_ROLE = {v: k for k, v in ROLE_OIDS.items()}
+# NCA-style certificate policy OIDs (policy of the RSA intermediate).
+OID_POLICY_NCA_RSA = "1.2.398.3.3.2.1"
+
+ROOT_NAME = "НУЦ РК (TEST) ROOT"
+NCA_NAME = "НУЦ РК (TEST) RSA"
+UNTRUSTED_NAME = "UNTRUSTED TEST CA"
+DEMO_PASSWORD = "Qwerty12"  # noqa: S105 - the published password of the demo key files
+KZHK_BIN = "050740004819"
+KZHK_NAME = "АО «Казахстанская Жилищная Компания»"
+PKI_VERSION = 2  # bump to regenerate every existing PKI directory
+CRL_VALIDITY = dt.timedelta(days=7)
+
+
+def make_iin_bin(first_eleven: str) -> str:
+    """A 12-digit IIN/BIN with a valid check digit; bumps the 11th digit until one exists."""
+    base = int(first_eleven)
+    while True:
+        digits = f"{base:011d}"
+        check = iin_bin_check_digit(digits)
+        if check is not None:
+            return digits + str(check)
+        base += 1
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    slug: str
+    surname: str
+    name: str
+    patronymic: str
+    iin: str
+    roles: tuple[str, ...]  # role names from ROLE_OIDS values
+    bin: str = ""
+    organization: str = ""
+    purposes: tuple[str, ...] = ("AUTH", "SIGN")
+    issuer: str = "nca"  # "nca" or "untrusted"
+    state: str = "valid"  # "valid", "expired", "revoked"
+    note: str = ""
+    email: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def demo_people() -> list[DemoPerson]:
+    from cabinets.demo import DEMO_COMPANY_BIN, DEMO_DEVELOPER_BIN, REGISTRY
+
+    company = REGISTRY[0][1]
+    developer = REGISTRY[1][1]
+    return [
+        DemoPerson("company_head", "ДЕМОВ", "АЛЕКСЕЙ", "ПЕТРОВИЧ", make_iin_bin("80010130012"),
+                   ("organization", "head"), DEMO_COMPANY_BIN, company,
+                   note="Head of the demo authorised company: registration, login, signing."),
+        DemoPerson("company_signer", "САТПАЕВА", "АЙГЕРИМ", "КАНАТОВНА", make_iin_bin("85020540023"),
+                   ("organization", "employee", "may_sign"), DEMO_COMPANY_BIN, company,
+                   note="Employee of the demo authorised company with the right to sign."),
+        DemoPerson("company_employee", "ИВАНОВ", "ИВАН", "ИВАНОВИЧ", make_iin_bin("90030330034"),
+                   ("organization", "employee"), DEMO_COMPANY_BIN, company,
+                   note="Employee of the demo authorised company WITHOUT the right to sign (refused)."),
+        DemoPerson("developer_head", "ЖУМАБЕКОВ", "ЕРЛАН", "СЕРИКОВИЧ", make_iin_bin("78040430045"),
+                   ("organization", "head"), DEMO_DEVELOPER_BIN, developer,
+                   note="Head of the demo developer: signs as the developer party."),
+        DemoPerson("individual", "ПЕТРОВА", "МАРИЯ", "ОЛЕГОВНА", make_iin_bin("95050640056"),
+                   ("individual",), note="A plain individual (refused where a legal entity is required)."),
+        DemoPerson("expired", "СТАРОВ", "ПАВЕЛ", "ИГОРЕВИЧ", make_iin_bin("70060730067"),
+                   ("organization", "head"), DEMO_COMPANY_BIN, company, purposes=("SIGN",), state="expired",
+                   note="Expired certificate of the demo company (refused)."),
+        DemoPerson("revoked", "ОТОЗВАНОВ", "РУСЛАН", "АСКАРОВИЧ", make_iin_bin("75070830078"),
+                   ("organization", "head"), DEMO_COMPANY_BIN, company, purposes=("SIGN",), state="revoked",
+                   note="Revoked certificate (listed in the CRL) of the demo company (refused)."),
+        DemoPerson("untrusted", "ЧУЖОВ", "ДАНИЯР", "БОЛАТОВИЧ", make_iin_bin("82080930089"),
+                   ("organization", "head"), DEMO_COMPANY_BIN, company, purposes=("SIGN",), issuer="untrusted",
+                   note="Issued by an untrusted CA (refused)."),
+        DemoPerson("kzhk", "ТЕСТОВ", "НУРЛАН", "МАРАТОВИЧ", make_iin_bin("76091030090"),
+                   ("organization", "head"), KZHK_BIN, KZHK_NAME, purposes=("SIGN",),
+                   note="KZhK's organization key: signs (PAdES) the PDFs KZhK issues."),
+    ]
+
+
+def pki_dir() -> Path:
+    return Path(settings.PKI_DIR)
+
+
+def crl_url(name: str) -> str:
+    return f"{settings.PORTAL_BASE_URL.rstrip('/')}/signing/pki/{name}.crl"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _key_pem(key) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _ca_cert(*, name: str, key, issuer_name: x509.Name | None, issuer_key, not_before, not_after,
+             path_len: int | None, issuer_cert=None) -> x509.Certificate:
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name), x509.NameAttribute(NameOID.COUNTRY_NAME, "KZ")])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name or subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_len), critical=True)
+        .add_extension(
+            x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                          encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if issuer_cert is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _user_cert(*, person: DemoPerson, purpose: str, key, ca_cert, ca_key, crl_name: str, now) -> x509.Certificate:
+    attrs = [
+        x509.NameAttribute(NameOID.COMMON_NAME, f"{person.surname} {person.name}"),
+        x509.NameAttribute(NameOID.SURNAME, person.surname),
+        x509.NameAttribute(NameOID.SERIAL_NUMBER, f"IIN{person.iin}"),
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "KZ"),
+    ]
+    if person.bin:
+        attrs += [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, person.organization),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"BIN{person.bin}"),
+        ]
+    attrs.append(x509.NameAttribute(NameOID.GIVEN_NAME, person.patronymic))  # NCA puts the patronymic in GN
+    if person.state == "expired":
+        not_before, not_after = now - dt.timedelta(days=800), now - dt.timedelta(days=435)
+    else:
+        not_before, not_after = now - dt.timedelta(days=1), now + dt.timedelta(days=365)
+    eku = [ExtendedKeyUsageOID.CLIENT_AUTH if purpose == "AUTH" else ExtendedKeyUsageOID.EMAIL_PROTECTION]
+    eku += [x509.ObjectIdentifier(OID_BY_ROLE[r]) for r in person.roles]
+    if purpose == "AUTH":
+        ku = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
+                           data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                           encipher_only=False, decipher_only=False)
+    else:
+        ku = x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                           data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                           encipher_only=False, decipher_only=False)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name(attrs))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(ku, critical=True)
+        .add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+        .add_extension(x509.CertificatePolicies([x509.PolicyInformation(
+            x509.ObjectIdentifier(OID_POLICY_NCA_RSA), None)]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
+        .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url(crl_name))], relative_name=None, reasons=None,
+            crl_issuer=None)]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+
+def _build_crl(*, ca_cert, ca_key, revoked_serials: list[tuple[int, dt.datetime]], now) -> x509.CertificateRevocationList:
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca_cert.subject)
+        .last_update(now - dt.timedelta(minutes=5))
+        .next_update(now + CRL_VALIDITY)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
+        .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
+    )
+    for serial, when in revoked_serials:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when)
+            .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False).build())
+    return builder.sign(ca_key, hashes.SHA256())
+
+
+def _load_cert(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def _load_key(path: Path):
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
+def _is_complete(base: Path) -> bool:
+    manifest = base / "demo-keys.json"
+    if not manifest.exists():
+        return False
+    try:
+        data = json.loads(manifest.read_text())
+    except ValueError:
+        return False
+    if data.get("version") != PKI_VERSION:
+        return False
+    needed = ["root.pem", "nca_rsa.pem", "nca_rsa.key", "crl/nca_rsa.crl", "crl/root.crl"]
+    needed += [k["file"] for k in data.get("keys", [])]
+    return all((base / n).exists() for n in needed)
+
+
+def _refresh_crls(base: Path, now: dt.datetime) -> None:
+    """Re-issue a CRL that is close to its nextUpdate (same revoked entries)."""
+    for name in ("nca_rsa", "root"):
+        path = base / "crl" / f"{name}.crl"
+        crl = x509.load_der_x509_crl(path.read_bytes())
+        if crl.next_update_utc - now > dt.timedelta(days=1):
+            continue
+        ca_cert, ca_key = _load_cert(base / f"{name}.pem"), _load_key(base / f"{name}.key")
+        revoked = [(r.serial_number, r.revocation_date_utc) for r in crl]
+        _write(path, _build_crl(ca_cert=ca_cert, ca_key=ca_key, revoked_serials=revoked, now=now)
+               .public_bytes(serialization.Encoding.DER))
+
+
+def ensure_pki(*, force: bool = False, stdout=None) -> Path:
+    """Creates the test PKI under settings.PKI_DIR unless a complete one is there; returns the dir."""
+    base = pki_dir()
+    base.mkdir(parents=True, exist_ok=True)
+    now = _now()
+    if not force and _is_complete(base):
+        _refresh_crls(base, now)
+        return base
+    with open(base / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not force and _is_complete(base):
+                return base
+            _generate(base, now, stdout=stdout)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return base
+
+
+def _generate(base: Path, now: dt.datetime, *, stdout=None) -> None:
+    if stdout:
+        stdout.write(f"  Generating the test PKI in {base} ...")
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
+    root = _ca_cert(name=ROOT_NAME, key=root_key, issuer_name=None, issuer_key=root_key,
+                    not_before=now - dt.timedelta(days=2000), not_after=now + dt.timedelta(days=3650), path_len=1)
+    nca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    nca = _ca_cert(name=NCA_NAME, key=nca_key, issuer_name=root.subject, issuer_key=root_key,
+                   not_before=now - dt.timedelta(days=1500), not_after=now + dt.timedelta(days=2500), path_len=0,
+                   issuer_cert=root)
+    untrusted_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    untrusted = _ca_cert(name=UNTRUSTED_NAME, key=untrusted_key, issuer_name=None, issuer_key=untrusted_key,
+                         not_before=now - dt.timedelta(days=30), not_after=now + dt.timedelta(days=3650), path_len=0)
+    pem = serialization.Encoding.PEM
+    for name, cert, key in (("root", root, root_key), ("nca_rsa", nca, nca_key), ("untrusted_root", untrusted, untrusted_key)):
+        _write(base / f"{name}.pem", cert.public_bytes(pem))
+        _write(base / f"{name}.key", _key_pem(key))
+        os.chmod(base / f"{name}.key", 0o600)
+    _write(base / "trust" / "roots" / "root.pem", root.public_bytes(pem))
+    _write(base / "trust" / "intermediates" / "nca_rsa.pem", nca.public_bytes(pem))
+
+    keys = []
+    revoked: list[tuple[int, dt.datetime]] = []
+    for person in demo_people():
+        for purpose in person.purposes:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            if person.issuer == "untrusted":
+                cert = _user_cert(person=person, purpose=purpose, key=key, ca_cert=untrusted, ca_key=untrusted_key,
+                                  crl_name="untrusted", now=now)
+                cas = [untrusted]
+            else:
+                cert = _user_cert(person=person, purpose=purpose, key=key, ca_cert=nca, ca_key=nca_key,
+                                  crl_name="nca_rsa", now=now)
+                cas = [nca, root]
+            if person.state == "revoked":
+                revoked.append((cert.serial_number, now - dt.timedelta(hours=1)))
+            filename = f"keys/{person.slug}_{purpose}_RSA256.p12"
+            p12 = pkcs12.serialize_key_and_certificates(
+                name=f"{person.surname} {person.name}".encode(), key=key, cert=cert, cas=cas,
+                encryption_algorithm=serialization.BestAvailableEncryption(DEMO_PASSWORD.encode()),
+            )
+            _write(base / filename, p12)
+            keys.append({
+                "slug": f"{person.slug}_{purpose.lower()}",
+                "file": filename,
+                "password": DEMO_PASSWORD,
+                "purpose": purpose,
+                "role": ", ".join(person.roles),
+                "person": f"{person.surname} {person.name} {person.patronymic}",
+                "iin": person.iin,
+                "bin": person.bin,
+                "organization": person.organization,
+                "state": person.state,
+                "issuer": UNTRUSTED_NAME if person.issuer == "untrusted" else NCA_NAME,
+                "serial": format(cert.serial_number, "x"),
+                "what_for": person.note,
+            })
+    der = serialization.Encoding.DER
+    _write(base / "crl" / "nca_rsa.crl",
+           _build_crl(ca_cert=nca, ca_key=nca_key, revoked_serials=revoked, now=now).public_bytes(der))
+    _write(base / "crl" / "root.crl",
+           _build_crl(ca_cert=root, ca_key=root_key, revoked_serials=[], now=now).public_bytes(der))
+    manifest = {
+        "version": PKI_VERSION,
+        "generated_at": now.isoformat(),
+        "root": ROOT_NAME,
+        "intermediate": NCA_NAME,
+        "crl": [crl_url("nca_rsa"), crl_url("root")],
+        "keys": keys,
+    }
+    _write(base / "demo-keys.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode())
+
+
+def demo_manifest() -> dict:
+    return json.loads((ensure_pki() / "demo-keys.json").read_text())
+
+
+def demo_key(slug: str) -> tuple[bytes, str]:
+    """(p12 bytes, password) of a demo key by slug, e.g. "company_head_sign"."""
+    for k in demo_manifest()["keys"]:
+        if k["slug"] == slug:
+            return (pki_dir() / k["file"]).read_bytes(), k["password"]
+    raise KeyError(slug)
+
+
+def demo_key_path(slug: str) -> Path:
+    for k in demo_manifest()["keys"]:
+        if k["slug"] == slug:
+            return pki_dir() / k["file"]
+    raise KeyError(slug)
+
+
+# --- Trust configuration (swap in the real NCA chain by pointing these at other files) -----------
+
+def _pem_certs(directory: Path) -> list[x509.Certificate]:
+    certs: list[x509.Certificate] = []
+    if directory.is_dir():
+        for p in sorted(directory.glob("*.pem")) + sorted(directory.glob("*.crt")) + sorted(directory.glob("*.cer")):
+            data = p.read_bytes()
+            if b"-----BEGIN" in data:
+                certs += x509.load_pem_x509_certificates(data)
+            else:
+                certs.append(x509.load_der_x509_certificate(data))
+    return certs
+
+
+def trust_dir() -> Path:
+    return Path(getattr(settings, "SIGNING_TRUST_DIR", None) or pki_dir() / "trust")
+
+
+def crl_dir() -> Path:
+    return Path(getattr(settings, "SIGNING_CRL_DIR", None) or pki_dir() / "crl")
+
+
+def trusted_roots() -> list[x509.Certificate]:
+    return _pem_certs(trust_dir() / "roots")
+
+
+def known_intermediates() -> list[x509.Certificate]:
+    return _pem_certs(trust_dir() / "intermediates")
+
+
+def crls() -> list[x509.CertificateRevocationList]:
+    out = []
+    d = crl_dir()
+    if d.is_dir():
+        for p in sorted(d.glob("*.crl")):
+            data = p.read_bytes()
+            out.append(x509.load_pem_x509_crl(data) if b"-----BEGIN" in data else x509.load_der_x509_crl(data))
+    return out
+
+
+def kzhk_key() -> tuple[bytes, str]:
+    """KZhK's organization signing key (PKCS#12 bytes, password). Configurable for production."""
+    path = getattr(settings, "SIGNING_KZHK_P12", "")
+    if path:
+        return Path(path).read_bytes(), settings.SIGNING_KZHK_P12_PASSWORD
+    return demo_key("kzhk_sign")

@@ -1,0 +1,107 @@
+"""Reads for signing, always scoped to the user or the organization that may see them."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import QrSession, Signature, SignedDocument, SigningRequest
+
+STATUS_SIGNED = _("Signed")
+STATUS_NOT_SIGNED = _("Not signed")
+
+
+def signing_request_for(*, public_id, user) -> SigningRequest:
+    """The request if this browser may sign it: its signer_user, or a member of its organization;
+    requests with neither (registration, invitations) are reachable by their unguessable id only."""
+    sr = SigningRequest.objects.select_related("organization").filter(public_id=public_id).first()
+    if sr is None:
+        raise Http404
+    if sr.signer_user_id:
+        if not user.is_authenticated or user.pk != sr.signer_user_id:
+            raise Http404
+    elif sr.organization_id and (
+        not user.is_authenticated or getattr(user, "organization_id", None) != sr.organization_id
+    ):
+        raise Http404
+    return sr
+
+
+def qr_session_for(*, signing_request: SigningRequest, pk: int) -> QrSession:
+    session = QrSession.objects.filter(signing_request=signing_request, pk=pk).first()
+    if session is None:
+        raise Http404
+    return session
+
+
+def signed_document_for(*, public_id, user) -> SignedDocument:
+    """A signed document visible to the user: a party's member, or KZhK staff; else 404."""
+    doc = SignedDocument.objects.filter(public_id=public_id).first()
+    if doc is None or not user.is_authenticated:
+        raise Http404
+    if user.is_staff:
+        return doc
+    org = getattr(user, "organization", None)
+    if org is None or not doc.parties.filter(Q(organization=org) | Q(bin=org.bin)).exists():
+        raise Http404
+    return doc
+
+
+def signature_for(*, public_id, user) -> Signature:
+    sig = Signature.objects.select_related("signed_document").filter(public_id=public_id).first()
+    if sig is None or not user.is_authenticated:
+        raise Http404
+    if user.is_staff:
+        return sig
+    org = getattr(user, "organization", None)
+    if org is None:
+        raise Http404
+    if sig.organization_id == org.pk or sig.signer_bin == org.bin:
+        return sig
+    if sig.signed_document_id and sig.signed_document.parties.filter(Q(organization=org) | Q(bin=org.bin)).exists():
+        return sig
+    raise Http404
+
+
+def signature_table(document: SignedDocument) -> list[dict]:
+    """The «Сведения о подписи» rows: Организация, Подписант (ФИО, ИИН), Статус, Дата, Ссылка."""
+    rows = []
+    for party in document.parties.select_related("signature").order_by("order", "pk"):
+        sig = party.signature
+        if sig is not None:
+            rows.append({
+                "organization": sig.organization_name or party.organization_name,
+                "bin": party.bin,
+                "signer": f"{sig.signer_name} (ИИН {sig.signer_iin})",
+                "signer_name": sig.signer_name,
+                "iin": sig.signer_iin,
+                "status": "signed",
+                "status_label": STATUS_SIGNED,
+                "signed_at": timezone.localtime(sig.signed_at),
+                "link": reverse("signing:signature_cms", args=[sig.public_id]),
+                "signature": sig,
+            })
+        else:
+            rows.append({
+                "organization": party.organization_name,
+                "bin": party.bin,
+                "signer": party.expected_signer or "—",
+                "signer_name": party.expected_signer,
+                "iin": "",
+                "status": "not_signed",
+                "status_label": STATUS_NOT_SIGNED,
+                "signed_at": None,
+                "link": "",
+                "signature": None,
+            })
+    return rows
+
+
+def signed_documents_for_subject(subject) -> list[SignedDocument]:
+    from django.contrib.contenttypes.models import ContentType
+
+    ct = ContentType.objects.get_for_model(subject)
+    return list(SignedDocument.objects.filter(subject_type=ct, subject_id=str(subject.pk)).order_by("created_at"))

@@ -1,0 +1,365 @@
+"""Signing services: the only code that writes signing state. Keys and passwords stay in memory
+for the duration of one call and are never stored, cached or logged."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import inspect
+import logging
+import secrets
+from collections.abc import Iterable
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
+
+from .certs import (  # noqa: F401 - the public contract re-exports these
+    CertificateInfo,
+    OpenedKey,
+    SigningError,
+    certificate_check,
+    certificate_info,
+    pkcs12_open,
+)
+from .cms import cms_content, cms_sign, cms_verify  # noqa: F401
+from .models import QrSession, Signature, SignedDocument, SignedDocumentParty, SigningRequest
+from .pdf import pdf_issue_by_kzhk, pdf_render, pdf_verify  # noqa: F401
+
+logger = logging.getLogger(__name__)
+
+REQUEST_TTL = dt.timedelta(hours=24)
+QR_TTL = dt.timedelta(minutes=10)
+
+ERR_ALREADY_SIGNED = _("This document has already been signed.")
+ERR_REQUEST_EXPIRED = _("The signing request has expired. Start the signing again.")
+ERR_QR_EXPIRED = _("The QR code has expired. Get a new QR code.")
+ERR_TOKEN = _("The token is invalid or has already been used.")
+ERR_DOCUMENT_CHANGED = _("The signature does not match the document sent for signing.")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _subject_fields(subject) -> dict:
+    if subject is None:
+        return {"subject_type": None, "subject_id": ""}
+    return {"subject_type": ContentType.objects.get_for_model(subject), "subject_id": str(subject.pk)}
+
+
+def signed_document_create(
+    *,
+    subject,
+    document: bytes,
+    filename: str,
+    title_ru: str,
+    title_kk: str = "",
+    parties: Iterable[dict],
+    mime_type: str = "application/pdf",
+) -> SignedDocument:
+    """A multi-party document. Each party: {"bin", "organization_name", "organization" (optional),
+    "expected_signer" (optional), "allowed_roles" (optional list)} in signing order."""
+    with transaction.atomic():
+        doc = SignedDocument.objects.create(
+            **_subject_fields(subject), title_ru=title_ru, title_kk=title_kk or title_ru, filename=filename,
+            mime_type=mime_type, document=document, document_sha256=_sha256(document),
+        )
+        for i, p in enumerate(parties):
+            org = p.get("organization")
+            SignedDocumentParty.objects.create(
+                document=doc, order=i, organization=org, bin=p.get("bin") or (org.bin if org else ""),
+                organization_name=p.get("organization_name") or (org.name_ru if org else ""),
+                expected_signer=p.get("expected_signer", ""), allowed_roles=sorted(p.get("allowed_roles") or []),
+            )
+    return doc
+
+
+def signing_request_create(
+    *,
+    subject,
+    document: bytes,
+    filename: str,
+    title_ru: str,
+    title_kk: str = "",
+    purpose: str = "sign",
+    organization=None,
+    required_bin: str | None = None,
+    allowed_roles: set[str] | None = None,
+    on_complete: str = "",
+    return_url: str,
+    signer_user=None,
+    signed_document: SignedDocument | None = None,
+    require_legal_entity: bool | None = None,
+    mime_type: str = "application/pdf",
+    now: dt.datetime | None = None,
+) -> SigningRequest:
+    """A request to sign `document` (or to prove key possession, purpose="auth"). Show it with
+    signing.views.signing_modal_response(request, signing_request)."""
+    now = now or timezone.now()
+    if on_complete:
+        import_string(on_complete)  # fail early on a typo
+    if signed_document is not None and not required_bin and organization is not None:
+        required_bin = organization.bin
+    if require_legal_entity is None:
+        require_legal_entity = bool(organization or required_bin or allowed_roles)
+    return SigningRequest.objects.create(
+        **_subject_fields(subject), signed_document=signed_document, document=document,
+        document_sha256=_sha256(document), filename=filename, mime_type=mime_type, title_ru=title_ru,
+        title_kk=title_kk or title_ru, purpose=purpose, organization=organization,
+        required_bin=required_bin or "", require_legal_entity=require_legal_entity,
+        allowed_roles=sorted(allowed_roles or []), on_complete=on_complete, return_url=return_url,
+        signer_user=signer_user, expires_at=now + REQUEST_TTL,
+    )
+
+
+def _check_for_request(sr: SigningRequest, info: CertificateInfo, at: dt.datetime) -> CertificateInfo:
+    return certificate_check(
+        info_or_cert=info, at=at, purpose=sr.purpose, require_legal_entity=sr.require_legal_entity,
+        required_bin=sr.required_bin or None, allowed_roles=set(sr.allowed_roles) or None,
+    )
+
+
+def _ensure_open(sr: SigningRequest, now: dt.datetime) -> None:
+    if sr.status == SigningRequest.Status.COMPLETED:
+        raise SigningError("already_signed", ERR_ALREADY_SIGNED)
+    if sr.status != SigningRequest.Status.PENDING or sr.expires_at <= now:
+        raise SigningError("request_expired", ERR_REQUEST_EXPIRED)
+
+
+def signing_request_sign_with_key(
+    *, signing_request: SigningRequest, p12: bytes, password: str, now: dt.datetime | None = None, request=None
+) -> Signature:
+    """Opens the key in memory, checks the certificate for this request, signs a detached CAdES-BES
+    CMS over the exact document bytes and completes the request."""
+    now = now or timezone.now()
+    _ensure_open(signing_request, now)
+    key = pkcs12_open(data=p12, password=password)
+    _check_for_request(signing_request, key.certificate_info, now)
+    cms_bytes = cms_sign(data=bytes(signing_request.document), key=key, signing_time=now)
+    del key
+    return signing_request_complete(signing_request=signing_request, cms_bytes=cms_bytes,
+                                    method=Signature.Method.ECP, now=now, request=request)
+
+
+def _verify_for_request(sr: SigningRequest, cms_bytes: bytes, now: dt.datetime) -> CertificateInfo:
+    document = bytes(sr.document)
+    result = cms_verify(cms_bytes=cms_bytes, data=document, check_certificates=False)
+    if len(result.signatures) != 1:
+        raise SigningError("bad_signature")
+    encap = cms_content(cms_bytes)
+    if encap is not None and encap != document:
+        raise SigningError("document_changed", ERR_DOCUMENT_CHANGED)
+    sig = result.signatures[0]
+    if sig.info is None:
+        raise SigningError("untrusted")
+    if not (sig.intact and sig.signature_valid) or "bad_signature" in sig.problems:
+        raise SigningError("bad_signature")
+    return _check_for_request(sr, sig.info, now)
+
+
+def signing_request_complete(
+    *, signing_request: SigningRequest, cms_bytes: bytes, method: str, now: dt.datetime | None = None, request=None
+) -> Signature:
+    """Verifies a CMS for the request, stores the Signature, calls on_complete(signing_request,
+    signature[, request=...]) in the same transaction. Raises SigningError."""
+    now = now or timezone.now()
+    info = _verify_for_request(signing_request, cms_bytes, now)
+    with transaction.atomic():
+        sr = SigningRequest.objects.select_for_update().get(pk=signing_request.pk)
+        _ensure_open(sr, now)
+        party = None
+        if sr.signed_document_id:
+            party = (SignedDocumentParty.objects.select_for_update()
+                     .filter(document_id=sr.signed_document_id, bin=info.bin).first())
+            if party is None:
+                raise SigningError("wrong_organization")
+            if party.signature_id:
+                raise SigningError("already_signed", ERR_ALREADY_SIGNED)
+            if party.allowed_roles and not (info.roles & set(party.allowed_roles)):
+                raise SigningError("no_signing_right")
+        signature = Signature.objects.create(
+            signing_request=sr, signed_document_id=sr.signed_document_id, organization=sr.organization,
+            method=method, signer_name=info.full_name, signer_iin=info.iin, signer_bin=info.bin,
+            organization_name=info.organization_name, roles=sorted(info.roles),
+            certificate_serial=info.serial_number, certificate_issuer=info.issuer,
+            certificate_not_after=info.not_after, cms=cms_bytes, document_sha256=sr.document_sha256, signed_at=now,
+        )
+        if party is not None:
+            party.signature = signature
+            party.save(update_fields=["signature"])
+            SignedDocument.objects.filter(pk=sr.signed_document_id).update(issued_pdf=None)
+        sr.status = SigningRequest.Status.COMPLETED
+        sr.completed_at = now
+        sr.save(update_fields=["status", "completed_at"])
+        if sr.on_complete:
+            callback = import_string(sr.on_complete)
+            try:
+                accepts_request = "request" in inspect.signature(callback).parameters
+            except (TypeError, ValueError):
+                accepts_request = False
+            if accepts_request:
+                callback(sr, signature, request=request)
+            else:
+                callback(sr, signature)
+    signing_request.status = sr.status
+    signing_request.completed_at = now
+    logger.info("signing request %s completed by %s (%s)", sr.public_id, info.iin, method)
+    return signature
+
+
+# --- eGov QR ------------------------------------------------------------------------------------
+
+def qr_session_create(*, signing_request: SigningRequest, now: dt.datetime | None = None) -> QrSession:
+    now = now or timezone.now()
+    _ensure_open(signing_request, now)
+    return QrSession.objects.create(signing_request=signing_request, api1_token=secrets.token_urlsafe(24),
+                                    expires_at=now + QR_TTL)
+
+
+def _live_session(token: str, now: dt.datetime, *, lock: bool = False) -> QrSession:
+    qs = QrSession.objects.select_related("signing_request", "signing_request__organization")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    session = qs.filter(api1_token=token).first()
+    if session is None:
+        raise SigningError("token", ERR_TOKEN)
+    if session.expires_at <= now:
+        raise SigningError("qr_expired", ERR_QR_EXPIRED)
+    return session
+
+
+def qr_api1(*, token: str, document_url: str, now: dt.datetime | None = None) -> dict:
+    """API 1: what the mobile app shows before signing, and where to fetch the document. Single use:
+    issues the bearer token for API 2."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = _live_session(token, now, lock=True)
+        if session.api1_used_at is not None:
+            raise SigningError("token", ERR_TOKEN)
+        auth_token = secrets.token_urlsafe(32)
+        session.api1_used_at = now
+        session.auth_token_sha256 = _sha256(auth_token.encode())
+        session.status = QrSession.Status.SCANNED
+        session.save(update_fields=["api1_used_at", "auth_token_sha256", "status"])
+    sr = session.signing_request
+    org = sr.organization
+    return {
+        "description": sr.title_ru,
+        "expiry_date": session.expires_at.isoformat(),
+        "organisation": {
+            "nameRu": "АО «Казахстанская Жилищная Компания»",
+            "nameKz": "«Қазақстан Тұрғын үй Компаниясы» АҚ",
+            "nameEn": "JSC Kazakhstan Housing Company",
+            "bin": "050740004819",
+        },
+        "document": {"uri": document_url, "auth_type": "Token", "auth_token": auth_token},
+        **({"signer": {"bin": org.bin}} if org is not None else {}),
+    }
+
+
+def _session_with_bearer(token: str, auth_token: str, now: dt.datetime) -> QrSession:
+    session = _live_session(token, now, lock=True)
+    if not auth_token or not session.auth_token_sha256 or not secrets.compare_digest(
+        session.auth_token_sha256, _sha256(auth_token.encode())
+    ):
+        raise SigningError("token", ERR_TOKEN)
+    return session
+
+
+def qr_api2_document(*, signing_request: SigningRequest) -> dict:
+    sr = signing_request
+    return {
+        "signMethod": "CMS_WITH_DATA",
+        "version": 1,
+        "documentsToSign": [{
+            "id": 1,
+            "nameRu": sr.title_ru,
+            "nameKz": sr.title_kk or sr.title_ru,
+            "nameEn": sr.filename,
+            "meta": [
+                {"name": "filename", "value": sr.filename},
+                {"name": "sha256", "value": sr.document_sha256},
+            ],
+            "document": {"file": {"mime": sr.mime_type, "data": base64.b64encode(bytes(sr.document)).decode()}},
+        }],
+    }
+
+
+def qr_api2_get(*, token: str, auth_token: str, now: dt.datetime | None = None) -> dict:
+    """API 2 GET: the documents to sign (single use per QR)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = _session_with_bearer(token, auth_token, now)
+        if session.api2_get_at is not None:
+            raise SigningError("token", ERR_TOKEN)
+        session.api2_get_at = now
+        session.save(update_fields=["api2_get_at"])
+    return qr_api2_document(signing_request=session.signing_request)
+
+
+def qr_api2_put(*, token: str, auth_token: str, payload: dict, now: dt.datetime | None = None) -> QrSession:
+    """API 2 PUT: the same JSON back with every `data` replaced by a base64 CMS (with data).
+    Verifies each signature and keeps the CMS on the session; the browser's «Отправить» completes."""
+    now = now or timezone.now()
+    failure: SigningError | None = None
+    with transaction.atomic():  # the refusal is recorded too, so no raise inside the block
+        session = _session_with_bearer(token, auth_token, now)
+        if session.api2_get_at is None or session.api2_put_at is not None:
+            raise SigningError("token", ERR_TOKEN)
+        session.api2_put_at = now
+        cms_bytes = b""
+        try:
+            docs = payload["documentsToSign"]
+            if not isinstance(docs, list) or len(docs) != 1:
+                raise ValueError
+            cms_bytes = base64.b64decode(docs[0]["document"]["file"]["data"], validate=True)
+        except (KeyError, TypeError, ValueError, IndexError):
+            failure = SigningError("not_cms")
+        if failure is None:
+            try:
+                _ensure_open(session.signing_request, now)
+                _verify_for_request(session.signing_request, cms_bytes, now)
+            except SigningError as err:
+                failure = err
+        if failure is not None:
+            session.status = QrSession.Status.FAILED
+            session.error = failure.code
+            session.save(update_fields=["api2_put_at", "status", "error"])
+        else:
+            session.cms = cms_bytes
+            session.status = QrSession.Status.SIGNED
+            session.save(update_fields=["api2_put_at", "cms", "status"])
+    if failure is not None:
+        raise failure
+    return session
+
+
+def qr_session_complete(*, qr_session: QrSession, now: dt.datetime | None = None, request=None) -> Signature:
+    """«Отправить» in the browser after the app has signed: stores the signature, runs on_complete."""
+    now = now or timezone.now()
+    if qr_session.status != QrSession.Status.SIGNED or not qr_session.cms:
+        raise SigningError("qr_not_signed", _("The document has not been signed in the app yet."))
+    signature = signing_request_complete(signing_request=qr_session.signing_request, cms_bytes=bytes(qr_session.cms),
+                                         method=Signature.Method.QR, now=now, request=request)
+    QrSession.objects.filter(pk=qr_session.pk).update(status=QrSession.Status.DONE)
+    return signature
+
+
+# --- issued documents ---------------------------------------------------------------------------
+
+def signed_document_issue_pdf(*, document: SignedDocument) -> bytes:
+    """The downloadable PDF of a fully signed document: the original PDF PAdES-signed by KZhK with a
+    stamp listing every signer and a QR to the verifier. Cached on the document."""
+    from .selectors import signature_table
+
+    if document.issued_pdf:
+        return bytes(document.issued_pdf)
+    rows = signature_table(document)
+    signers = [f"{r['organization']} — {r['signer']}, {r['signed_at']:%d.%m.%Y %H:%M}" for r in rows if r["signed_at"]]
+    pdf = pdf_issue_by_kzhk(pdf=bytes(document.document), title=document.title_ru, signers=signers)
+    SignedDocument.objects.filter(pk=document.pk).update(issued_pdf=pdf)
+    return pdf
