@@ -11,6 +11,14 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_pki():
+    """The test national PKI (signing.pki) under the test var dir: generated once, reused across runs."""
+    from signing.pki import ensure_pki
+
+    return ensure_pki()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):
     """Every test writes files under its own tmp dir, so none are left in var/media."""
