@@ -11,10 +11,10 @@ def seed(*, stdout) -> None:
     base = pki.ensure_pki(stdout=stdout)
     manifest = pki.demo_manifest()
     stdout.write(f"  Test PKI: {base} (root «{manifest['root']}», intermediate «{manifest['intermediate']}»)")
-    stdout.write("  Demo key files (password for all: see the table; manifest demo-keys.json):")
+    stdout.write(f"  Demo key files (in {base}; manifest demo-keys.json):")
     for k in manifest["keys"]:
         stdout.write(
-            f"    {k['file']:<42} {k['password']:<9} {k['purpose']:<4} {k['person']:<28} "
+            f"    {k['file']:<50} {k['password']:<9} {k['purpose']:<4} {k['person']:<28} "
             f"IIN {k['iin']} {('BIN ' + k['bin']) if k['bin'] else '':<16} {k['role']:<30} {k['what_for']}"
         )
 

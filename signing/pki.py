@@ -20,6 +20,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +56,7 @@ UNTRUSTED_NAME = "UNTRUSTED TEST CA"
 DEMO_PASSWORD = "Qwerty12"  # noqa: S105 - the published password of the demo key files
 KZHK_BIN = "050740004819"
 KZHK_NAME = "АО «Казахстанская Жилищная Компания»"
-PKI_VERSION = 2  # bump to regenerate every existing PKI directory
+PKI_VERSION = 3  # bump to regenerate every existing PKI directory
 CRL_VALIDITY = dt.timedelta(days=7)
 
 
@@ -310,6 +311,7 @@ def _generate(base: Path, now: dt.datetime, *, stdout=None) -> None:
         _write(base / f"{name}.pem", cert.public_bytes(pem))
         _write(base / f"{name}.key", _key_pem(key))
         os.chmod(base / f"{name}.key", 0o600)
+    shutil.rmtree(base / "keys", ignore_errors=True)  # key files of an older PKI would not chain any more
     _write(base / "trust" / "roots" / "root.pem", root.public_bytes(pem))
     _write(base / "trust" / "intermediates" / "nca_rsa.pem", nca.public_bytes(pem))
 
@@ -328,7 +330,9 @@ def _generate(base: Path, now: dt.datetime, *, stdout=None) -> None:
                 cas = [nca, root]
             if person.state == "revoked":
                 revoked.append((cert.serial_number, now - dt.timedelta(hours=1)))
-            filename = f"keys/{person.slug}_{purpose}_RSA256.p12"
+            # NCA names key files AUTH_RSA256_<hash>.p12 (login) and RSA256_<hash>.p12 (signing)
+            prefix = "AUTH_RSA256" if purpose == "AUTH" else "RSA256"
+            filename = f"keys/{person.slug}/{prefix}_{format(cert.serial_number, 'x')[:20]}.p12"
             p12 = pkcs12.serialize_key_and_certificates(
                 name=f"{person.surname} {person.name}".encode(), key=key, cert=cert, cas=cas,
                 encryption_algorithm=serialization.BestAvailableEncryption(DEMO_PASSWORD.encode()),
