@@ -98,10 +98,15 @@ def _pdf_render(*, template_name: str, context: dict) -> bytes:
     return pdf_render(template_name=template_name, context=context)
 
 
-def _pdf_issue_by_kzhk(*, pdf: bytes, title: str) -> bytes:
+def _pdf_issue_by_kzhk(*, pdf: bytes, title: str, signers: list[str] | None = None) -> bytes:
     from signing.services import pdf_issue_by_kzhk
 
-    return pdf_issue_by_kzhk(pdf=pdf, title=title)
+    return pdf_issue_by_kzhk(pdf=pdf, title=title, signers=signers)
+
+
+def _ds_signers(appeal: Appeal) -> list[str]:
+    return [f"{s.get_party_display()}: {s.organization_name}, {s.signer_name}".strip(", ")
+            for s in appeal.signatures.exclude(party=AppealSignature.Party.APPEAL).order_by("signed_at")]
 
 
 def _signing_request_create(**kwargs):
@@ -327,8 +332,8 @@ def _signer_of(signature) -> Signer:
         iin=getattr(info, "iin", "") or getattr(signature, "signer_iin", "") or "",
         bin=getattr(info, "bin", "") or getattr(signature, "signer_bin", "") or "",
         organization_name=getattr(info, "organization_name", "") or "",
-        serial_number=str(getattr(info, "serial_number", "") or ""),
-        reference=str(getattr(signature, "pk", "") or ""),
+        serial_number=str(getattr(info, "serial_number", "") or getattr(signature, "certificate_serial", "") or ""),
+        reference=str(getattr(signature, "public_id", "") or getattr(signature, "pk", "") or ""),
     )
 
 
@@ -527,6 +532,16 @@ def _after_transition(appeal: Appeal, *, source: str, target: str, now: datetime
         transaction.on_commit(lambda: _notify(organization=developer, title=dev_title, body=dev_title, link=dev_link))
 
 
+def kzhk_document_pdf(*, appeal: Appeal, title: str, lines: list[str]) -> bytes:
+    """A KZhK document for an appeal (notification, ДС draft), PAdES-signed with KZhK's key:
+    used by the demo and by the BPMS mock's stand-in documents."""
+    pdf = _pdf_render(template_name="appeals/pdf/document.html", context={
+        "title": title, "organization": appeal.organization.name_ru, "bin": appeal.organization.bin,
+        "contract_number": appeal.contract.number, "contract_date": appeal.contract.signed_on, "lines": lines,
+    })
+    return _pdf_issue_by_kzhk(pdf=pdf, title=title)
+
+
 def appeal_submit_payload(appeal: Appeal) -> dict:
     return {
         "case_id": str(appeal.public_id),
@@ -572,7 +587,8 @@ def appeal_apply_bpms_event(*, case_id: str, event: dict) -> Appeal | None:
         payload["seq"] = seq
     if target == S.DS_SIGNED and not payload.get("document") and appeal.ds_file:
         payload["document"] = Document(name=f"ДС-{payload.get('ds_number', '')}.pdf",
-                                       content=_pdf_issue_by_kzhk(pdf=_read(appeal.ds_file), title="ДС"))
+                                       content=_pdf_issue_by_kzhk(pdf=_read(appeal.ds_file), title="ДС",
+                                                                  signers=_ds_signers(appeal)))
     # A move the table refuses raises: bpms_bridge records the event as failed for the admin.
     return appeal_transition(appeal, to=target, actor=Actor.BPMS, payload=payload,
                              now=_as_datetime(event.get("occurred_at")) or timezone.now())
@@ -663,7 +679,8 @@ def appeal_ds_sign_by_kzhk(*, appeal: Appeal, user, ds_number: str, ds_date: dat
     appeal becomes «ДС подписано». The PDF is signed before the transaction opens."""
     if appeal.status != S.DS_KZHK_SIGNING or not appeal.ds_file:
         raise TransitionRefused(pgettext("appeals", "The supplementary agreement cannot be signed now."), code="status")
-    signed = _pdf_issue_by_kzhk(pdf=_read(appeal.ds_file), title=f"ДС {ds_number}")
+    with translation.override("ru"):
+        signed = _pdf_issue_by_kzhk(pdf=_read(appeal.ds_file), title=f"ДС {ds_number}", signers=_ds_signers(appeal))
     now = timezone.now()
     return appeal_transition(
         appeal, to=S.DS_SIGNED, actor=Actor.STAFF, actor_user=user, now=now,

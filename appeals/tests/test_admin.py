@@ -1,0 +1,59 @@
+"""Admin: filters, categories with documents, status changes only through the table."""
+
+import pytest
+from django.urls import reverse
+
+from appeals import services
+from appeals.models import AppealCategory, AppealStatus
+
+from .factories import AppealFactory
+
+S = AppealStatus
+
+
+@pytest.fixture
+def admin_client(client, django_user_model):
+    staff = django_user_model.objects.create_superuser("kzhk-admin", "x")
+    client.force_login(staff)
+    return client
+
+
+@pytest.mark.django_db
+def test_admin_lists_with_filters_and_category_pages(admin_client):
+    AppealFactory(status=S.SENT)
+    url = reverse("admin:appeals_appeal_changelist")
+    for params in [{}, {"status__exact": "sent"}, {"kind__exact": "guarantee"}]:
+        assert admin_client.get(url, params).status_code == 200
+    assert admin_client.get(reverse("admin:appeals_appealcategory_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:appeals_appealcategory_add")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_other_category_comes_back_after_deletion(admin_client):
+    other = services.category_other_ensure()
+    admin_client.post(reverse("admin:appeals_appealcategory_delete", args=[other.pk]), {"post": "yes"})
+    assert AppealCategory.objects.filter(code="other", is_active=True, is_other=True).exists()
+
+
+@pytest.mark.django_db
+def test_admin_status_change_goes_through_the_table(admin_client):
+    appeal = AppealFactory(status=S.SENT)
+    url = reverse("admin:appeals_appeal_transition", args=[appeal.pk])
+    page = admin_client.get(url)
+    assert page.status_code == 200 and [c[0] for c in page.context["form"].fields["to"].choices] == [S.REGISTERED]
+    # Not in the table: refused by the form.
+    admin_client.post(url, {"to": S.DS_SIGNED, "ds_number": "1", "ds_date": "2026-12-01"})
+    appeal.refresh_from_db()
+    assert appeal.status == S.SENT
+    # Missing data: refused by the service, message on the page.
+    response = admin_client.post(url, {"to": S.REGISTERED})
+    assert response.status_code == 200 and response.context["form"].non_field_errors()
+    response = admin_client.post(url, {"to": S.REGISTERED, "registration_number": "КЖК-9", "review_deadline": "2026-12-01"})
+    assert response.status_code == 302
+    appeal.refresh_from_db()
+    assert appeal.status == S.REGISTERED and appeal.registration_number == "КЖК-9"
+    # The action redirects one selected appeal to the same page.
+    response = admin_client.post(reverse("admin:appeals_appeal_changelist"),
+                                 {"action": "change_status", "_selected_action": [appeal.pk]})
+    assert response.status_code == 302 and response["Location"].endswith(f"/{appeal.pk}/transition/")
+    assert admin_client.get(reverse("admin:appeals_appeal_change", args=[appeal.pk])).status_code == 200
