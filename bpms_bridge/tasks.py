@@ -5,9 +5,14 @@ with acks_late + reject_on_worker_lost: a worker killed mid-send leaves the mess
 redelivered. The periodic tasks are not acks_late: beat runs them again anyway.
 """
 
+import logging
+
 from celery import shared_task
 
 from . import services
+from .client import BpmsError
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -25,4 +30,8 @@ def outbox_sweep_task() -> int:
 
 @shared_task(name="bpms_bridge.feed_pull", time_limit=300, soft_time_limit=240, ignore_result=True)
 def feed_pull_task() -> int:
-    return services.feed_pull()
+    try:
+        return services.feed_pull()
+    except BpmsError as exc:  # BPMS down: the next beat tick tries again from the same cursor
+        logger.warning("bpms feed pull failed: %s", exc)
+        return 0
