@@ -9,17 +9,21 @@ from django.utils.translation import gettext_lazy as _
 from .services import CabinetError
 
 
-def key_certificate(*, data: bytes, password: str, at: datetime.datetime, purpose: str, sign_nonce: bool = False):
+def key_certificate(
+    *, data: bytes, password: str, at: datetime.datetime, purpose: str | None, sign_nonce: bool = False
+):
     """Opens a PKCS#12 key in memory and checks its certificate as a legal entity's one.
     Returns CertificateInfo; raises CabinetError at the key field (wrong password, individual,
-    expired, revoked, untrusted, ...). With `sign_nonce` the private key signs a fresh nonce
+    expired, revoked, untrusted, ...). `purpose=None` accepts either key of the person (AUTH or
+    signing). With `sign_nonce` the private key signs a fresh nonce
     and the certificate must verify it (proof of possession for the ЭЦП login)."""
     from signing.services import SigningError, certificate_check, pkcs12_open
 
     try:
         opened = pkcs12_open(data=data, password=password)
         info = certificate_check(
-            info_or_cert=opened.certificate, at=at, purpose=purpose, require_legal_entity=True,
+            info_or_cert=opened.certificate_info, at=at, purpose=purpose or opened.certificate_info.key_purpose,
+            require_legal_entity=True,
             required_bin=None, allowed_roles=None,
         )
     except SigningError as exc:

@@ -318,6 +318,27 @@ def registration_agreement_signed(signing_request, signature) -> None:
     draft.save(update_fields=["agreement_signature_id", "agreement_signed_at"])
 
 
+def registration_contacts_keep(*, draft: RegistrationDraft, email: str, mobile: str) -> RegistrationDraft:
+    """Keeps well-formed contacts typed before the agreement is signed (nothing is sent)."""
+    from django.core.validators import validate_email
+
+    from .validators import normalize_kz_phone, validate_kz_phone
+
+    fields = []
+    with contextlib.suppress(ValidationError):
+        validate_email(email.strip())
+        draft.email = email.strip().lower()
+        fields.append("email")
+    with contextlib.suppress(ValidationError):
+        mobile = normalize_kz_phone(mobile)
+        validate_kz_phone(mobile)
+        draft.mobile = mobile
+        fields.append("mobile")
+    if fields:
+        draft.save(update_fields=fields)
+    return draft
+
+
 def registration_contacts_set(*, draft: RegistrationDraft, email: str, mobile: str, now=None) -> RegistrationDraft:
     """The form is filled (captcha passed, agreement signed): codes go to the e-mail and phone."""
     now = now or timezone.now()

@@ -59,7 +59,27 @@ def _field_error(form, exc):
 
 # --- Login ---------------------------------------------------------------------------------------
 
-@never_cache
+def _key_files_in_memory(view):
+    """Key files (PKCS#12) stay in memory: the upload handlers are swapped before the body is
+    read (so CSRF is checked inside, after the swap), and passwords are hidden from error reports."""
+    from functools import wraps
+
+    from django.views.decorators.csrf import csrf_exempt, csrf_protect
+    from django.views.decorators.debug import sensitive_post_parameters
+
+    from signing.forms import KeyFileUploadHandler
+
+    protected = csrf_protect(sensitive_post_parameters("key_password", "password", "password1", "password2")(view))
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        request.upload_handlers = [KeyFileUploadHandler(request)]
+        return protected(request, *args, **kwargs)
+
+    return csrf_exempt(never_cache(wrapper))
+
+
+@_key_files_in_memory
 def login_view(request):
     if request.user.is_authenticated and request.method == "GET":
         return redirect("cabinets:profile")
@@ -166,7 +186,8 @@ def _login_qr_start(request):
         subject=challenge, document=challenge.nonce.encode(), filename="login-challenge.txt",
         title_ru="Вход в личный кабинет", title_kk="Жеке кабинетке кіру", purpose="auth", organization=None,
         required_bin=None, allowed_roles=None, on_complete="cabinets.services.login_challenge_signed",
-        return_url=reverse("cabinets:login_qr_complete"), signer_user=None,
+        return_url=reverse("cabinets:login_qr_complete"), signer_user=None, require_legal_entity=True,
+        mime_type="text/plain",
     )
     return signing_views.signing_modal_response(request, signing_request)
 
@@ -253,7 +274,7 @@ def _draft(request) -> RegistrationDraft | None:
     return RegistrationDraft.objects.filter(token=token).exclude(step=RegistrationDraft.Step.DONE).first()
 
 
-@never_cache
+@_key_files_in_memory
 def register_view(request):
     if request.user.is_authenticated:
         return redirect("cabinets:profile")
@@ -282,7 +303,7 @@ def _register_key(request):
 
         try:
             info = key_certificate(data=form.cleaned_data["key_file"].read(), password=form.cleaned_data["key_password"],
-                                   at=timezone.now(), purpose="auth")
+                                   at=timezone.now(), purpose=None)
             draft = services.registration_start(certificate_info=info, language=_language())
         except CabinetError as exc:
             _field_error(form, exc)
@@ -298,6 +319,9 @@ def _register_form(request, draft):
                "email": draft.email, "mobile": draft.mobile}
     form = RegistrationForm(request.POST or None, initial=initial)
     if request.method == "POST" and request.POST.get("action") == "sign_agreement":
+        # what was typed so far survives the page reload after signing
+        services.registration_contacts_keep(draft=draft, email=request.POST.get("email", ""),
+                                            mobile=request.POST.get("mobile", ""))
         return _register_sign_agreement(request, draft)
     if request.method == "POST" and form.is_valid():
         if not captcha.captcha_check(request, form.cleaned_data["captcha"]):
@@ -327,7 +351,7 @@ def _register_sign_agreement(request, draft):
         title_ru="Лицензионное соглашение личного кабинета", title_kk="Жеке кабинеттің лицензиялық келісімі",
         purpose="sign", organization=None, required_bin=draft.bin, allowed_roles=None,
         on_complete="cabinets.services.registration_agreement_signed", return_url=reverse("cabinets:register"),
-        signer_user=None,
+        signer_user=None, require_legal_entity=True, mime_type="text/plain",
     )
     return signing_views.signing_modal_response(request, signing_request)
 
