@@ -1,0 +1,189 @@
+"""KZhK moderators work here: the lists of documents and consents, the moderation queue, the
+read-only application with its files and the checklist with «Есть замечания» / «Замечаний нет»."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from homeportal.uploads import private_file_response
+
+from . import selectors, services
+from .models import (
+    Application,
+    ApplicationFile,
+    ApplicationHistory,
+    ConsentType,
+    DecisionDocument,
+    DocumentType,
+    ModerationReview,
+    Status,
+)
+
+
+@admin.register(DocumentType)
+class DocumentTypeAdmin(admin.ModelAdmin):
+    list_display = ("name_ru", "stage", "required", "provider", "order", "is_active")
+    list_editable = ("required", "provider", "order", "is_active")
+    list_filter = ("stage", "provider", "required", "is_active")
+    search_fields = ("name_ru", "name_kk")
+
+
+@admin.register(ConsentType)
+class ConsentTypeAdmin(admin.ModelAdmin):
+    list_display = ("name_ru", "provider", "order", "is_active")
+    list_editable = ("provider", "order", "is_active")
+    list_filter = ("provider", "is_active")
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class FileInline(ReadOnlyInline):
+    model = ApplicationFile
+    fields = ("document_type", "download", "size", "content_type", "uploaded_at")
+    readonly_fields = fields
+
+    @admin.display(description=_("File"))
+    def download(self, obj):
+        url = reverse("admin:applications_application_file", args=[obj.application_id, obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.original_name)
+
+
+class HistoryInline(ReadOnlyInline):
+    model = ApplicationHistory
+    fields = ("at", "event", "to_status", "actor_label", "comment")
+    readonly_fields = fields
+
+
+class ReviewInline(ReadOnlyInline):
+    model = ModerationReview
+    fields = ("created_at", "decision", "moderator", "conclusion_pdf")
+    readonly_fields = fields
+
+
+class ModerationQueueFilter(admin.SimpleListFilter):
+    title = _("Moderation queue")
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [("now", _("Accepted, waiting for a moderator")), ("later", _("Queued until the next working day"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "now":
+            return queryset.filter(status=Status.ON_MODERATION, moderation_opens_at__lte=now)
+        if self.value() == "later":
+            return queryset.filter(status=Status.ON_MODERATION, moderation_opens_at__gt=now)
+        return queryset
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    list_display = ("project_name", "organization", "developer", "status", "moderation_opens_at", "created_at", "moderate_link")
+    list_filter = (ModerationQueueFilter, "status", "moderation_opens_at", "created_at", "sent_at")
+    search_fields = ("project_name", "organization__bin", "organization__name_ru", "developer_bin", "registration_number")
+    date_hierarchy = "created_at"
+    list_select_related = ("organization", "developer")
+    ordering = ("moderation_opens_at", "-created_at")
+    inlines = [FileInline, ReviewInline, HistoryInline]
+    readonly_fields = (
+        "public_id", "organization", "contract", "developer", "developer_bin", "status", "project_name", "data",
+        "registration_number", "registered_at", "due_date", "moderation_opens_at", "sent_at", "created_at", "updated_at",
+    )
+    exclude = ("bpms_seq", "created_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("Moderation"))
+    def moderate_link(self, obj):
+        if obj.status != Status.ON_MODERATION:
+            return "—"
+        return format_html('<a class="button" href="{}">{}</a>',
+                           reverse("admin:applications_application_moderate", args=[obj.pk]), _("Check"))
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/moderate/", self.admin_site.admin_view(self.moderate_view), name="applications_application_moderate"),
+            path("<int:pk>/file/<int:file_id>/", self.admin_site.admin_view(self.file_view), name="applications_application_file"),
+        ] + super().get_urls()
+
+    def file_view(self, request, pk, file_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        f = get_object_or_404(ApplicationFile, application_id=pk, pk=file_id)
+        return private_file_response(f.file, f.original_name)
+
+    def checklist(self, application):
+        """The approved list: every active document type, then the expertise block."""
+        fields = selectors.document_fields(application, 2) + selectors.document_fields(application, 3)
+        items = [{"key": f"doc-{f.document_type.pk}", "name": f.document_type.name_ru, "files": f.files,
+                  "required": f.document_type.required} for f in fields]
+        items.append({"key": "expertise", "name": str(selectors.TAB_TITLES["expertise"]), "files": [], "required": True,
+                      "values": application.data.get("expertise", {})})
+        return items
+
+    def moderate_view(self, request, pk):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        application = get_object_or_404(Application.objects.select_related("organization", "developer"), pk=pk)
+        items = self.checklist(application)
+        errors = []
+        if request.method == "POST":
+            decision = request.POST.get("decision")
+            result = []
+            for item in items:
+                ok = request.POST.get(f"ok-{item['key']}") == "on"
+                remark = (request.POST.get(f"remark-{item['key']}") or "").strip()[:2000]
+                item.update(ok=ok, remark=remark)
+                result.append({"name": item["name"], "ok": ok, "remark": remark})
+            if decision == "ok" and not all(r["ok"] for r in result):
+                errors.append(_("«No remarks» needs a tick at every item."))
+            elif decision == "remarks" and not any(not r["ok"] and r["remark"] for r in result):
+                errors.append(_("«There are remarks» needs at least one unticked item with a remark."))
+            elif decision not in ("ok", "remarks"):
+                errors.append(_("Choose a decision."))
+            if not errors:
+                try:
+                    services.moderation_decide(application=application, moderator=request.user, items=result)
+                except services.ApplicationError as exc:
+                    errors.append(exc.message)
+                else:
+                    messages.success(request, _("The decision has been saved."))
+                    return redirect("admin:applications_application_changelist")
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "application": application,
+            "items": items, "errors": errors, "title": _("Checking the completeness of documents"),
+            "readiness": selectors.application_readiness(application),
+        }
+        return TemplateResponse(request, "admin/applications/application/moderate.html", context)
+
+
+@admin.register(DecisionDocument)
+class DecisionDocumentAdmin(admin.ModelAdmin):
+    list_display = ("title", "application", "kind", "state", "created_at", "unsigned")
+    list_filter = ("kind", "state")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_unsigned=Count("signatures"))
+
+    @admin.display(description=_("Parties"))
+    def unsigned(self, obj):
+        return obj._unsigned

@@ -1,0 +1,286 @@
+"""The path of an application: invitation, completeness, moderation, signing, BPMS events."""
+
+import base64
+import datetime
+import re
+import zoneinfo
+
+import pytest
+from django.core import mail
+from django.core.files.base import ContentFile
+from django.urls import reverse
+from django.utils import timezone
+
+from applications import selectors, services
+from applications.models import (
+    ApplicationFile,
+    ConsentDocument,
+    DecisionDocument,
+    DeveloperInvitation,
+    ModerationReview,
+    Provider,
+    Status,
+)
+from applications.tests.factories import (
+    DEVELOPER_BIN,
+    PDF_BYTES,
+    ApplicationFactory,
+    ConsentTypeFactory,
+    DocumentTypeFactory,
+    valid_tab_data,
+)
+from cabinets.models import Notification, Organization, User
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+ASTANA = zoneinfo.ZoneInfo("Asia/Almaty")
+WORKING = datetime.datetime(2026, 11, 18, 11, 0, tzinfo=ASTANA)  # a Wednesday
+SATURDAY = datetime.datetime(2026, 11, 21, 12, 0, tzinfo=ASTANA)
+
+
+def developer_signer(bin_=DEVELOPER_BIN):
+    return services.SignerInfo(bin=bin_, iin="850101300015", surname="Петров", given_name="Пётр",
+                               patronymic="Петрович", organization_name="ООО Застройщик")
+
+
+def invite(app, user):
+    services.application_save_tab(application=app, tab="developer", values=valid_tab_data()["developer"], actor=user)
+    inv = services.invitation_send(application=app, actor=user)
+    return inv
+
+
+@pytest.fixture
+def catalogue(db):
+    return {
+        "company_doc": DocumentTypeFactory(stage=2, provider=Provider.COMPANY),
+        "developer_doc": DocumentTypeFactory(stage=3, provider=Provider.DEVELOPER),
+        "optional": DocumentTypeFactory(stage=3, required=False),
+        "company_consent": ConsentTypeFactory(provider=Provider.COMPANY),
+        "developer_consent": ConsentTypeFactory(provider=Provider.DEVELOPER),
+    }
+
+
+def complete_application(company, user, catalogue):
+    """An application with every part filled by both parties (developer joined)."""
+    app = ApplicationFactory(organization=company, data=valid_tab_data())
+    with_capture = invite(app, user)
+    developer_user = services.invitation_accept(invitation=with_capture, signer=developer_signer())
+    app.refresh_from_db()
+    for dt, who in ((catalogue["company_doc"], user), (catalogue["developer_doc"], developer_user)):
+        f = ContentFile(PDF_BYTES, name="doc.pdf")
+        services.file_upload(application=app, document_type=dt, uploaded_file=f, actor=who, provider=dt.provider)
+    for ct, who in ((catalogue["company_consent"], user), (catalogue["developer_consent"], developer_user)):
+        consent = services.consent_form(application=app, consent_type=ct, actor=who)
+        services.consent_mark_signed(consent=consent, signer_name=who.full_name, actor=who)
+    return app, developer_user
+
+
+def test_invitation_email_link_is_single_use_and_hashed(company, company_user, registry, client,
+                                                        django_capture_on_commit_callbacks):
+    app = ApplicationFactory(organization=company)
+    with django_capture_on_commit_callbacks(execute=True):
+        inv = invite(app, company_user)
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["dev@demo.kz"]
+    url = re.search(r"http\S+/applications/invite/(\S+)/", mail.outbox[0].body)
+    token = url.group(1)
+    assert len(token) == 10
+    assert token not in str(list(DeveloperInvitation.objects.values()))  # only the hash is kept
+    assert inv.expires_at - inv.created_at == datetime.timedelta(days=7)
+    page = client.get(reverse("applications:invitation", args=[token]))
+    assert page.status_code == 200 and "ООО Застройщик" in page.content.decode()
+    assert client.get(reverse("applications:invitation", args=["guessed1234"])).status_code == 404
+    services.invitation_accept(invitation=inv, signer=developer_signer())
+    assert client.get(reverse("applications:invitation", args=[token])).status_code == 404  # used
+    with pytest.raises(services.ApplicationError):
+        services.invitation_accept(invitation=inv, signer=developer_signer())
+
+
+def test_expired_invitation_is_404(company, company_user, client):
+    app = ApplicationFactory(organization=company)
+    services.application_save_tab(application=app, tab="developer", values=valid_tab_data()["developer"], actor=company_user)
+    inv, token = services.invitation_create(application=app, actor=company_user, now=timezone.now() - datetime.timedelta(days=8))
+    assert client.get(reverse("applications:invitation", args=[token])).status_code == 404
+
+
+def test_invitation_accept_checks_the_bin_and_creates_the_developer_cabinet(company, company_user, registry):
+    app = ApplicationFactory(organization=company)
+    later = ApplicationFactory(organization=company, developer_bin=DEVELOPER_BIN)
+    inv = invite(app, company_user)
+    with pytest.raises(services.ApplicationError) as exc:
+        services.invitation_accept(invitation=inv, signer=developer_signer(bin_="160340003066"))
+    assert exc.value.code == "bin_mismatch"
+    user = services.invitation_accept(invitation=inv, signer=developer_signer())
+    developer = Organization.objects.get(bin=DEVELOPER_BIN)
+    assert developer.kind == Organization.Kind.DEVELOPER and developer.name_ru == "ООО Застройщик"
+    assert user.organization == developer and user.iin == "850101300015" and not user.has_usable_password()
+    app.refresh_from_db()
+    later.refresh_from_db()
+    assert app.developer == developer and later.developer == developer
+    # A new application naming it later reaches it too.
+    third = ApplicationFactory(organization=company)
+    services.application_save_tab(application=third, tab="developer", values=valid_tab_data()["developer"], actor=company_user)
+    services.developer_attach_if_known(application=third)
+    assert third.developer == developer
+
+
+def test_developer_sees_the_application_and_edits_only_its_parts(client, company, company_user, registry, catalogue):
+    app = ApplicationFactory(organization=company, data=valid_tab_data())
+    inv = invite(app, company_user)
+    dev_user = services.invitation_accept(invitation=inv, signer=developer_signer())
+    client.force_login(dev_user)
+    listing = client.get(reverse("applications:list")).content.decode()
+    assert str(app.public_id) in listing and "Создать заявку" not in listing
+    before = dict(app.data)
+    client.post(reverse("applications:stage", args=[app.public_id, 1]), {"tab": "company", "action": "save",
+                                                                         "company-bin": "000000000000"})
+    app.refresh_from_db()
+    assert app.data["company"] == before["company"]
+    up = reverse("applications:upload", args=[app.public_id, catalogue["developer_doc"].pk])
+    client.post(up, {"files": ContentFile(PDF_BYTES, name="dev.pdf")})
+    client.post(reverse("applications:upload", args=[app.public_id, catalogue["company_doc"].pk]),
+                {"files": ContentFile(PDF_BYTES, name="co.pdf")})
+    assert list(ApplicationFile.objects.values_list("original_name", flat=True)) == ["dev.pdf"]
+    assert client.post(reverse("applications:send_to_moderation", args=[app.public_id])).status_code == 404
+
+
+def test_send_buttons_only_when_both_parties_are_complete(company, company_user, registry, catalogue):
+    app = ApplicationFactory(organization=company, data=valid_tab_data())
+    readiness = selectors.application_readiness(app)
+    assert not readiness.complete
+    with pytest.raises(services.ApplicationError):
+        services.application_send_to_moderation(application=app, actor=company_user, now=WORKING)
+    app, _dev = complete_application(company, company_user, catalogue)
+    readiness = selectors.application_readiness(app)
+    assert readiness.complete, readiness.missing
+    assert readiness.parts[Provider.DEVELOPER] == {2: True, 3: True, 4: True}
+
+
+def test_moderation_outside_working_time_waits_for_the_next_opening(company, company_user, registry, catalogue):
+    app, _dev = complete_application(company, company_user, catalogue)
+    services.application_send_to_moderation(application=app, actor=company_user, now=SATURDAY)
+    app.refresh_from_db()
+    assert app.status == Status.ON_MODERATION
+    assert app.moderation_opens_at == datetime.datetime(2026, 11, 23, 9, 30, tzinfo=ASTANA)
+
+
+def test_full_moderation_cycle_to_sent(company, company_user, registry, catalogue, django_capture_on_commit_callbacks):
+    from bpms_bridge.models import OutboxMessage
+
+    app, dev_user = complete_application(company, company_user, catalogue)
+    services.application_send_to_moderation(application=app, actor=company_user, now=WORKING)
+    app.refresh_from_db()
+    assert app.moderation_opens_at == WORKING
+    moderator = User.objects.create_user("moderator-x", "pw", is_staff=True)
+    items = [{"name": "Устав", "ok": False, "remark": "Нет последней страницы"}, {"name": "ПСД", "ok": True, "remark": ""}]
+    review = services.moderation_decide(application=app, moderator=moderator, items=items)
+    app.refresh_from_db()
+    assert app.status == Status.REVISION and review.decision == ModerationReview.Decision.REMARKS
+    assert review.conclusion_pdf.read().startswith(b"%PDF")
+    entry = app.history.filter(to_status=Status.REVISION).get()
+    assert entry.file and "Нет последней страницы" in entry.comment
+    assert not ConsentDocument.objects.get(application=app, consent_type=catalogue["developer_consent"]).signed_at
+    assert Notification.objects.filter(organization=company, title_ru__startswith="Заявка проверена").exists()
+    # The developer re-signs, the УК re-sends.
+    consent = ConsentDocument.objects.get(application=app, consent_type=catalogue["developer_consent"])
+    services.consent_mark_signed(consent=consent, signer_name="Петров", actor=dev_user)
+    services.application_send_to_moderation(application=app, actor=company_user, now=WORKING)
+    services.moderation_decide(application=app, moderator=moderator, items=[{"name": "Устав", "ok": True, "remark": ""}])
+    app.refresh_from_db()
+    assert app.status == Status.TO_SIGN
+    with django_capture_on_commit_callbacks(execute=False):
+        services.application_signed(application=app, actor=company_user, signer_name="Иванов")
+    app.refresh_from_db()
+    assert app.status == Status.SENT and app.sent_at
+    message = OutboxMessage.objects.get(case_kind="application", case_id=str(app.public_id))
+    assert message.kind == "submit" and message.payload["organization_bin"] == company.bin
+    assert [h.to_status for h in app.history.filter(event="status").order_by("id")] == [
+        Status.ON_MODERATION, Status.REVISION, Status.ON_MODERATION, Status.TO_SIGN, Status.SENT]
+
+
+def test_signing_without_moderation_sends_at_once(company, company_user, registry, catalogue):
+    app, _dev = complete_application(company, company_user, catalogue)
+    services.application_signed(application=app, actor=company_user)
+    app.refresh_from_db()
+    assert app.status == Status.SENT
+
+
+def test_transition_table_refuses_jumps(company):
+    app = ApplicationFactory(organization=company)
+    with pytest.raises(services.ApplicationError):
+        services.application_transition(app, to=Status.APPROVED)
+    app.refresh_from_db()
+    assert app.status == Status.DRAFT
+
+
+def test_bpms_events_register_decide_and_bring_documents(company, company_user, registry, catalogue):
+    app, dev_user = complete_application(company, company_user, catalogue)
+    services.application_signed(application=app, actor=company_user)
+    case = str(app.public_id)
+    services.application_apply_bpms_event(case_id=case, event={
+        "seq": 10, "status": Status.REGISTERED, "occurred_at": "2026-11-18T12:00:00+05:00",
+        "payload": {"registration_number": "ГАР-2026/0001", "review_deadline": "2026-11-30T19:00:00+05:00"}})
+    services.application_apply_bpms_event(case_id=case, event={"seq": 10, "status": Status.REJECTED,
+                                                               "occurred_at": "2026-11-18T12:00:00+05:00"})  # duplicate
+    app.refresh_from_db()
+    assert app.status == Status.REGISTERED and app.registration_number == "ГАР-2026/0001"
+    assert app.due_date == datetime.date(2026, 11, 30)
+    pdf = base64.b64encode(PDF_BYTES).decode()
+    services.application_apply_bpms_event(case_id=case, event={
+        "seq": 11, "status": Status.APPROVED, "occurred_at": "2026-11-20T12:00:00+05:00", "payload": {},
+        "documents": [{"name": "pledge.pdf", "content_type": "application/pdf", "data_b64": pdf, "title": "Договор залога"},
+                      {"name": "avr.pdf", "content_type": "application/pdf", "data_b64": pdf, "kind": "avr", "title": "АВР"}]})
+    app.refresh_from_db()
+    assert app.status == Status.APPROVED
+    pledge = DecisionDocument.objects.get(application=app, kind=DecisionDocument.Kind.PLEDGE)
+    assert pledge.signatures.count() == 2
+    services.decision_document_sign(document=pledge, organization=company, signer_name="Иванов")
+    pledge.refresh_from_db()
+    assert pledge.state == DecisionDocument.State.TO_SIGN
+    services.decision_document_sign(document=pledge, organization=dev_user.organization, signer_name="Петров")
+    pledge.refresh_from_db()
+    assert pledge.state == DecisionDocument.State.SIGNED
+    avr = DecisionDocument.objects.get(application=app, kind=DecisionDocument.Kind.AVR)
+    with pytest.raises(services.ApplicationError):
+        services.avr_return(document=avr, comment="  ", actor=company_user)
+    services.avr_return(document=avr, comment="Неверная сумма", actor=company_user)
+    avr.refresh_from_db()
+    assert avr.state == DecisionDocument.State.RETURNED
+
+
+def test_decision_documents_download_only_after_all_signed(client, company, company_user, registry, catalogue):
+    app, dev_user = complete_application(company, company_user, catalogue)
+    services.application_signed(application=app, actor=company_user)
+    doc = services.decision_document_add(application=app, kind=DecisionDocument.Kind.PLEDGE, title="Договор залога",
+                                         data=PDF_BYTES, filename="pledge.pdf")
+    client.force_login(company_user)
+    url = reverse("applications:decision_download", args=[app.public_id, doc.pk])
+    assert client.get(url).status_code == 404
+    assert client.get(url + "?review=1").status_code == 200
+    page = client.get(reverse("applications:stage", args=[app.public_id, 4])).content.decode()
+    assert "Сведения о подписи" in page and "Не подписан" in page
+    for org in (company, dev_user.organization):
+        services.decision_document_sign(document=doc, organization=org, signer_name="X")
+    assert client.get(url).status_code == 200
+    client.force_login(UserFactory())
+    assert client.get(url + "?review=1").status_code == 404
+
+
+def test_admin_moderation_checklist(admin_client, company, company_user, registry, catalogue):
+    app, _dev = complete_application(company, company_user, catalogue)
+    services.application_send_to_moderation(application=app, actor=company_user, now=WORKING)
+    url = reverse("admin:applications_application_moderate", args=[app.pk])
+    page = admin_client.get(url).content.decode()
+    assert catalogue["company_doc"].name_ru in page and "doc.pdf" in page
+    key = f"doc-{catalogue['company_doc'].pk}"
+    response = admin_client.post(url, {"decision": "ok"})
+    assert response.status_code == 200  # not every item ticked
+    app.refresh_from_db()
+    assert app.status == Status.ON_MODERATION
+    response = admin_client.post(url, {"decision": "remarks", f"remark-{key}": "Нечитаемый скан"})
+    assert response.status_code == 302
+    app.refresh_from_db()
+    assert app.status == Status.REVISION
+    changelist = admin_client.get(reverse("admin:applications_application_changelist") + "?status=revision")
+    assert app.project_name in changelist.content.decode()
+    f = app.files.first()
+    assert admin_client.get(reverse("admin:applications_application_file", args=[app.pk, f.pk])).status_code == 200
