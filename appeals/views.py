@@ -98,7 +98,8 @@ def appeal_new_contract(request):
             return _redirect(request, reverse("appeals:edit", args=[appeal.public_id]))
     context = {"kind": kind, "form": form, "kind_label": AppealKind(kind).label}
     template = "appeals/partials/contract_modal.html" if request.htmx else "appeals/new_contract.html"
-    return render(request, template, context, status=400 if form.errors else 200)
+    # htmx swaps only 2xx answers: the modal with its errors comes back as 200 there.
+    return render(request, template, context, status=400 if form.errors and not request.htmx else 200)
 
 
 def _edit_context(request, appeal, *, form=None, tab="info", slot_errors=None, consent_form=None):
@@ -111,6 +112,7 @@ def _edit_context(request, appeal, *, form=None, tab="info", slot_errors=None, c
             initial={n: getattr(appeal, n) for n in services.EDITABLE_FIELDS}, category=appeal.category),
         "tab": "docs" if tab == "docs" else "info", "slots": slots, "consent_form": consent_form,
         "can_edit": transitions.user_can(appeal.status, transitions.EDIT), "max_mb": MAX_FILE_BYTES // (1024 * 1024),
+        "max_bytes": MAX_FILE_BYTES,
         "allowed_types": ALLOWED_TYPES_HELP, "docs_error": any(s["error"] for s in slots),
     }
 
@@ -195,8 +197,10 @@ def _slot_response(request, appeal, slot_key, *, error=None, status=200):
         if slot is None:
             raise Http404
         slot["error"] = error
-        return render(request, "appeals/partials/slot.html", {"appeal": appeal, "slot": slot, "can_edit": True},
-                      status=status)
+        # htmx (and appeals.js) swap only 2xx answers: the slot with its error comes back as 200.
+        return render(request, "appeals/partials/slot.html", {
+            "appeal": appeal, "slot": slot, "can_edit": transitions.user_can(appeal.status, transitions.EDIT),
+            "max_mb": MAX_FILE_BYTES // (1024 * 1024), "max_bytes": MAX_FILE_BYTES})
     if error:
         return render(request, "appeals/edit.html",
                       _edit_context(request, appeal, tab="docs", slot_errors={slot_key: error}), status=status)

@@ -182,7 +182,8 @@ def test_upload_too_large_wrong_type_and_delete(cabinet_client, appeal, monkeypa
     url = reverse("appeals:file_upload", args=[appeal.public_id])
     response = cabinet_client.post(url, {"slot": OFFICIAL_LETTER, "file": pdf_upload("virus.exe", b"MZ\x90\x00" * 50)},
                                    HTTP_HX_REQUEST="true")
-    assert response.status_code == 400 and "Этот тип файла не принимается" in response.content.decode()
+    assert response.status_code == 200 and "Этот тип файла не принимается" in response.content.decode()
+    assert not AppealFile.objects.exists()
     monkeypatch.setattr(views, "MAX_FILE_BYTES", 1024)
     response = cabinet_client.post(url, {"slot": OFFICIAL_LETTER, "file": pdf_upload(content=PDF + b"0" * 4096)})
     assert response.status_code == 400 and "Размер файла превышает" in response.content.decode()
