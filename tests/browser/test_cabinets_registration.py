@@ -1,0 +1,115 @@
+"""Registration with a demo legal-entity key file in a real browser — in Russian and once in
+Kazakh — and the «ЭЦП/QR» login with the AUTH key. Codes come from mail.outbox and the SMS
+outbox; the captcha text is fixed for the test."""
+
+import pytest
+from playwright.sync_api import expect
+
+from cabinets import captcha
+from cabinets.models import User
+from cabinets.tests.helpers import last_email_code, last_sms_code
+from tests.factories import OrganizationFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TEXT = {
+    "ru": {"continue": "Продолжить", "sign": "Подписать ЭЦП/QR", "via_ecp": "через ЭЦП", "send": "Отправить форму",
+           "next": "Далее", "confirm": "ПОДТВЕРЖДЕНИЕ", "password": "СОЗДАНИЕ ПАРОЛЯ", "finish": "Завершить регистрацию",
+           "profile": "Профиль", "individual": "физического лица"},
+    "kk": {"continue": "Жалғастыру", "sign": "ЭЦҚ/QR қол қою", "via_ecp": None, "send": "Форманы жіберу",
+           "next": "Келесі", "confirm": "РАСТАУ", "password": "ПАРОЛЬ ЖАСАУ", "finish": "Тіркеуді аяқтау",
+           "profile": "Профиль", "individual": None},
+}
+
+
+@pytest.fixture
+def keys():
+    from signing.pki import DEMO_PASSWORD, demo_key_path, demo_manifest
+
+    manifest = {k["slug"]: k for k in demo_manifest()["keys"]}
+    return lambda slug: (str(demo_key_path(slug)), DEMO_PASSWORD, manifest[slug])
+
+
+def _register(page, keys, monkeypatch, lang):
+    t = TEXT[lang]
+    monkeypatch.setattr(captcha, "challenge_text", lambda: "K7MPX")
+    path, password, person = keys("company_head_auth")
+    sign_path, _, _ = keys("company_head_sign")
+    page.goto("/register/")
+    if lang == "kk":
+        page.get_by_role("button", name="ҚАЗ").click()
+        expect(page.locator("html")).to_have_attribute("lang", "kk")
+    # 1. the key file and its password
+    page.locator("#id_key_file").set_input_files(path)
+    page.locator("#id_key_password").fill(password)
+    page.get_by_role("button", name=t["continue"]).click()
+    # 2. the form: what the certificate says is read-only
+    expect(page.locator("#id_bin")).to_have_value(person["bin"])
+    expect(page.locator("#id_iin")).to_have_value(person["iin"])
+    expect(page.locator("#id_surname")).to_have_value("ДЕМОВ")
+    expect(page.locator("#id_iin")).to_have_attribute("readonly", "readonly")
+    page.locator("#id_email").fill("head@demo-company.kz")
+    page.locator("#id_mobile").fill("+77017654321")
+    # the licence agreement is signed in signing's modal with the same person's ЭЦП
+    page.get_by_role("button", name=t["sign"]).click()
+    modal = page.locator("#modal-root")
+    if t["via_ecp"]:
+        modal.get_by_label(t["via_ecp"]).check()
+    else:
+        modal.locator("input[value=ecp]").check()
+    modal.get_by_role("button", name=t["continue"]).click()
+    modal.locator("input[type=file]").set_input_files(sign_path)
+    modal.locator("input[type=password]").fill(password)
+    modal.get_by_role("button", name=t["send"]).click()
+    expect(page.locator("#agreement-signed")).to_be_visible()
+    expect(page.locator("#id_email")).to_have_value("head@demo-company.kz")
+    page.locator("#id_captcha").fill("k7mpx")
+    page.get_by_role("button", name=t["next"], exact=True).click()
+    # 3. ПОДТВЕРЖДЕНИЕ: the e-mail code and the SMS code
+    expect(page.get_by_role("heading", name=t["confirm"])).to_be_visible()
+    page.locator("#id_email_code").fill(last_email_code("head@demo-company.kz"))
+    page.locator("#id_sms_code").fill(last_sms_code("+77017654321"))
+    page.get_by_role("button", name=t["next"], exact=True).click()
+    # 4. СОЗДАНИЕ ПАРОЛЯ with the live checklist
+    expect(page.get_by_role("heading", name=t["password"])).to_be_visible()
+    page.locator("#id_password1").fill("Demo-pass1")
+    page.locator("#id_password2").fill("Demo-pass1")
+    for rule in ("length", "digit", "special", "lower", "upper", "match"):
+        expect(page.locator(f'[data-rule="{rule}"]')).to_have_class("ok")
+    page.get_by_role("button", name=t["finish"]).click()
+    expect(page.get_by_role("heading", name=t["profile"])).to_be_visible()
+    expect(page.locator("#profile-iin")).to_have_text(person["iin"])
+    user = User.objects.get(iin=person["iin"])
+    assert user.organization.bin == person["bin"] and user.check_password("Demo-pass1")
+    assert user.mobile == "+77017654321"
+    return user
+
+
+def test_registration_in_russian(page, keys, monkeypatch):
+    _register(page, keys, monkeypatch, "ru")
+
+
+def test_registration_in_kazakh(page, keys, monkeypatch):
+    user = _register(page, keys, monkeypatch, "kk")
+    assert user.language == "kk"
+
+
+def test_registration_refuses_an_individuals_certificate(page, keys):
+    path, password, _person = keys("individual_auth")
+    page.goto("/register/")
+    page.locator("#id_key_file").set_input_files(path)
+    page.locator("#id_key_password").fill(password)
+    page.get_by_role("button", name="Продолжить").click()
+    expect(page.locator("#id_key_file_error")).to_contain_text("физического лица")
+
+
+def test_eds_login_with_the_auth_key(page, keys):
+    path, password, person = keys("company_head_auth")
+    UserFactory(organization=OrganizationFactory(bin=person["bin"]), iin=person["iin"])
+    page.goto("/login/")
+    page.get_by_role("tab", name="ЭЦП/QR").click()
+    page.locator("#id_key_file").set_input_files(path)
+    page.locator("#id_key_password").fill(password)
+    page.get_by_role("button", name="Войти", exact=True).click()
+    expect(page.get_by_role("heading", name="Профиль")).to_be_visible()
+    expect(page.locator("#profile-iin")).to_have_text(person["iin"])
