@@ -1,6 +1,7 @@
 """Writes of the organization domain."""
 
 import contextlib
+import datetime
 import logging
 import secrets
 
@@ -215,6 +216,16 @@ def password_reset_complete(*, email: str, code: str, password: str, password2: 
     return user
 
 
+def password_reset_by_certificate(*, user: User, password: str, password2: str) -> User:
+    """A new password after the person proved themselves with their AUTH key (the view checked
+    it in the same browser a few minutes ago). Every session of the user ends."""
+    password_check_rules(password=password, password2=password2, user=user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    logger.info("password reset by EDS for user %s", user.pk)
+    return user
+
+
 def login_challenge_create(*, now=None) -> LoginChallenge:
     return LoginChallenge.objects.create(
         token=secrets.token_urlsafe(32), nonce=secrets.token_hex(32), created_at=now or timezone.now()
@@ -283,6 +294,8 @@ def survey_response_submit(
 
 
 # --- Registration ---------------------------------------------------------------------------------
+
+REGISTRATION_TTL = datetime.timedelta(hours=2)  # a draft older than this starts over
 
 def registration_start(*, certificate_info, language: str, now=None) -> RegistrationDraft:
     """Step 1 passed (the certificate is a valid legal-entity one): a draft with what it says."""

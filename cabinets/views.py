@@ -1,6 +1,7 @@
 """Thin views of the cabinet: registration, three logins, profile, notifications, surveys, FAQ."""
 
 import logging
+import time
 
 from django.conf import settings
 from django.contrib import messages
@@ -218,10 +219,18 @@ def axes_lockout_response(request, original_response=None, credentials=None):
 
 # --- Forgot password ---------------------------------------------------------------------------
 
-@never_cache
+RESET_BY_EDS_SECONDS = 600
+
+
+@_key_files_in_memory
 def password_reset_view(request):
+    """«Забыли пароль?»: by an e-mail code, or by the person's ЭЦП (AUTH key)."""
     email = request.session.get("reset_email", "")
     action = request.POST.get("action")
+    if request.method == "POST" and action == "restart":
+        request.session.pop("reset_email", None)
+        request.session.pop("reset_by_eds", None)
+        return redirect("cabinets:password_reset")
     if request.method == "POST" and action == "send":
         form = EmailForm(request.POST)
         if form.is_valid():
@@ -234,12 +243,15 @@ def password_reset_view(request):
                 request.session["reset_email"] = email
                 messages.info(request, gettext("If this e-mail is registered, a one-time code has been sent to it."))
                 return redirect("cabinets:password_reset")
-        return render(request, "cabinets/password_reset.html", {"form": form, "stage": "email"})
-    if request.method == "POST" and action == "restart":
-        request.session.pop("reset_email", None)
-        return redirect("cabinets:password_reset")
+        return render(request, "cabinets/password_reset.html", {"form": form, "key_form": KeyFileForm(), "stage": "email"})
+    if request.method == "POST" and action == "eds":
+        return _password_reset_eds(request)
+    by_eds = request.session.get("reset_by_eds")
+    if by_eds and time.time() - by_eds["at"] <= RESET_BY_EDS_SECONDS:
+        return _password_reset_eds_password(request, by_eds["user"])
     if not email:
-        return render(request, "cabinets/password_reset.html", {"form": EmailForm(), "stage": "email"})
+        return render(request, "cabinets/password_reset.html", {"form": EmailForm(), "key_form": KeyFileForm(),
+                                                                "stage": "email"})
     form = ResetForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -259,6 +271,43 @@ def password_reset_view(request):
         {"form": form, "stage": "code", "email": email}))
 
 
+def _password_reset_eds(request):
+    from .pki import key_certificate
+
+    key_form = KeyFileForm(request.POST, request.FILES)
+    if key_form.is_valid():
+        try:
+            info = key_certificate(data=key_form.cleaned_data["key_file"].read(),
+                                   password=key_form.cleaned_data["key_password"], at=timezone.now(), purpose="auth",
+                                   sign_nonce=True)
+            user = services.login_user_by_certificate(iin=info.iin, bin=info.bin)
+        except CabinetError as exc:
+            _field_error(key_form, exc)
+        else:
+            request.session["reset_by_eds"] = {"user": user.pk, "at": int(time.time())}
+            return redirect("cabinets:password_reset")
+    return render(request, "cabinets/password_reset.html", {"form": EmailForm(), "key_form": key_form, "stage": "email"})
+
+
+def _password_reset_eds_password(request, user_id):
+    from .models import User
+
+    user = get_object_or_404(User, pk=user_id, is_active=True)
+    form = NewPasswordForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_reset_by_certificate(user=user, password=form.cleaned_data["password1"],
+                                                   password2=form.cleaned_data["password2"])
+        except CabinetError as exc:
+            _field_error(form, exc)
+        else:
+            request.session.pop("reset_by_eds", None)
+            messages.success(request, gettext("The password has been changed. Log in with the new password."))
+            return redirect(reverse("cabinets:login") + "?tab=bin")
+    return render(request, "cabinets/password_reset.html", _password_context(
+        {"form": form, "stage": "eds_password", "reset_user": user}))
+
+
 def _password_context(context):
     context["password_rules"] = [(code, label) for code, label, _test in PASSWORD_RULES]
     context["special_characters"] = SPECIAL_CHARACTERS
@@ -271,7 +320,11 @@ def _draft(request) -> RegistrationDraft | None:
     token = request.session.get("registration")
     if not token:
         return None
-    return RegistrationDraft.objects.filter(token=token).exclude(step=RegistrationDraft.Step.DONE).first()
+    return (
+        RegistrationDraft.objects.filter(token=token, created_at__gte=timezone.now() - services.REGISTRATION_TTL)
+        .exclude(step=RegistrationDraft.Step.DONE)
+        .first()
+    )
 
 
 @_key_files_in_memory
@@ -402,6 +455,9 @@ def captcha_image(request):
 
 # --- Profile -----------------------------------------------------------------------------------
 
+PROFILE_REAUTH_LIMIT = 5
+
+
 @login_required
 def profile_view(request):
     user = request.user
@@ -421,7 +477,15 @@ def profile_view(request):
                 change_form.add_error("new_value", exc.message)
             except CabinetError as exc:
                 _field_error(change_form, exc)
+                failures = request.session.get("profile_reauth_failures", 0) + 1
+                request.session["profile_reauth_failures"] = failures
+                if failures >= PROFILE_REAUTH_LIMIT:
+                    logger.warning("user %s: too many wrong passwords in the profile, logged out", user.pk)
+                    logout(request)
+                    messages.error(request, gettext("Too many wrong passwords. Log in again."))
+                    return redirect("cabinets:login")
             else:
+                request.session.pop("profile_reauth_failures", None)
                 request.session["profile_change"] = {"kind": kind, "value": value}
                 return redirect("cabinets:profile")
     elif request.method == "POST" and action == "confirm" and pending:

@@ -155,3 +155,13 @@ def test_admin_created_notification_goes_through_the_service(admin_client, cabin
     services.notification_send_email_copy(notification_id=notification.pk)
     services.notification_send_email_copy(notification_id=notification.pk)  # idempotent
     assert [m.to for m in mailoutbox] == [[cabinet_user.email]]
+
+
+def test_profile_reauth_wrong_password_limit_logs_out(cabinet_client):
+    url = reverse("cabinets:profile")
+    for _ in range(4):
+        body = cabinet_client.post(url, {"action": "send", "kind": "email", "new_value": "n@example.kz",
+                                         "password": "nope"}).content.decode()
+        assert "Неверный пароль" in body
+    response = cabinet_client.post(url, {"action": "send", "kind": "email", "new_value": "n@example.kz", "password": "nope"})
+    assert response.status_code == 302 and cabinet_client.get(url).status_code == 302

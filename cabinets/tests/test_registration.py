@@ -206,3 +206,11 @@ def test_agreement_signed_by_another_person_is_ignored(client, stub_cert):
                                            types.SimpleNamespace(pk=1, signer_iin="990101300011", signer_bin=draft.bin))
     draft.refresh_from_db()
     assert draft.agreement_signature_id is None
+
+
+def test_stale_draft_starts_over(client, stub_cert):
+    import datetime
+
+    _key(client)
+    RegistrationDraft.objects.update(created_at=RegistrationDraft.objects.get().created_at - datetime.timedelta(hours=3))
+    assert 'name="key_password"' in client.get(URL).content.decode()

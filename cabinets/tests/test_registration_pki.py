@@ -161,3 +161,21 @@ def test_qr_login_without_completed_signature_refused(client):
     client.post("/login/", {"tab": "eds", "action": "qr"}, HTTP_HX_REQUEST="true")
     response = client.get(reverse("cabinets:login_qr_complete"))
     assert response.status_code == 302 and "_auth_user_id" not in client.session
+
+
+def test_forgot_password_by_eds(client, demo_key, manifest):
+    person = manifest["company_head_auth"]
+    user = UserFactory(organization=OrganizationFactory(bin=person["bin"]), iin=person["iin"])
+    individual, individual_password = demo_key("individual_auth")
+    body = client.post("/password-reset/", {"action": "eds", "key_file": SimpleUploadedFile("k.p12", individual),
+                                            "key_password": individual_password}).content.decode()
+    assert "физического лица" in body
+    data, password = demo_key("company_head_auth")
+    response = client.post("/password-reset/", {"action": "eds", "key_file": SimpleUploadedFile("k.p12", data),
+                                                "key_password": password})
+    assert response.status_code == 302
+    assert "Пароли должны совпадать" in client.post("/password-reset/", {
+        "password1": "Eds-reset1", "password2": "Eds-reset2"}).content.decode()
+    client.post("/password-reset/", {"password1": "Eds-reset1", "password2": "Eds-reset1"})
+    user.refresh_from_db()
+    assert user.check_password("Eds-reset1") and "reset_by_eds" not in client.session
