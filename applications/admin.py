@@ -3,7 +3,6 @@ read-only application with its files and the checklist with «Есть заме�
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -178,12 +177,6 @@ class ApplicationAdmin(admin.ModelAdmin):
 
 @admin.register(DecisionDocument)
 class DecisionDocumentAdmin(admin.ModelAdmin):
-    list_display = ("title", "application", "kind", "state", "created_at", "unsigned")
+    list_display = ("title", "application", "kind", "state", "created_at")
     list_filter = ("kind", "state")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_unsigned=Count("signatures"))
-
-    @admin.display(description=_("Parties"))
-    def unsigned(self, obj):
-        return obj._unsigned
+    readonly_fields = ("signed_document",)

@@ -286,6 +286,10 @@ class DecisionDocument(models.Model):
     file = models.FileField(_("File"), upload_to="applications/decision/%Y/%m/", max_length=300)
     state = models.CharField(_("State"), max_length=20, choices=State.choices, default=State.TO_SIGN)
     comment = models.TextField(_("Comment"), blank=True)
+    # The parties' signatures and «Сведения о подписи» live in signing (multi-party document).
+    signed_document = models.OneToOneField(
+        "signing.SignedDocument", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("Created"), default=timezone.now)
 
     class Meta:
@@ -295,22 +299,3 @@ class DecisionDocument(models.Model):
 
     def __str__(self):
         return self.title
-
-
-class DecisionSignature(models.Model):
-    """A row of «Сведения о подписи»: one party of a decision document."""
-
-    document = models.ForeignKey(DecisionDocument, on_delete=models.CASCADE, related_name="signatures")
-    organization = models.ForeignKey("cabinets.Organization", on_delete=models.PROTECT, related_name="+")
-    signer_name = models.CharField(_("Signer"), max_length=300, blank=True)
-    signed_at = models.DateTimeField(_("Signing date"), null=True, blank=True)
-    signature_id = models.BigIntegerField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["id"]
-        constraints = [
-            models.UniqueConstraint(fields=["document", "organization"], name="decision_signature_once_per_party")
-        ]
-
-    def __str__(self):
-        return f"{self.organization_id} {self.signer_name}"

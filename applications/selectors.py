@@ -3,7 +3,7 @@ the application or the developer it names. Anything else is a 404 for the caller
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -172,9 +172,11 @@ def history_of(application: Application):
     return application.history.select_related("actor").order_by("at", "id")
 
 
-def decision_documents(application: Application):
-    return (
-        DecisionDocument.objects.filter(application=application)
-        .prefetch_related("signatures__organization")
-        .annotate(unsigned=Count("signatures", filter=Q(signatures__signed_at__isnull=True)))
-    )
+def decision_documents(application: Application) -> list:
+    """Documents after the decision with their «Сведения о подписи» rows."""
+    from signing.selectors import signature_table
+
+    docs = list(DecisionDocument.objects.filter(application=application).select_related("signed_document"))
+    for doc in docs:
+        doc.signature_rows = signature_table(doc.signed_document) if doc.signed_document_id else []
+    return docs

@@ -17,7 +17,6 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -36,7 +35,6 @@ from .models import (
     ConsentDocument,
     ConsentType,
     DecisionDocument,
-    DecisionSignature,
     DeveloperInvitation,
     DocumentType,
     ModerationReview,
@@ -64,21 +62,14 @@ class ApplicationError(Exception):
 
 
 def _pdf_render(*, template_name: str, context: dict) -> bytes:
-    try:
-        from signing.services import pdf_render
-    except ImportError:
-        import weasyprint
+    from signing.services import pdf_render
 
-        html = render_to_string(template_name, context)
-        return weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
     return pdf_render(template_name=template_name, context=context)
 
 
 def _pdf_issue_by_kzhk(*, pdf: bytes, title: str) -> bytes:
-    try:
-        from signing.services import pdf_issue_by_kzhk
-    except ImportError:
-        return pdf  # until signing lands: the unsigned rendering
+    from signing.services import pdf_issue_by_kzhk
+
     return pdf_issue_by_kzhk(pdf=pdf, title=title)
 
 
@@ -506,14 +497,13 @@ def developer_attach_if_known(*, application: Application) -> None:
 
 
 def invitation_on_signed(signing_request, signature) -> None:
-    """signing's on_complete for the developer's confirmation."""
-    invitation = DeveloperInvitation.objects.get(pk=signing_request.subject.pk)
-    info = getattr(signature, "certificate_info", None) or signature
+    """signing's on_complete for the developer's confirmation (inside signing's transaction)."""
+    invitation = DeveloperInvitation.objects.get(pk=signing_request.subject_id)
+    parts = (signature.signer_name or "").split()
     signer = SignerInfo(
-        bin=getattr(info, "bin", "") or getattr(signature, "signer_bin", ""),
-        iin=getattr(info, "iin", "") or getattr(signature, "signer_iin", ""),
-        surname=getattr(info, "surname", ""), given_name=getattr(info, "given_name", ""),
-        patronymic=getattr(info, "patronymic", ""), organization_name=getattr(info, "organization_name", ""),
+        bin=signature.signer_bin, iin=signature.signer_iin, surname=parts[0].title() if parts else "",
+        given_name=parts[1].title() if len(parts) > 1 else "", patronymic=" ".join(parts[2:]).title(),
+        organization_name=signature.organization_name,
     )
     invitation_accept(invitation=invitation, signer=signer)
 
@@ -558,11 +548,9 @@ def consent_mark_signed(*, consent: ConsentDocument, signer_name: str, signature
 
 
 def consent_on_signed(signing_request, signature) -> None:
-    consent = ConsentDocument.objects.select_related("application", "consent_type").get(pk=signing_request.subject.pk)
-    consent_mark_signed(
-        consent=consent, signer_name=getattr(signature, "signer_name", "") or str(signature), signature_id=signature.pk,
-        actor=getattr(signing_request, "signer_user", None),
-    )
+    consent = ConsentDocument.objects.select_related("application", "consent_type").get(pk=signing_request.subject_id)
+    consent_mark_signed(consent=consent, signer_name=signature.signer_name, signature_id=signature.pk,
+                        actor=signing_request.signer_user)
 
 
 def consents_reset_for_developer(*, application: Application) -> None:
@@ -625,11 +613,8 @@ def application_signed(*, application: Application, actor=None, signer_name: str
 
 
 def application_on_signed(signing_request, signature) -> None:
-    application = Application.objects.get(pk=signing_request.subject.pk)
-    application_signed(
-        application=application, actor=getattr(signing_request, "signer_user", None),
-        signer_name=getattr(signature, "signer_name", "") or "",
-    )
+    application = Application.objects.get(pk=signing_request.subject_id)
+    application_signed(application=application, actor=signing_request.signer_user, signer_name=signature.signer_name)
 
 
 # --- moderation (KZhK staff in admin) ---------------------------------------------------------
@@ -719,44 +704,36 @@ def application_apply_bpms_event(*, case_id: str, event: dict) -> None:
 def decision_document_add(
     *, application: Application, kind: str, title: str, data: bytes, filename: str, now=None
 ) -> DecisionDocument:
+    """A document from KZhK after the decision. Pledge agreements and АВР are signed by the УК and
+    the developer (a signing multi-party document); a rejection notice is for information."""
+    from signing.services import signed_document_create
+
     now = now or timezone.now()
     state = DecisionDocument.State.INFO if kind == DecisionDocument.Kind.REJECTION else DecisionDocument.State.TO_SIGN
     doc = DecisionDocument(application=application, kind=kind, title=title or filename, state=state, created_at=now)
     doc.file.save(filename, ContentFile(data), save=False)
     doc.save()
     if state == DecisionDocument.State.TO_SIGN:
-        for org in filter(None, (application.organization, application.developer)):
-            DecisionSignature.objects.create(document=doc, organization=org)
+        parties = [{"organization": org} for org in filter(None, (application.organization, application.developer))]
+        doc.signed_document = signed_document_create(
+            subject=doc, document=data, filename=filename, title_ru=doc.title, title_kk=doc.title, parties=parties,
+        )
+        doc.save(update_fields=["signed_document"])
     history_add(application=application, event="document_received", now=now, comment=doc.title, actor_label="АО «КЖК»")
     return doc
 
 
-def decision_document_sign(*, document: DecisionDocument, organization: Organization, signer_name: str,
-                           signature_id=None, actor=None, now=None) -> DecisionDocument:
-    now = now or timezone.now()
-    with transaction.atomic():
-        locked = DecisionDocument.objects.select_for_update().get(pk=document.pk)
-        if locked.state != DecisionDocument.State.TO_SIGN:
-            raise ApplicationError(_("This document is not awaiting signatures."), code="not_to_sign")
-        DecisionSignature.objects.filter(document=locked, organization=organization, signed_at__isnull=True).update(
-            signed_at=now, signer_name=signer_name, signature_id=signature_id
-        )
-        if not locked.signatures.filter(signed_at__isnull=True).exists():
-            locked.state = DecisionDocument.State.SIGNED
-            locked.save(update_fields=["state"])
-        history_add(application=locked.application, event="document_signed", actor=actor, now=now,
-                    comment=f"{locked.title} — {signer_name}")
-    document.refresh_from_db()
-    return document
-
-
 def decision_document_on_signed(signing_request, signature) -> None:
-    document = DecisionDocument.objects.get(pk=signing_request.subject.pk)
-    decision_document_sign(
-        document=document, organization=signing_request.organization,
-        signer_name=getattr(signature, "signer_name", "") or "", signature_id=signature.pk,
-        actor=getattr(signing_request, "signer_user", None),
+    """signing's on_complete for a party's signature on a pledge agreement or АВР."""
+    doc = DecisionDocument.objects.select_related("application", "signed_document").get(
+        signed_document_id=signing_request.signed_document_id
     )
+    history_add(application=doc.application, event="document_signed", actor=signing_request.signer_user,
+                comment=f"{doc.title} — {signature.signer_name} ({signature.organization_name})")
+    if doc.signed_document.is_fully_signed and doc.state == DecisionDocument.State.TO_SIGN:
+        DecisionDocument.objects.filter(pk=doc.pk).update(state=DecisionDocument.State.SIGNED)
+        _outbox_enqueue(application=doc.application, kind="signed_document", payload={"document": doc.title},
+                        idempotency_key=f"decision-{doc.pk}-signed")
 
 
 def avr_return(*, document: DecisionDocument, comment: str, actor: User, now=None) -> DecisionDocument:

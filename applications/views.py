@@ -38,19 +38,21 @@ def _is_htmx(request) -> bool:
 # --- signing, behind one function ------------------------------------------------------------
 
 
+SIGNING_ROLES = {"head", "may_sign"}
+
+
 def _signing_response(request, *, subject, document: bytes, filename: str, title_ru: str, title_kk: str,
                       on_complete: str, return_url: str, purpose: str = "sign", organization=None,
-                      required_bin: str | None = None, signer_user=None):
-    try:
-        from signing.services import signing_request_create
-        from signing.views import signing_modal_response
-    except ImportError:
-        messages.error(request, _("Signing is not available yet."))
-        return redirect(return_url)
+                      required_bin: str | None = None, signer_user=None, signed_document=None,
+                      allowed_roles=SIGNING_ROLES):
+    """The signing modal (ЭЦП / eGov QR) for one document; signing calls `on_complete` when done."""
+    from signing.services import signing_request_create
+    from signing.views import signing_modal_response
+
     signing_request = signing_request_create(
         subject=subject, document=document, filename=filename, title_ru=title_ru, title_kk=title_kk, purpose=purpose,
-        organization=organization, required_bin=required_bin, allowed_roles=None, on_complete=on_complete,
-        return_url=return_url, signer_user=signer_user,
+        organization=organization, required_bin=required_bin, allowed_roles=allowed_roles, on_complete=on_complete,
+        return_url=return_url, signer_user=signer_user, signed_document=signed_document,
     )
     return signing_modal_response(request, signing_request)
 
@@ -451,7 +453,10 @@ def _decision_document(request, public_id, document_id):
 
 @login_required
 def decision_document_download(request, public_id, document_id):
+    """The KZhK file for review; once every party signed, signing's issued PDF (with the stamp)."""
     _application, doc = _decision_document(request, public_id, document_id)
+    if doc.signed_document_id and doc.state == DecisionDocument.State.SIGNED and request.GET.get("review") != "1":
+        return redirect("signing:document_download", doc.signed_document.public_id)
     if doc.state == DecisionDocument.State.SIGNED or doc.kind == DecisionDocument.Kind.REJECTION or \
             request.GET.get("review") == "1":
         return private_file_response(doc.file, doc.file.name.rsplit("/", 1)[-1])
@@ -461,16 +466,14 @@ def decision_document_download(request, public_id, document_id):
 @login_required
 @require_POST
 def decision_document_sign(request, public_id, document_id):
-    application, doc = _decision_document(request, public_id, document_id)
-    if doc.state != DecisionDocument.State.TO_SIGN:
+    _application, doc = _decision_document(request, public_id, document_id)
+    if doc.state != DecisionDocument.State.TO_SIGN or not doc.signed_document_id:
         raise Http404
-    with doc.file.open("rb") as fh:
-        data = fh.read()
     return _signing_response(
-        request, subject=doc, document=data, filename=doc.file.name.rsplit("/", 1)[-1], title_ru=doc.title,
-        title_kk=doc.title, on_complete="applications.services.decision_document_on_signed",
+        request, subject=doc, document=bytes(doc.signed_document.document), filename=doc.signed_document.filename,
+        title_ru=doc.title, title_kk=doc.title, on_complete="applications.services.decision_document_on_signed",
         return_url=reverse("applications:stage", args=[public_id, 4]), organization=request.user.organization,
-        required_bin=request.user.organization.bin, signer_user=request.user,
+        signer_user=request.user, signed_document=doc.signed_document,
     )
 
 
@@ -501,7 +504,7 @@ def invitation_open(request, token):
         return _signing_response(
             request, subject=invitation, document=_invitation_document(invitation), filename="developer-confirmation.pdf",
             title_ru="Подтверждение данных застройщика", title_kk="Құрылыс салушының деректерін растау",
-            purpose="sign", organization=None, required_bin=invitation.bin,
+            purpose="sign", organization=None, required_bin=invitation.bin, allowed_roles=None,
             on_complete="applications.services.invitation_on_signed",
             return_url=reverse("applications:invitation_done", args=[token]),
         )

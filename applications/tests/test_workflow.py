@@ -212,7 +212,20 @@ def test_transition_table_refuses_jumps(company):
     assert app.status == Status.DRAFT
 
 
-def test_bpms_events_register_decide_and_bring_documents(company, company_user, registry, catalogue):
+def sign_with_demo_key(client, response_or_sr, slug):
+    """Complete a signing request with a demo key through signing's ЭЦП view."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from signing import pki
+    from signing.models import SigningRequest
+
+    sr = response_or_sr if isinstance(response_or_sr, SigningRequest) else SigningRequest.objects.latest("id")
+    data, password = pki.demo_key(slug)
+    return client.post(reverse("signing:ecp", args=[sr.public_id]),
+                       {"key_file": SimpleUploadedFile("RSA256_key.p12", data), "password": password})
+
+
+def test_bpms_events_register_decide_and_bring_documents(client, company, company_user, registry, catalogue):
     app, dev_user = complete_application(company, company_user, catalogue)
     services.application_signed(application=app, actor=company_user)
     case = str(app.public_id)
@@ -224,6 +237,9 @@ def test_bpms_events_register_decide_and_bring_documents(company, company_user, 
     app.refresh_from_db()
     assert app.status == Status.REGISTERED and app.registration_number == "ГАР-2026/0001"
     assert app.due_date == datetime.date(2026, 11, 30)
+    listing = client
+    listing.force_login(company_user)
+    assert "ГАР-2026/0001" in listing.get(reverse("applications:list")).content.decode()
     pdf = base64.b64encode(PDF_BYTES).decode()
     services.application_apply_bpms_event(case_id=case, event={
         "seq": 11, "status": Status.APPROVED, "occurred_at": "2026-11-20T12:00:00+05:00", "payload": {},
@@ -232,13 +248,7 @@ def test_bpms_events_register_decide_and_bring_documents(company, company_user, 
     app.refresh_from_db()
     assert app.status == Status.APPROVED
     pledge = DecisionDocument.objects.get(application=app, kind=DecisionDocument.Kind.PLEDGE)
-    assert pledge.signatures.count() == 2
-    services.decision_document_sign(document=pledge, organization=company, signer_name="Иванов")
-    pledge.refresh_from_db()
-    assert pledge.state == DecisionDocument.State.TO_SIGN
-    services.decision_document_sign(document=pledge, organization=dev_user.organization, signer_name="Петров")
-    pledge.refresh_from_db()
-    assert pledge.state == DecisionDocument.State.SIGNED
+    assert pledge.signed_document.parties.count() == 2
     avr = DecisionDocument.objects.get(application=app, kind=DecisionDocument.Kind.AVR)
     with pytest.raises(services.ApplicationError):
         services.avr_return(document=avr, comment="  ", actor=company_user)
@@ -247,22 +257,71 @@ def test_bpms_events_register_decide_and_bring_documents(company, company_user, 
     assert avr.state == DecisionDocument.State.RETURNED
 
 
-def test_decision_documents_download_only_after_all_signed(client, company, company_user, registry, catalogue):
+def test_pledge_signed_by_both_parties_then_downloadable(client, company, company_user, registry, catalogue):
     app, dev_user = complete_application(company, company_user, catalogue)
     services.application_signed(application=app, actor=company_user)
     doc = services.decision_document_add(application=app, kind=DecisionDocument.Kind.PLEDGE, title="Договор залога",
                                          data=PDF_BYTES, filename="pledge.pdf")
     client.force_login(company_user)
     url = reverse("applications:decision_download", args=[app.public_id, doc.pk])
-    assert client.get(url).status_code == 404
+    assert client.get(url).status_code == 404  # not before everyone signed
     assert client.get(url + "?review=1").status_code == 200
     page = client.get(reverse("applications:stage", args=[app.public_id, 4])).content.decode()
     assert "Сведения о подписи" in page and "Не подписан" in page
-    for org in (company, dev_user.organization):
-        services.decision_document_sign(document=doc, organization=org, signer_name="X")
-    assert client.get(url).status_code == 200
+    modal = client.post(reverse("applications:decision_sign", args=[app.public_id, doc.pk]))
+    assert modal.status_code == 200
+    assert sign_with_demo_key(client, None, "company_head_sign").status_code == 302
+    doc.refresh_from_db()
+    assert doc.state == DecisionDocument.State.TO_SIGN
+    client.force_login(dev_user)
+    client.post(reverse("applications:decision_sign", args=[app.public_id, doc.pk]))
+    assert sign_with_demo_key(client, None, "developer_head_sign").status_code == 302
+    doc.refresh_from_db()
+    assert doc.state == DecisionDocument.State.SIGNED
+    response = client.get(url)
+    assert response.status_code == 302 and "/signing/documents/" in response["Location"]
     client.force_login(UserFactory())
     assert client.get(url + "?review=1").status_code == 404
+
+
+def test_consent_form_view_and_sign_with_eds(client, company, company_user, registry, catalogue):
+    app = ApplicationFactory(organization=company, data=valid_tab_data())
+    ct = catalogue["company_consent"]
+    client.force_login(company_user)
+    before = client.get(reverse("applications:stage", args=[app.public_id, 4])).content.decode()
+    assert "Сформировать согласие" in before and "Не подписан" in before
+    client.post(reverse("applications:consent_form", args=[app.public_id, ct.pk]))
+    consent = ConsentDocument.objects.get(application=app, consent_type=ct)
+    view = client.get(reverse("applications:consent_view", args=[app.public_id, ct.pk]))
+    assert b"".join(view.streaming_content).startswith(b"%PDF")
+    page = client.get(reverse("applications:stage", args=[app.public_id, 4])).content.decode()
+    assert "Смотреть документ" in page and "Подписать ЭЦП/QR" in page
+    modal = client.post(reverse("applications:consent_sign", args=[app.public_id, ct.pk]), HTTP_HX_REQUEST="true")
+    assert "через ЭЦП" in modal.content.decode()
+    sign_with_demo_key(client, None, "company_head_sign")
+    consent.refresh_from_db()
+    assert consent.signed_at and "ДЕМОВ" in consent.signer_name.upper()
+
+
+def test_developer_confirms_the_invitation_with_eds_and_gets_a_cabinet(client, company, company_user, registry,
+                                                                      django_capture_on_commit_callbacks):
+    app = ApplicationFactory(organization=company, data=valid_tab_data())
+    with django_capture_on_commit_callbacks(execute=True):
+        invite(app, company_user)
+    token = re.search(r"/applications/invite/(\S+)/", mail.outbox[-1].body).group(1)
+    response = client.post(reverse("applications:invitation", args=[token]))
+    assert response.status_code == 200
+    # The company's key does not match the invited BIN: refused, nothing created.
+    refused = sign_with_demo_key(client, None, "company_head_sign")
+    assert refused.status_code == 400
+    assert not Organization.objects.filter(bin=DEVELOPER_BIN).exists()
+    done = sign_with_demo_key(client, None, "developer_head_sign")
+    assert done.status_code == 302 and done["Location"] == reverse("applications:invitation_done", args=[token])
+    page = client.get(done["Location"], follow=True)
+    developer = Organization.objects.get(bin=DEVELOPER_BIN)
+    assert developer.kind == Organization.Kind.DEVELOPER
+    assert page.context["user"].organization == developer
+    assert str(app.public_id) in page.content.decode()
 
 
 def test_admin_moderation_checklist(admin_client, company, company_user, registry, catalogue):
