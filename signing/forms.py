@@ -21,7 +21,7 @@ class KeyFileUploadHandler(MemoryFileUploadHandler):
 
 
 class EcpForm(PortalForm):
-    key_file = forms.FileField(label=_("Choose file"), help_text=_("Please use the RSA key."),
+    key_file = forms.FileField(label=_("Choose file"),
                                error_messages={"required": _("Choose the key file (.p12).")})
     password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput(render_value=False),
                                error_messages={"required": _("Enter the password of the key.")})
@@ -50,3 +50,4 @@ class SimulatorForm(PortalForm):
             (k["slug"], f"{k['person']} · {k['purpose']} · {k['role']}" + (f" · {k['state']}" if k["state"] != "valid" else ""))
             for k in demo_keys
         ]
+        self._errors = None  # PortalFormMixin validated before the choices were known: validate again

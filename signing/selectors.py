@@ -6,12 +6,12 @@ from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import QrSession, Signature, SignedDocument, SigningRequest
 
-STATUS_SIGNED = _("Signed")
-STATUS_NOT_SIGNED = _("Not signed")
+STATUS_SIGNED = pgettext_lazy("signature table status", "Signed")
+STATUS_NOT_SIGNED = pgettext_lazy("signature table status", "Not signed")
 
 
 def signing_request_for(*, public_id, user) -> SigningRequest:

@@ -52,6 +52,8 @@ def _done(request, sr: SigningRequest) -> HttpResponse:
 def _panel(request, sr: SigningRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
     """A modal body for htmx, or the same body as a full page."""
     ctx = {"sr": sr, "as_page": not _is_htmx(request), "title": sr.title_ru if request.LANGUAGE_CODE == "ru" else sr.title_kk, **context}
+    if not ctx["as_page"]:
+        status = 200  # htmx swaps only 2xx: a refusal is a re-rendered modal with the message at the field
     if ctx["as_page"]:
         ctx["panel_template"] = template
         return render(request, "signing/page.html", ctx, status=status)
