@@ -274,6 +274,8 @@ def application_save_tab(
             locked.developer_bin = (values.get("developer-bin") or "").strip()[:12]
             fields.append("developer_bin")
         locked.save(update_fields=fields)
+        if tab == "developer":
+            developer_attach_if_known(application=locked)
         if not was_valid and tab_is_valid(locked, tab):
             from .selectors import TAB_TITLES
 
@@ -488,7 +490,7 @@ def invitation_accept(*, invitation: DeveloperInvitation, signer, email: str = "
 
 def developer_attach_if_known(*, application: Application) -> None:
     """A developer that already has a cabinet sees new applications naming it at once."""
-    if application.developer_id or not application.developer_bin:
+    if application.developer_id or len(application.developer_bin) != 12:
         return
     developer = Organization.objects.filter(bin=application.developer_bin, kind=Organization.Kind.DEVELOPER).first()
     if developer is not None and developer.users.exists():

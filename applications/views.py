@@ -256,7 +256,7 @@ def application_stage(request, public_id, stage: int):
                 first_bad = next(c for c in STAGE1_TAB_CODES if not selectors.tab_is_valid(application, c))
                 if first_bad != tab:
                     return redirect(reverse("applications:stage", args=[public_id, 1]) + f"?tab={first_bad}&check=1")
-            elif stage == 3 and bound is not None and not bound.is_valid():
+            elif stage in (2, 3) and role == Provider.COMPANY and not _company_stage_valid(application, stage, bound):
                 messages.error(request, _("Fill in the required fields of every tab correctly to go on."))
             else:
                 return redirect("applications:stage", public_id, min(stage + 1, 4))
@@ -278,6 +278,12 @@ def application_stage(request, public_id, stage: int):
 
 def _stage_template(request):
     return "applications/partials/stage_body.html" if _is_htmx(request) else "applications/stage.html"
+
+
+def _company_stage_valid(application, stage: int, bound) -> bool:
+    """The УК's own required documents of the stage (and the expertise block on stage 3)."""
+    readiness = selectors.application_readiness(application)
+    return readiness.parts[Provider.COMPANY][stage] and (stage != 3 or (bound is not None and bound.is_valid()))
 
 
 def _stage1_valid(application) -> bool:
