@@ -159,6 +159,9 @@ def appeal_sign(request, public_id):
     appeal = selectors.appeal_get(organization=organization, public_id=public_id)
     consent_form = ConsentForm(request.POST)
     if not consent_form.is_valid():
+        if request.htmx:
+            return render(request, "appeals/partials/consent_modal.html",
+                          {"appeal": appeal, "consent_form": consent_form})
         return render(request, "appeals/edit.html", _edit_context(request, appeal, consent_form=consent_form),
                       status=400)
     try:
@@ -166,13 +169,13 @@ def appeal_sign(request, public_id):
     except services.AppealError as exc:
         if exc.code == "incomplete":
             messages.error(request, exc.message)
-            return redirect("appeals:edit", public_id=appeal.public_id)
+            return _redirect(request, reverse("appeals:edit", args=[appeal.public_id]))
         if exc.field == "consent":
             consent_form.add_error("consent", exc.message)
             return render(request, "appeals/edit.html", _edit_context(request, appeal, consent_form=consent_form),
                           status=400)
         messages.error(request, exc.message)
-        return redirect("appeals:list")
+        return _redirect(request, reverse("appeals:list"))
     return _signing_modal_response(request, signing_request)
 
 
