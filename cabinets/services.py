@@ -464,3 +464,18 @@ def login_challenge_use(*, token: str, now=None) -> User:
     if not challenge.signer_bin:
         raise CabinetError(_("Use the EDS of a legal entity."), code="not_legal_entity")
     return login_user_by_certificate(iin=challenge.signer_iin, bin=challenge.signer_bin)
+
+
+def auth_records_purge(*, now=None) -> int:
+    """Deletes what the login and registration flows no longer need: one-time codes and login
+    challenges older than a day, unfinished registrations past their life. Run daily."""
+    now = now or timezone.now()
+    day_ago = now - datetime.timedelta(days=1)
+    deleted = OneTimeCode.objects.filter(created_at__lt=day_ago).delete()[0]
+    deleted += LoginChallenge.objects.filter(created_at__lt=day_ago).delete()[0]
+    deleted += (
+        RegistrationDraft.objects.filter(created_at__lt=now - REGISTRATION_TTL)
+        .exclude(step=RegistrationDraft.Step.DONE)
+        .delete()[0]
+    )
+    return deleted

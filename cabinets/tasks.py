@@ -7,3 +7,9 @@ from . import services
 def send_notification_email(notification_id: int) -> None:
     """Sends the e-mail copy of a notification. Idempotent: a notification is mailed once."""
     services.notification_send_email_copy(notification_id=notification_id)
+
+
+@shared_task
+def purge_auth_records() -> None:
+    """Daily: old one-time codes, login challenges and abandoned registrations."""
+    services.auth_records_purge()

@@ -165,3 +165,37 @@ def test_profile_reauth_wrong_password_limit_logs_out(cabinet_client):
         assert "Неверный пароль" in body
     response = cabinet_client.post(url, {"action": "send", "kind": "email", "new_value": "n@example.kz", "password": "nope"})
     assert response.status_code == 302 and cabinet_client.get(url).status_code == 302
+
+
+def test_profile_shows_only_the_signed_in_user(cabinet_client, cabinet_user):
+    other = UserFactory(surname="Чужой")
+    body = cabinet_client.get(reverse("cabinets:profile") + f"?user={other.pk}&pk={other.pk}").content.decode()
+    assert other.iin not in body and other.organization.bin not in body and "Чужой" not in body
+
+
+def test_idle_session_ends(cabinet_client, settings):
+    import time
+
+    assert cabinet_client.get(reverse("cabinets:profile")).status_code == 200
+    session = cabinet_client.session
+    session["_last_seen"] = int(time.time()) - settings.SESSION_IDLE_TIMEOUT - 5
+    session.save()
+    assert cabinet_client.get(reverse("cabinets:profile")).status_code == 302
+
+
+def test_purge_keeps_fresh_and_finished_records():
+    import datetime
+
+    from django.utils import timezone
+
+    from cabinets.models import LoginChallenge, OneTimeCode, RegistrationDraft
+
+    now = timezone.now()
+    old = now - datetime.timedelta(days=2)
+    services.otp_send(purpose="login", channel="email", recipient="a@b.kz", now=old)
+    services.otp_send(purpose="login", channel="email", recipient="c@d.kz", now=now)
+    LoginChallenge.objects.create(token="t1", nonce="n", created_at=old)
+    RegistrationDraft.objects.create(token="d1", bin="1", iin="1", organization_name="x", created_at=old)
+    RegistrationDraft.objects.create(token="d2", bin="1", iin="2", organization_name="x", created_at=old, step="done")
+    assert services.auth_records_purge(now=now) == 3
+    assert OneTimeCode.objects.count() == 1 and list(RegistrationDraft.objects.values_list("token", flat=True)) == ["d2"]
