@@ -143,6 +143,8 @@ CELERY_BEAT_SCHEDULE["bpms-feed-pull"] = {
     "task": "bpms_bridge.feed_pull", "schedule": env.float("BPMS_FEED_PULL_SECONDS", default=5.0),
     "options": {"expires": 60},
 }
+# cabinets: drop old one-time codes, login challenges and abandoned registrations.
+CELERY_BEAT_SCHEDULE["cabinets-purge-auth-records"] = {"task": "cabinets.tasks.purge_auth_records", "schedule": 24 * 3600.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 if REDIS_URL:
