@@ -17,3 +17,17 @@ class BpmsBridgeConfig(AppConfig):
 
         post_save.connect(_changed, sender=CalendarCorrection, dispatch_uid="bpms_calendar_saved")
         post_delete.connect(_changed, sender=CalendarCorrection, dispatch_uid="bpms_calendar_deleted")
+        _register_extra_case_kinds()
+
+
+def _register_extra_case_kinds() -> None:
+    """Extra case kinds from the environment, for benches and load tests that run their own
+    worker process: BPMS_EXTRA_CASE_KINDS="kind=dotted.path.apply_event[,kind2=...]"."""
+    import os
+
+    from .registry import register_case_kind
+
+    for item in filter(None, (os.environ.get("BPMS_EXTRA_CASE_KINDS") or "").split(",")):
+        kind, _, path = item.partition("=")
+        if kind.strip() and path.strip():
+            register_case_kind(kind.strip(), apply_event=path.strip())

@@ -217,83 +217,133 @@ def _parse_event(raw: dict) -> dict:
     }
 
 
-def event_apply(*, raw: dict, source: str = "feed", strict_order: bool = False, now: dt.datetime | None = None) -> str:
-    """Apply one BPMS event at most once. Returns "applied", "failed", "unknown_kind",
-    "duplicate" (seen before or older than what was applied) or "gap" (strict_order only: an
-    earlier event of the case is missing — the feed will bring both in order)."""
+def _locked_case(event: dict) -> BpmsCase:
+    """The case row, locked for this transaction (created on its first event)."""
+    lookup = {"case_kind": event["case_kind"], "case_id": event["external_id"]}
+    case = BpmsCase.objects.select_for_update().filter(**lookup).first()
+    if case is None:
+        try:
+            with transaction.atomic():
+                BpmsCase.objects.create(**lookup, bpms_case_id=event["bpms_case_id"])
+        except IntegrityError:
+            pass  # created meanwhile by the webhook or the feed
+        case = BpmsCase.objects.select_for_update().get(**lookup)
+    return case
+
+
+def _with_deadline(case: BpmsCase, payload: dict) -> dict:
+    """A registration event (payload.registered_at) sets the case's regulated review deadline."""
+    raw = payload.get("registered_at")
+    registered_at = parse_datetime(str(raw)) if raw else None
+    if registered_at is None or registered_at.tzinfo is None:
+        return payload
+    payload = dict(payload)
+    case.registered_at = registered_at
+    route = selectors.route_for(case_kind=case.case_kind, category=str(payload.get("category") or ""))
+    if route is not None:
+        case.deadline = selectors.review_deadline(route, registered_at)
+        payload["review_deadline"] = case.deadline.isoformat()
+    return payload
+
+
+def _record(case: BpmsCase, event: dict, *, source: str, outcome: str, error: str = "", kind=None, payload=None) -> None:
+    AppliedEvent.objects.create(
+        case=case, seq=event["seq"], case_seq=event["case_seq"], status=event["status"],
+        occurred_at=event["occurred_at"], source=source, outcome=outcome, error=error,
+        documents=[{"name": d.get("name", ""), "content_type": d.get("content_type", "")}
+                   for d in event["documents"] if isinstance(d, dict)],
+    )
+    case.last_case_seq = event["case_seq"]
+    if outcome == EventOutcome.APPLIED:
+        case.last_status = event["status"][:40]
+    if event["bpms_case_id"]:
+        case.bpms_case_id = event["bpms_case_id"]
+    if (payload or {}).get("final") or (kind is not None and event["status"] in kind.final_statuses):
+        case.finished = True
+    case.save(update_fields=["last_case_seq", "last_status", "bpms_case_id", "registered_at", "deadline", "finished", "updated_at"])
+
+
+class _DomainFailed(Exception):
+    pass
+
+
+def event_apply(*, raw: dict, source: str = "feed", strict_order: bool = False) -> str:
+    """Apply one BPMS event at most once. Returns "applied", "failed" (the domain refused; recorded
+    for admin), "unknown_kind", "duplicate" (seen before, or older than what was applied: a
+    status never moves backwards) or "gap" (strict_order only — the webhook path: an earlier
+    event of the case is missing; the feed will bring both in order).
+
+    One transaction: lock the case row, check the per-case sequence, call the domain's
+    apply_event, record the AppliedEvent (unique seq) and advance the case."""
     event = _parse_event(raw)
-    now = now or timezone.now()
-    with transaction.atomic():
-        case, _ = BpmsCase.objects.get_or_create(case_kind=event["case_kind"], case_id=event["external_id"])
-        case = BpmsCase.objects.select_for_update().get(pk=case.pk)
-        if event["case_seq"] <= case.last_case_seq or AppliedEvent.objects.filter(seq=event["seq"]).exists():
-            return "duplicate"
-        if strict_order and event["case_seq"] != case.last_case_seq + 1:
-            return "gap"
-        payload = dict(event["payload"])
-        registered_at = parse_datetime(str(payload.get("registered_at") or "")) if payload.get("registered_at") else None
-        if registered_at is not None and registered_at.tzinfo is not None:
-            route = selectors.route_for(case_kind=case.case_kind, category=str(payload.get("category") or ""))
-            case.registered_at = registered_at
-            if route is not None:
-                case.deadline = selectors.review_deadline(route, registered_at)
-                payload["review_deadline"] = case.deadline.isoformat()
-        kind = registry.case_kind(case.case_kind)
-        error = ""
-        if kind is None:
-            outcome = EventOutcome.UNKNOWN_KIND
-            error = f"case kind {case.case_kind!r} is not registered"
-        else:
+    kind = registry.case_kind(event["case_kind"])
+    try:
+        with transaction.atomic():
+            case = _locked_case(event)
+            if event["case_seq"] <= case.last_case_seq:
+                return "duplicate"
+            if strict_order and event["case_seq"] != case.last_case_seq + 1:
+                return "gap"
+            payload = _with_deadline(case, event["payload"])
+            if kind is None:
+                _record(case, event, source=source, outcome=EventOutcome.UNKNOWN_KIND,
+                        error=f"case kind {case.case_kind!r} is not registered", payload=payload)
+                return str(EventOutcome.UNKNOWN_KIND)
             domain_event = {
                 "seq": event["seq"], "status": event["status"], "occurred_at": event["occurred_at"].isoformat(),
                 "payload": payload, "documents": event["documents"],
             }
             try:
-                with transaction.atomic():
-                    kind.apply_event()(case_id=case.case_id, event=domain_event)
-                outcome = EventOutcome.APPLIED
-            except Exception as exc:  # noqa: BLE001 — recorded for admin, the feed goes on
-                outcome = EventOutcome.FAILED
-                error = f"{type(exc).__name__}: {exc}"[:2000]
-                logger.exception("bpms event %s for %s:%s failed", event["seq"], case.case_kind, case.case_id)
-        AppliedEvent.objects.create(
-            case=case, seq=event["seq"], case_seq=event["case_seq"], status=event["status"],
-            occurred_at=event["occurred_at"], source=source, outcome=outcome, error=error,
-            documents=[{"name": d.get("name", ""), "content_type": d.get("content_type", "")}
-                       for d in event["documents"] if isinstance(d, dict)],
-        )
-        case.last_case_seq = event["case_seq"]
-        if outcome == EventOutcome.APPLIED:
-            case.last_status = event["status"][:40]
-        if event["bpms_case_id"]:
-            case.bpms_case_id = event["bpms_case_id"]
-        if payload.get("final") or (kind and event["status"] in kind.final_statuses):
-            case.finished = True
-        case.save(update_fields=["last_case_seq", "last_status", "bpms_case_id", "registered_at", "deadline", "finished", "updated_at"])
-    return str(outcome)
+                kind.apply_event()(case_id=case.case_id, event=domain_event)
+            except Exception as exc:  # noqa: BLE001 — rolled back here, recorded below
+                raise _DomainFailed(f"{type(exc).__name__}: {exc}"[:2000]) from exc
+            _record(case, event, source=source, outcome=EventOutcome.APPLIED, kind=kind, payload=payload)
+            return str(EventOutcome.APPLIED)
+    except IntegrityError:
+        if AppliedEvent.objects.filter(seq=event["seq"]).exists():
+            return "duplicate"  # the same feed seq under another case: never applied twice
+        raise
+    except _DomainFailed as failure:
+        logger.warning("bpms event %s for %s:%s refused by the domain: %s", event["seq"], event["case_kind"],
+                       event["external_id"], failure)
+        with transaction.atomic():
+            case = _locked_case(event)
+            if event["case_seq"] <= case.last_case_seq:
+                return "duplicate"
+            payload = _with_deadline(case, event["payload"])
+            _record(case, event, source=source, outcome=EventOutcome.FAILED, error=str(failure), payload=payload)
+        return str(EventOutcome.FAILED)
 
 
-def feed_pull(*, limit: int = 500, max_pages: int = 50) -> int:
-    """Apply the feed from the acknowledged cursor; one run at a time. Returns events handled."""
+def feed_pull(*, limit: int = 500, max_pages: int = 50, chunk: int = 100) -> int:
+    """Apply the feed from the acknowledged cursor; one run at a time. Returns events handled.
+
+    Events are applied in chunks of `chunk` per transaction (each event in its own savepoint,
+    so one refusal never undoes the others) and the cursor moves in the same transaction:
+    a crash re-reads at most one chunk, which the per-case sequence makes harmless."""
     lock_timeout = int(conf("BPMS_FEED_LOCK_SECONDS", 300))
     if not cache.add(FEED_LOCK_KEY, "1", timeout=lock_timeout):
         return 0
     handled = 0
     try:
         cursor, _ = FeedCursor.objects.get_or_create(name=FEED_CURSOR)
+        last_seq = cursor.last_seq
         for _page in range(max_pages):
-            events = client.fetch_events(after=cursor.last_seq, limit=limit)
+            events = sorted(client.fetch_events(after=last_seq, limit=limit), key=lambda e: int(e.get("seq") or 0))
             if not events:
                 break
-            for raw in sorted(events, key=lambda e: int(e.get("seq", 0))):
-                try:
-                    event_apply(raw=raw, source="feed")
-                except BridgeError:
-                    logger.exception("bpms feed: malformed event skipped: %r", raw.get("seq"))
-                cursor.last_seq = max(cursor.last_seq, int(raw.get("seq") or 0))
-                handled += 1
-            # Monotonic even if two pulls ever overlap (the lock is per cache backend).
-            FeedCursor.objects.filter(pk=cursor.pk).update(last_seq=Greatest(F("last_seq"), cursor.last_seq), updated_at=timezone.now())
+            for start in range(0, len(events), chunk):
+                part = events[start:start + chunk]
+                with transaction.atomic():
+                    for raw in part:
+                        try:
+                            event_apply(raw=raw, source="feed")
+                        except BridgeError:
+                            logger.exception("bpms feed: malformed event skipped: %r", raw.get("seq"))
+                        handled += 1
+                    last_seq = max(last_seq, max(int(raw.get("seq") or 0) for raw in part))
+                    # Monotonic even if two pulls ever overlap (the lock is per cache backend).
+                    FeedCursor.objects.filter(pk=cursor.pk).update(last_seq=Greatest(F("last_seq"), last_seq), updated_at=timezone.now())
             if len(events) < limit:
                 break
     finally:

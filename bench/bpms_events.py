@@ -1,0 +1,204 @@
+"""bench/bpms_events.py — BPMS status events into the portal.
+
+1. Throughput: 10 000 events in the mock's feed, applied by `feed_pull` in one process
+   (HTTP feed pages of 1000 + per-event transaction with the row lock and the AppliedEvent).
+2. Lag with a real Celery worker and beat running (beat pulls the feed every
+   BPMS_FEED_PULL_SECONDS, 1 s here): 10 000 events emitted at a steady rate; lag = the
+   AppliedEvent's time (the cabinet's status committed) − the event's occurred_at in the mock.
+3. Webhook path: the mock posts signed webhooks to the portal (gunicorn) — 1 000 events.
+
+The case kind is a stand-in domain (`apply_event` below only reads the case row), so the
+numbers are the bridge's own cost: HTTP, parsing, locking, idempotency bookkeeping.
+Uses its own PostgreSQL database (hp_bench_bpms, recreated) and Redis DB 12.
+
+    .venv/bin/python bench/bpms_events.py [--events 10000] [--skip-webhook]
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DB_NAME = os.environ.get("BENCH_DB_NAME", "hp_bench_bpms")
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+
+os.environ.update({
+    "DATABASE_URL": f"{PG}/{DB_NAME}", "REDIS_URL": REDIS, "HOMEPORTAL_TESTING": "1", "DEBUG": "1",
+    "DJANGO_SETTINGS_MODULE": "homeportal.settings", "BPMS_FEED_PULL_SECONDS": "1",
+    "BPMS_EXTRA_CASE_KINDS": "bench=bench.bpms_events.apply_event", "PYTHONPATH": str(ROOT),
+    "HOMEPORTAL_VAR_DIR": str(Path(tempfile.gettempdir()) / "hp-bench-bpms-var"),
+})
+
+
+def apply_event(*, case_id: str, event: dict):
+    """The stand-in domain: one indexed read, like loading the domain object."""
+    from bpms_bridge.models import BpmsCase
+
+    BpmsCase.objects.filter(case_kind="bench", case_id=case_id).exists()
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def recreate_database():
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def lags_since(after_seq: int) -> list[float]:
+    from bpms_bridge.models import AppliedEvent
+
+    rows = AppliedEvent.objects.filter(seq__gt=after_seq).values_list("occurred_at", "applied_at")
+    return [(applied - occurred).total_seconds() for occurred, applied in rows]
+
+
+def wait_applied(total: int, timeout: float) -> float:
+    from bpms_bridge.models import AppliedEvent
+
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if AppliedEvent.objects.count() >= total:
+            return time.monotonic()
+        time.sleep(0.2)
+    raise SystemExit(f"timed out: {AppliedEvent.objects.count()} of {total} applied")
+
+
+def emit_steady(mock, *, prefix: str, count: int, rate: float, cases: int = 500, batch: int = 50):
+    interval = batch / rate
+    sent = 0
+    next_at = time.monotonic()
+    while sent < count:
+        n = min(batch, count - sent)
+        items = [{"case_kind": "bench", "external_id": f"{prefix}-{(sent + i) % cases}", "status": f"s{(sent + i) // cases + 1}"}
+                 for i in range(n)]
+        code, answer = mock.call("POST", "/admin/emit", {"events": items})
+        assert code == 200, answer
+        sent += n
+        next_at += interval
+        time.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def start(args, **kw):
+    return subprocess.Popen(args, cwd=ROOT, env=os.environ.copy(), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+
+
+def stop(proc):
+    if proc and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--rate", type=float, default=500.0, help="events/s emitted in the lag phase")
+    parser.add_argument("--skip-webhook", action="store_true")
+    args = parser.parse_args()
+
+    recreate_database()
+    import django
+
+    django.setup()
+    import redis
+    from django.core.management import call_command
+
+    redis.Redis.from_url(REDIS).flushdb()
+    call_command("migrate", verbosity=0)
+
+    from bpms_bridge import registry, services
+    from bpms_bridge.models import AppliedEvent
+    from bpms_bridge.tests.mockproc import MockProcess, free_port
+
+    assert registry.case_kind("bench") is not None
+    tmp = Path(tempfile.mkdtemp(prefix="bench-bpms-"))
+    mock = MockProcess(tmp / "mock.sqlite3").start()
+    from django.conf import settings
+
+    settings.BPMS_BASE_URL = mock.url
+    os.environ["BPMS_BASE_URL"] = mock.url
+    procs = []
+    try:
+        # 1. throughput of the apply path
+        n = args.events
+        for start_i in range(0, n, 1000):
+            items = [{"case_kind": "bench", "external_id": f"t-{(start_i + i) % 500}", "status": f"s{(start_i + i) // 500 + 1}"}
+                     for i in range(min(1000, n - start_i))]
+            assert mock.call("POST", "/admin/emit", {"events": items})[0] == 200
+        t0 = time.perf_counter()
+        handled = services.feed_pull(limit=1000, max_pages=1000)
+        elapsed = time.perf_counter() - t0
+        applied = AppliedEvent.objects.filter(outcome="applied").count()
+        assert handled == n and applied == n, (handled, applied)
+        print(f"[1] feed_pull applied {applied} events in {elapsed:.2f} s: {applied / elapsed:.0f} events/s (one process)")
+        # a second pull of the same feed changes nothing
+        again = services.feed_pull(limit=1000)
+        print(f"    repeat pull: {again} new events, applied rows still {AppliedEvent.objects.count()}")
+        base_seq = mock.stats()["last_seq"]
+
+        # 2. lag with a worker and beat
+        procs.append(start([sys.executable, "-m", "celery", "-A", "homeportal", "worker", "--pool=prefork", "--concurrency=2",
+                            "--prefetch-multiplier=1", "--without-gossip", "--without-mingle", "--loglevel=WARNING"]))
+        procs.append(start([sys.executable, "-m", "celery", "-A", "homeportal", "beat", "--loglevel=WARNING",
+                            "-s", str(tmp / "beat-schedule")]))
+        time.sleep(6)
+        t0 = time.monotonic()
+        emit_steady(mock, prefix="l", count=n, rate=args.rate)
+        emitted = time.monotonic()
+        done = wait_applied(2 * n, timeout=600)
+        lags = lags_since(base_seq)
+        print(f"[2] worker+beat (feed pull every 1 s): {len(lags)} events emitted at {args.rate:.0f}/s in {emitted - t0:.1f} s, "
+              f"all applied {done - emitted:.1f} s after the last one; end-to-end {len(lags) / (done - t0):.0f} events/s")
+        print(f"    lag event→cabinet: p50 {percentile(lags, 50) * 1000:.0f} ms, p95 {percentile(lags, 95) * 1000:.0f} ms, "
+              f"max {max(lags) * 1000:.0f} ms")
+        assert AppliedEvent.objects.count() == 2 * n
+
+        # 3. the webhook fast path
+        if not args.skip_webhook:
+            port = free_port()
+            web = start([sys.executable, "-m", "gunicorn", "homeportal.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
+                         "--log-level", "warning"])
+            procs.append(web)
+            mock.stop()
+            mock = MockProcess(tmp / "mock.sqlite3", port=mock.port, webhook_url=f"http://127.0.0.1:{port}/bpms/webhook/").start()
+            time.sleep(3)
+            base_seq = mock.stats()["last_seq"]
+            w = min(1000, n)
+            t0 = time.monotonic()
+            emit_steady(mock, prefix="w", count=w, rate=100.0, cases=100, batch=10)
+            wait_applied(2 * n + w, timeout=300)
+            lags = lags_since(base_seq)
+            sources = dict.fromkeys(("webhook", "feed"), 0)
+            for src in AppliedEvent.objects.filter(seq__gt=base_seq).values_list("source", flat=True):
+                sources[src] = sources.get(src, 0) + 1
+            print(f"[3] webhook (+ feed) at 100 events/s: {len(lags)} events; lag p50 {percentile(lags, 50) * 1000:.0f} ms, "
+                  f"p95 {percentile(lags, 95) * 1000:.0f} ms; applied via {sources}")
+    finally:
+        for proc in procs:
+            stop(proc)
+        mock.stop()
+
+
+if __name__ == "__main__":
+    main()
