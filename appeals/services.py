@@ -466,7 +466,7 @@ def appeal_transition(
             appeal.internal_number = str(payload["internal_number"])[:100]
             fields += ["executor_name", "internal_number"]
         elif to == S.REVISION:
-            appeal.revision_deadline = _as_date(payload["revision_deadline"])
+            appeal.revision_deadline = _as_date(payload.get("revision_deadline"))
             fields.append("revision_deadline")
         elif to == S.DS_APPLICANT_SIGNING:
             appeal.ds_file.save(document.name, ContentFile(document.content), save=False)
@@ -510,9 +510,11 @@ def _after_transition(appeal: Appeal, *, source: str, target: str, now: datetime
     """Side effects: BPMS outbox rows in the same transaction, notifications once it commits."""
     case_id = str(appeal.public_id)
     if target == S.SENT:
+        # The first signature creates the BPMS case; after a revision the case is resubmitted.
         round_no = appeal.signatures.filter(party=AppealSignature.Party.APPEAL).count()
-        _outbox_enqueue(case_id=case_id, kind="submit", payload=appeal_submit_payload(appeal),
-                        idempotency_key=f"appeal:{case_id}:submit:{round_no}")
+        kind = "submit" if source == S.DRAFT else "resubmit"
+        _outbox_enqueue(case_id=case_id, kind=kind, payload=appeal_submit_payload(appeal),
+                        idempotency_key=f"appeal:{case_id}:{kind}:{round_no}")
     elif target == S.DS_KZHK_SIGNING:
         _outbox_enqueue(case_id=case_id, kind="signed_ds", payload={"case_id": case_id},
                         idempotency_key=f"appeal:{case_id}:signed_ds")
@@ -579,19 +581,41 @@ def appeal_apply_bpms_event(*, case_id: str, event: dict) -> Appeal | None:
     if transitions.ORDER.index(target) < transitions.ORDER.index(appeal.status):
         logger.warning("appeal %s: BPMS event %s -> %s would go backwards, ignored", case_id, appeal.status, target)
         return appeal
-    payload = dict(event.get("payload") or {})
+    payload = _bpms_payload(dict(event.get("payload") or {}), target=target,
+                            occurred_at=_as_datetime(event.get("occurred_at")) or timezone.now())
     documents = event.get("documents") or []
     if documents and "document" not in payload:
         payload["document"] = _as_document(documents[0])
     if seq:
         payload["seq"] = seq
-    if target == S.DS_SIGNED and not payload.get("document") and appeal.ds_file:
+    document = payload.get("document")
+    if target == S.DS_SIGNED and appeal.ds_file:
+        # The signed ДС the portal offers is KZhK's PAdES issue of the very PDF the parties signed.
         payload["document"] = Document(name=f"ДС-{payload.get('ds_number', '')}.pdf",
                                        content=_pdf_issue_by_kzhk(pdf=_read(appeal.ds_file), title="ДС",
                                                                   signers=_ds_signers(appeal)))
+    elif target in (S.REVISION, S.REJECTED) and document and b"/ByteRange" not in document.content:
+        # An official notification must be verifiable: an unsigned one is issued under KZhK's key.
+        title = "Уведомление АО «КЖК»"
+        payload["document"] = Document(name=document.name, content=_pdf_issue_by_kzhk(pdf=document.content, title=title))
     # A move the table refuses raises: bpms_bridge records the event as failed for the admin.
     return appeal_transition(appeal, to=target, actor=Actor.BPMS, payload=payload,
                              now=_as_datetime(event.get("occurred_at")) or timezone.now())
+
+
+def _bpms_payload(payload: dict, *, target: str, occurred_at: datetime.datetime) -> dict:
+    """BPMS Simbase's names for the data each status carries → the portal's."""
+    aliases = {"deadline": "review_deadline" if target == S.REGISTERED else "revision_deadline",
+               "executor_number": "internal_number"}
+    for theirs, ours in aliases.items():
+        if theirs in payload and not payload.get(ours):
+            payload[ours] = payload[theirs]
+        payload.pop(theirs, None)
+    if target == S.DS_SIGNED and not payload.get("ds_date"):
+        payload["ds_date"] = timezone.localdate(occurred_at)
+    payload.pop("final", None)
+    payload.pop("category", None)
+    return payload
 
 
 def _is_uuid(value: str) -> bool:

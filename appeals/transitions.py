@@ -33,8 +33,13 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.SENT, S.REGISTERED, KZHK, required=("registration_number",),
                optional=("registered_at", "review_deadline")),
     Transition(S.REGISTERED, S.IN_REVIEW, KZHK, required=("executor_name", "internal_number")),
-    Transition(S.IN_REVIEW, S.REVISION, KZHK, required=("revision_deadline", "document")),
-    Transition(S.IN_REVIEW, S.REJECTED, KZHK, required=("document",)),
+    # After a revision the appeal keeps its registration and goes straight back to review.
+    Transition(S.SENT, S.IN_REVIEW, KZHK, required=("executor_name", "internal_number")),
+    Transition(S.IN_REVIEW, S.REVISION, KZHK, required=("document",), optional=("revision_deadline", "notes")),
+    # Refusal at intake (seed 004: grounds for refusal at registration) or after review.
+    Transition(S.SENT, S.REJECTED, KZHK, required=("document",), optional=("reason",)),
+    Transition(S.REGISTERED, S.REJECTED, KZHK, required=("document",), optional=("reason",)),
+    Transition(S.IN_REVIEW, S.REJECTED, KZHK, required=("document",), optional=("reason",)),
     Transition(S.IN_REVIEW, S.APPROVED, KZHK),
     Transition(S.REVISION, S.SENT, frozenset({Actor.APPLICANT})),
     Transition(S.APPROVED, S.DS_APPLICANT_SIGNING, KZHK, required=("document",)),

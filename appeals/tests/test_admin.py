@@ -40,7 +40,7 @@ def test_admin_status_change_goes_through_the_table(admin_client):
     appeal = AppealFactory(status=S.SENT)
     url = reverse("admin:appeals_appeal_transition", args=[appeal.pk])
     page = admin_client.get(url)
-    assert page.status_code == 200 and [c[0] for c in page.context["form"].fields["to"].choices] == [S.REGISTERED]
+    assert page.status_code == 200 and [c[0] for c in page.context["form"].fields["to"].choices] == [S.REGISTERED, S.IN_REVIEW, S.REJECTED]
     # Not in the table: refused by the form.
     admin_client.post(url, {"to": S.DS_SIGNED, "ds_number": "1", "ds_date": "2026-12-01"})
     appeal.refresh_from_db()

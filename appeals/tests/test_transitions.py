@@ -112,7 +112,9 @@ def test_registration_date_follows_working_hours():
 
 
 @pytest.mark.django_db
-def test_bpms_event_is_idempotent_and_never_backwards():
+def test_bpms_event_is_idempotent_and_never_backwards(monkeypatch):
+    issued = []
+    monkeypatch.setattr(services, "_pdf_issue_by_kzhk", lambda *, pdf, title, signers=None: issued.append(pdf) or b"SIGNED")
     appeal = AppealFactory(status=S.SENT, sent_at=timezone.now())
     event = {"seq": 1, "status": "registered", "occurred_at": timezone.now().isoformat(),
              "payload": {"registration_number": "R-1", "review_deadline": "2026-12-01"}, "documents": []}
@@ -127,15 +129,18 @@ def test_bpms_event_is_idempotent_and_never_backwards():
     assert appeal.status == S.REGISTERED
     # A document arrives base64-encoded.
     services.appeal_apply_bpms_event(case_id=str(appeal.public_id), event={
-        "seq": 3, "status": "in_review", "payload": {"executor_name": "Исполнитель", "internal_number": "7"}})
+        "seq": 3, "status": "in_review", "payload": {"executor_name": "Исполнитель", "executor_number": "ВН-7"}})
+    appeal.refresh_from_db()
+    assert appeal.internal_number == "ВН-7"
     services.appeal_apply_bpms_event(case_id=str(appeal.public_id), event={
-        "seq": 4, "status": "revision", "payload": {"revision_deadline": "2026-12-05"},
+        "seq": 4, "status": "revision", "payload": {"deadline": "2026-12-05", "notes": "Приложите график"},
         "documents": [{"name": "Уведомление.pdf", "content_type": "application/pdf",
                        "data_b64": base64.b64encode(PDF).decode()}]})
     appeal.refresh_from_db()
     assert appeal.status == S.REVISION and appeal.revision_deadline == datetime.date(2026, 12, 5)
     step = appeal.history.get(status=S.REVISION)
-    assert step.document.read() == PDF
+    # An unsigned notification from BPMS is issued under KZhK's key, so it can be verified.
+    assert issued == [PDF] and step.document.read() == b"SIGNED"
     # Unknown case ids are ignored.
     assert services.appeal_apply_bpms_event(case_id="nope", event=event) is None
 
@@ -178,3 +183,34 @@ def test_sending_enqueues_for_bpms_and_bridge_events_apply():
     assert outcome == "failed"
     appeal.refresh_from_db()
     assert appeal.status == S.REGISTERED
+
+
+@pytest.mark.django_db
+def test_resubmission_after_revision_goes_to_bpms_as_resubmit():
+    from bpms_bridge.models import OutboxMessage
+
+    appeal = AppealFactory(status=S.DRAFT)
+    signer = services.Signer(full_name="Иванов")
+    appeal = services.appeal_signed(appeal=appeal, signer=signer)
+    appeal.status = S.REVISION
+    appeal.save(update_fields=["status"])
+    services.appeal_signed(appeal=appeal, signer=signer)
+    kinds = list(OutboxMessage.objects.filter(case_id=str(appeal.public_id)).order_by("pk").values_list("kind", flat=True))
+    assert kinds == ["submit", "resubmit"]
+
+
+@pytest.mark.django_db
+def test_bpms_ds_signed_issues_the_signed_ds_from_the_pdf_the_parties_signed(monkeypatch):
+    from django.core.files.base import ContentFile
+
+    monkeypatch.setattr(services, "_pdf_issue_by_kzhk", lambda *, pdf, title, signers=None: b"PADES:" + pdf)
+    appeal = AppealFactory(status=S.DS_KZHK_SIGNING)
+    appeal.ds_file.save("ds.pdf", ContentFile(PDF))
+    services.appeal_apply_bpms_event(case_id=str(appeal.public_id), event={
+        "seq": 9, "status": "ds_signed", "occurred_at": "2026-12-25T10:00:00+05:00",
+        "payload": {"ds_number": "ДС-00009", "final": True}, "documents": []})
+    appeal.refresh_from_db()
+    assert appeal.status == S.DS_SIGNED and appeal.ds_number == "ДС-00009"
+    assert appeal.ds_date == datetime.date(2026, 12, 25)
+    assert appeal.ds_signed_file.read() == b"PADES:" + PDF
+    assert appeal.signatures.filter(party=AppealSignature.Party.DS_KZHK).exists()
