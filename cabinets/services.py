@@ -10,6 +10,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -165,7 +166,7 @@ class CabinetError(Exception):
 def cabinet_user_by_email(*, email: str) -> User | None:
     return (
         User.objects.filter(email__iexact=(email or "").strip(), is_active=True, organization__isnull=False)
-        .order_by("-last_login", "-date_joined")
+        .order_by(F("last_login").desc(nulls_last=True), "-date_joined")
         .first()
     )
 
@@ -259,9 +260,15 @@ def profile_contact_change_confirm(*, user: User, kind: str, new_value: str, cod
     purpose = OneTimeCode.Purpose.PROFILE_EMAIL if kind == "email" else OneTimeCode.Purpose.PROFILE_MOBILE
     otp_verify(purpose=purpose, recipient=new_value, code=code, context=str(user.pk), now=now)
     field = "email" if kind == "email" else "mobile"
+    old_email = user.email
     setattr(user, field, new_value.strip().lower() if kind == "email" else new_value.strip())
     user.save(update_fields=[field])
     logger.info("user %s changed %s", user.pk, field)
+    if kind == "email" and old_email and old_email != user.email:
+        with translation.override(user.language or "ru"):
+            send_mail(gettext("The e-mail of your cabinet has been changed"),
+                      gettext("The e-mail of your personal cabinet has been changed to %(email)s. If it was not you, "
+                              "call the KZhK call centre.") % {"email": user.email}, None, [old_email])
     return user
 
 

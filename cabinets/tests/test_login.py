@@ -123,3 +123,17 @@ def test_forgot_password_reused_code_refused(client, cabinet_user):
         assert "Неверный код" in response.content.decode()
     cabinet_user.refresh_from_db()
     assert cabinet_user.check_password("N3w-Secret")
+
+
+def test_email_login_prefers_the_recently_active_user(client):
+    import datetime
+
+    from django.utils import timezone
+
+    first = UserFactory(email="shared@example.kz")
+    second = UserFactory(email="shared@example.kz")
+    type(first).objects.filter(pk=first.pk).update(last_login=timezone.now() - datetime.timedelta(days=1))
+    from cabinets.services import cabinet_user_by_email
+
+    assert cabinet_user_by_email(email="SHARED@example.kz") == first
+    assert second.last_login is None

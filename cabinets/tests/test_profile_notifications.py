@@ -46,9 +46,13 @@ def test_email_change_needs_password_and_code(cabinet_client, cabinet_user):
     cabinet_user.refresh_from_db()
     assert cabinet_user.email != "new@example.kz"
     response = cabinet_client.post(url, {"action": "confirm", "code": code}, follow=True)
+    old_email = cabinet_user.email
     cabinet_user.refresh_from_db()
     assert cabinet_user.email == "new@example.kz"
     assert 'class="verified"' in response.content.decode()
+    from django.core import mail
+
+    assert mail.outbox[-1].to == [old_email] and "new@example.kz" in mail.outbox[-1].body
 
 
 def test_mobile_change_by_sms_code(cabinet_client, cabinet_user):
