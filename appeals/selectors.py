@@ -3,7 +3,7 @@ file or ДС is simply not found (the views answer 404)."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils.translation import pgettext
 
@@ -23,7 +23,10 @@ def appeals_visible_to(*, organization: Organization) -> QuerySet[Appeal]:
 
 
 def appeal_list(*, organization: Organization, status: str = "", query: str = "") -> QuerySet[Appeal]:
-    qs = appeals_visible_to(organization=organization).select_related("contract", "category")
+    notice = (AppealHistory.objects.filter(appeal=OuterRef("pk"), status__in=transitions.NOTICE_STATUSES)
+              .exclude(document="").order_by("-created_at", "-pk").values("pk")[:1])
+    qs = (appeals_visible_to(organization=organization).select_related("contract", "category")
+          .annotate(notice_step_id=Subquery(notice)))
     if status:
         qs = qs.filter(status=status)
     query = (query or "").strip()

@@ -70,6 +70,8 @@ USER_ACTIONS: dict[str, frozenset] = {
     S.DS_KZHK_SIGNING: frozenset(),
     S.DS_SIGNED: frozenset({DOWNLOAD_DS}),
 }
+# Statuses whose history step carries KZhK's official notice («Скачать» in the list).
+NOTICE_STATUSES = (S.REVISION, S.REJECTED)
 # Statuses in which the contract's developer sees the appeal (ДС signing only).
 DEVELOPER_VISIBLE = frozenset({S.DS_APPLICANT_SIGNING, S.DS_KZHK_SIGNING, S.DS_SIGNED})
 

@@ -293,3 +293,19 @@ def test_developer_sees_and_signs_only_the_ds(client, monkeypatch):
     assert called[0]["organization"] == developer and called[0]["required_bin"] == developer.bin
     # The signed ДС is not downloadable before everyone signed.
     assert client.get(reverse("appeals:ds_download", args=[appeal.public_id])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_list_offers_the_notice_of_a_revision_and_kazakh_wording(cabinet_client, cabinet_user):
+    appeal = AppealFactory(organization=cabinet_user.organization, status=S.IN_REVIEW)
+    services.appeal_transition(appeal, to=S.REVISION, actor=Actor.BPMS,
+                               payload={"revision_deadline": "2026-12-20", "document": Document("Уведомление.pdf", PDF)})
+    html = cabinet_client.get(reverse("appeals:list")).content.decode()
+    step = appeal.history.exclude(document="").get()
+    assert reverse("appeals:history_download", args=[appeal.public_id, step.pk]) in html
+    assert "Скачать уведомление" in html and "Доработать" in html
+    cabinet_client.cookies["homeportal_language"] = "kk"
+    html = cabinet_client.get(reverse("appeals:list")).content.decode()
+    for text in ["«ҚТК» АҚ-дағы менің өтініштерім", "Өтініш жасау", "Түзету санаты", "Өтінім қаралды, пысықтау қажет",
+                 "Толығырақ", "Табу"]:
+        assert text in html, text
