@@ -91,6 +91,7 @@ class AppliedEventInline(admin.TabularInline):
 @admin.register(BpmsCase)
 class BpmsCaseAdmin(admin.ModelAdmin):
     list_display = ("case_kind", "case_id", "bpms_case_id", "last_status", "registered_at", "deadline", "is_overdue", "updated_at")
+    list_display_links = ("case_id",)
     list_filter = (OverdueFilter, "case_kind", "finished")
     search_fields = ("case_id", "bpms_case_id")
     readonly_fields = [f.name for f in BpmsCase._meta.fields]
