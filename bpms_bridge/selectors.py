@@ -66,3 +66,30 @@ def current_step(route: ReviewRoute, registered_at: dt.datetime, *, now: dt.date
 def is_overdue(*, deadline: dt.datetime | None, now: dt.datetime, finished: bool = False) -> bool:
     """A case not finished by its review deadline is overdue."""
     return bool(deadline) and not finished and now >= deadline
+
+
+@dataclass(frozen=True)
+class CaseTerms:
+    registered_at: dt.datetime | None
+    deadline: dt.datetime | None
+    overdue: bool
+    current_step: StepDue | None
+    bpms_case_id: str
+
+
+def case_terms(*, case_kind: str, case_id: str, category: str = "", now: dt.datetime) -> CaseTerms | None:
+    """What a cabinet shows about a case's regulated term: registration moment, review deadline
+    («Срок рассмотрения»), overdue flag and the executor's current step with its due time.
+    None until BPMS has registered the case."""
+    from .models import BpmsCase
+
+    case = BpmsCase.objects.filter(case_kind=case_kind, case_id=str(case_id)).first()
+    if case is None or case.registered_at is None:
+        return None
+    route = route_for(case_kind=case_kind, category=category)
+    step = None if (route is None or case.finished) else current_step(route, case.registered_at, now=now)
+    return CaseTerms(
+        registered_at=case.registered_at, deadline=case.deadline,
+        overdue=is_overdue(deadline=case.deadline, now=now, finished=case.finished),
+        current_step=step, bpms_case_id=case.bpms_case_id,
+    )

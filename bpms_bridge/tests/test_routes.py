@@ -73,3 +73,25 @@ def test_category_route_overrides_the_default(seed_route):
     assert selectors.route_for(case_kind="appeal", category="schedule_change") == special
     assert selectors.route_for(case_kind="appeal", category="other") == seed_route
     assert selectors.review_deadline(special, at(2026, 11, 23, 10, 0)) == at(2026, 11, 26, 10, 0)
+
+
+def test_case_terms_for_the_cabinet(seed_route):
+    from bpms_bridge.models import BpmsCase
+
+    assert selectors.case_terms(case_kind="appeal", case_id="x", now=at(2026, 11, 24, 12, 0)) is None
+    BpmsCase.objects.create(case_kind="appeal", case_id="x", registered_at=at(2026, 11, 23, 10, 0), deadline=at(2026, 12, 3, 10, 0))
+    terms = selectors.case_terms(case_kind="appeal", case_id="x", now=at(2026, 11, 24, 12, 0))
+    assert terms.deadline == at(2026, 12, 3, 10, 0) and not terms.overdue and terms.current_step.number == 4
+    assert selectors.case_terms(case_kind="appeal", case_id="x", now=at(2026, 12, 3, 10, 0)).overdue
+
+
+def test_demo_seed_is_idempotent(seed_route):
+    import io
+
+    from bpms_bridge import demo
+
+    out = io.StringIO()
+    demo.seed(stdout=out)
+    demo.seed(stdout=out)
+    assert ReviewRoute.objects.filter(category="").count() == 2
+    assert "0 created" in out.getvalue()
