@@ -23,6 +23,7 @@ class SignedDocument(models.Model):
     mime_type = models.CharField(max_length=100, default="application/pdf")
     document = models.BinaryField(_("Document"))
     document_sha256 = models.CharField(max_length=64)
+    pades_pdf = models.BinaryField(_("PDF with the parties' PAdES signatures"), null=True, blank=True)
     issued_pdf = models.BinaryField(_("Issued PDF with the KZhK stamp"), null=True, blank=True)
     created_at = models.DateTimeField(_("Created"), auto_now_add=True)
 

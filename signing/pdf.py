@@ -3,9 +3,11 @@ stamp (signers + QR code to the verifier), and PAdES verification."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,17 @@ for _noisy in ("fontTools", "weasyprint.progress"):  # subsetting chatter at INF
 
 DEJAVU = Path(getattr(settings, "SIGNING_STAMP_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"))
 KZHK_FIELD = "KZhK"
+
+
+def _off_event_loop(fn):
+    """pyHanko's sync API calls asyncio.run(): run it in a worker thread when this thread already
+    has a running loop (Playwright's sync API in tests, ASGI)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn).result()
 
 
 def pdf_render(*, template_name: str, context: dict) -> bytes:
@@ -65,35 +78,22 @@ def _simple_signer(key: OpenedKey):
     )
 
 
-def pdf_sign(*, pdf: bytes, key: OpenedKey, field_name: str, reason: str = "", stamp_lines: list[str] | None = None,
-             box: tuple[int, int, int, int] | None = None) -> bytes:
-    """Adds one PAdES signature (incremental update) with the given key; visible when stamp_lines."""
-    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+def pdf_sign(*, pdf: bytes, key: OpenedKey, field_name: str, reason: str = "") -> bytes:
+    """Adds one invisible PAdES signature (an incremental update) with the given key."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.pdf_utils.text import TextBoxStyle
     from pyhanko.sign import fields, signers
-    from pyhanko.stamp import QRStampStyle
 
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    meta = signers.PdfSignatureMetadata(field_name=field_name, md_algorithm="sha256",
-                                        subfilter=fields.SigSeedSubFilter.PADES, reason=reason or None)
-    stamp_style = None
-    spec = None
-    params = None
-    if stamp_lines:
-        text = "\n".join(line.replace("%", "%%") for line in stamp_lines)
-        stamp_style = QRStampStyle(
-            stamp_text=text,
-            text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(str(DEJAVU)), font_size=7),
-            border_width=1,
-        )
-        spec = fields.SigFieldSpec(field_name, on_page=-1, box=box or (36, 18, 559, 118))
-        params = {"url": verifier_url()}
-    else:
-        spec = fields.SigFieldSpec(field_name)
-    pdf_signer = signers.PdfSigner(meta, signer=_simple_signer(key), stamp_style=stamp_style, new_field_spec=spec)
+    existing = {name for name, *_ in fields.enumerate_sig_fields(writer.prev)}
+    name, n = field_name, 1
+    while name in existing:
+        n += 1
+        name = f"{field_name}_{n}"
+    meta = signers.PdfSignatureMetadata(field_name=name, md_algorithm="sha256",
+                                        subfilter=fields.SigSeedSubFilter.PADES, reason=reason[:200] or None)
+    pdf_signer = signers.PdfSigner(meta, signer=_simple_signer(key), new_field_spec=fields.SigFieldSpec(name))
     out = io.BytesIO()
-    pdf_signer.sign_pdf(writer, output=out, appearance_text_params=params)
+    _off_event_loop(lambda: pdf_signer.sign_pdf(writer, output=out))
     return out.getvalue()
 
 
@@ -143,7 +143,8 @@ def _sign_with_raw_template(*, pdf: bytes, key: OpenedKey, lines: list[str], rea
     spec = fields.SigFieldSpec(name, on_page=-1, box=(36, 14, 559, 104))
     pdf_signer = signers.PdfSigner(meta, signer=_simple_signer(key), stamp_style=style, new_field_spec=spec)
     out = io.BytesIO()
-    pdf_signer.sign_pdf(writer, output=out, appearance_text_params={"url": verifier_url()})
+    params = {"url": verifier_url()}
+    _off_event_loop(lambda: pdf_signer.sign_pdf(writer, output=out, appearance_text_params=params))
     return out.getvalue()
 
 
@@ -187,7 +188,7 @@ def pdf_verify(pdf: bytes) -> list[PdfSignatureReport]:
         try:
             vc = ValidationContext(trust_roots=roots, other_certs=others, allow_fetching=False,
                                    revocation_mode="soft-fail")
-            st = validate_pdf_signature(emb, vc)
+            st = _off_event_loop(lambda emb=emb, vc=vc: validate_pdf_signature(emb, vc))
             intact, valid = bool(st.intact), bool(st.valid)
             signing_time = st.signer_reported_dt
             level = getattr(st, "modification_level", None)

@@ -279,7 +279,9 @@ def test_download_opens_only_when_every_party_signed(client, company, company_us
     from signing.verification import verify_upload
 
     report = verify_upload(pdf)
-    assert report.all_ok and report.signatures[0].bin == pki.KZHK_BIN
+    # both parties' PAdES signatures, then KZhK's stamp; every one intact and valid
+    assert report.all_ok
+    assert [s.bin for s in report.signatures] == [company.bin, developer.bin, pki.KZHK_BIN]
     from tests.factories import UserFactory
 
     client.force_login(UserFactory())
