@@ -19,4 +19,5 @@ urlpatterns = [
     path("<uuid:public_id>/ds/", views.appeal_ds, name="ds"),
     path("<uuid:public_id>/ds/sign/", views.appeal_ds_sign, name="ds_sign"),
     path("<uuid:public_id>/ds/download/", views.appeal_ds_download, name="ds_download"),
+    path("<uuid:public_id>/ds/project/", views.appeal_ds_project, name="ds_project"),
 ]

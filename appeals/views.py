@@ -323,3 +323,13 @@ def appeal_ds_download(request, public_id):
     if appeal.status != AppealStatus.DS_SIGNED or not appeal.ds_signed_file:
         raise Http404
     return private_file_response(appeal.ds_signed_file, f"ДС-{appeal.ds_number}.pdf")
+
+
+@login_required
+def appeal_ds_project(request, public_id):
+    """The ДС as BPMS sent it, for the parties to read before they sign (not the signed one)."""
+    organization = _organization(request)
+    appeal = selectors.appeal_get_visible(organization=organization, public_id=public_id)
+    if appeal.status not in transitions.DEVELOPER_VISIBLE or not appeal.ds_file:
+        raise Http404
+    return private_file_response(appeal.ds_file, f"ДС-проект-{appeal.contract.number}.pdf".replace("/", "-"))

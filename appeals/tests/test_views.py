@@ -230,7 +230,7 @@ def test_another_organizations_appeal_file_and_ds_are_404(cabinet_client):
     theirs = AppealFactory(status=S.DS_SIGNED, ds_number="1", ds_signed_file="appeals/x.pdf")
     f = AppealFile.objects.create(appeal=theirs, file="x.pdf", original_name="x.pdf", size=1, content_type="application/pdf")
     pid = theirs.public_id
-    for name, args in [("edit", [pid]), ("history", [pid]), ("ds", [pid]), ("ds_download", [pid]),
+    for name, args in [("edit", [pid]), ("history", [pid]), ("ds", [pid]), ("ds_download", [pid]), ("ds_project", [pid]),
                        ("file_download", [pid, f.pk]), ("history_download", [pid, 1])]:
         assert cabinet_client.get(reverse(f"appeals:{name}", args=args)).status_code == 404, name
     for name, args in [("delete", [pid]), ("sign", [pid]), ("ds_sign", [pid]), ("file_delete", [pid, f.pk])]:
@@ -291,8 +291,10 @@ def test_developer_sees_and_signs_only_the_ds(client, monkeypatch):
     monkeypatch.setattr(views, "_signing_modal_response", lambda request, sr: views.redirect("appeals:list"))
     client.post(reverse("appeals:ds_sign", args=[appeal.public_id]))
     assert called[0]["organization"] == developer and called[0]["required_bin"] == developer.bin
-    # The signed ДС is not downloadable before everyone signed.
+    # The signed ДС is not downloadable before everyone signed; the project is, to read it.
     assert client.get(reverse("appeals:ds_download", args=[appeal.public_id])).status_code == 404
+    project = client.get(reverse("appeals:ds_project", args=[appeal.public_id]))
+    assert project.status_code == 200 and b"".join(project.streaming_content) == PDF
 
 
 @pytest.mark.django_db
