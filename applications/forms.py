@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cabinets.validators import (
     normalize_kz_phone,
@@ -114,7 +115,7 @@ class HeadForm(PortalForm):
 
     full_name = forms.CharField(label=_("Full name"), max_length=300)
     iin = forms.CharField(label=_("IIN"), max_length=12, validators=[validate_iin])
-    position = forms.CharField(label=_("Position"), max_length=300)
+    position = forms.CharField(label=pgettext_lazy("head of the executive body", "Position"), max_length=300)
     appointment_document = forms.CharField(label=_("Appointment document"), max_length=300)
     appointment_number = forms.CharField(label=_("Appointment document number"), max_length=100)
     appointed_on = forms.DateField(label=_("Appointment date"), widget=DATE_WIDGET, validators=[not_in_future])

@@ -78,9 +78,9 @@ def application_file_get(*, organization, file_id: int) -> ApplicationFile:
 
 def tab_form(application: Application, tab: str, data: dict | None = None):
     """The bound form of a stage-1 tab over the given (or stored) values."""
-    values = application.data.get(tab, {}) if data is None else data
     if tab == "shareholders":
-        return shareholder_formset(values)
+        return shareholder_formset(application.data.get(tab, []) if data is None else data)
+    values = application.data.get(tab, {}) if data is None else data
     if tab == "expertise":
         return forms.ExpertiseForm(data=values, prefix="expertise")
     form_class = dict((c, f) for c, _t, f in STAGE1_TABS)[tab]

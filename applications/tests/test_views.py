@@ -132,6 +132,9 @@ def test_next_refuses_an_invalid_stage_and_goes_on_when_valid(company_client, co
 
 def test_shareholders_add_and_remove_blocks(company_client, company):
     app = ApplicationFactory(organization=company)
+    empty = company_client.get(stage_url(app, 1, "shareholders")).content.decode()
+    assert empty.count('name="sh-0-name"') == 1 and 'value="1" id="id_sh-TOTAL_FORMS"' in empty.replace(
+        'name="sh-TOTAL_FORMS" ', "")
     post = {"tab": "shareholders", "action": "add_shareholder", "sh-TOTAL_FORMS": "1", "sh-INITIAL_FORMS": "0",
             "sh-0-name": "Иванов", "sh-0-bin_iin": "160340003066", "sh-0-share": "50", "sh-0-registered_on": "2016-03-01"}
     company_client.post(stage_url(app, 1), post)
