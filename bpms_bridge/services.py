@@ -109,6 +109,16 @@ def _claim(message_id: int, now: dt.datetime) -> OutboxMessage | None:
         return message
 
 
+def _link_case(message: OutboxMessage) -> None:
+    lookup = {"case_kind": message.case_kind, "case_id": message.case_id}
+    if not BpmsCase.objects.filter(**lookup).update(bpms_case_id=message.bpms_case_id):
+        try:
+            with transaction.atomic():
+                BpmsCase.objects.create(**lookup, bpms_case_id=message.bpms_case_id)
+        except IntegrityError:  # the first event created it meanwhile
+            BpmsCase.objects.filter(**lookup).update(bpms_case_id=message.bpms_case_id)
+
+
 def outbox_send(*, message_id: int, now: dt.datetime | None = None) -> OutboxMessage | None:
     """Send one outbox row if it is due; returns the row (None if it was not ours to send)."""
     now = now or timezone.now()
@@ -135,9 +145,7 @@ def outbox_send(*, message_id: int, now: dt.datetime | None = None) -> OutboxMes
             message.bpms_case_id = str(answer.get("case_id") or "")[:64]
             message.save(update_fields=["status", "sent_at", "last_error", "bpms_case_id"])
             if message.bpms_case_id:
-                case, _ = BpmsCase.objects.get_or_create(case_kind=message.case_kind, case_id=message.case_id)
-                if case.bpms_case_id != message.bpms_case_id:
-                    BpmsCase.objects.filter(pk=case.pk).update(bpms_case_id=message.bpms_case_id)
+                _link_case(message)
             following = (
                 OutboxMessage.objects.filter(
                     case_kind=message.case_kind, case_id=message.case_id, status=OutboxStatus.PENDING, pk__gt=message.pk
