@@ -1,0 +1,235 @@
+"""bench/upload_600mb.py — one 600 MB file through the application upload view.
+
+Starts the portal under gunicorn (1 sync worker) on its own PostgreSQL database, signs a user of
+an authorised company in (a session row), and streams a 600 MB multipart body to
+/applications/guarantee/<id>/documents/<type>/upload/ with http.client in 1 MiB chunks (the
+client never holds the file either). Measured:
+
+- the worker's peak memory growth while it receives, content-checks and stores the file
+  (VmHWM after the upload − VmRSS before it; the peak is reset through /proc/<pid>/clear_refs
+  and also sampled every 20 ms) — must stay below 64 MB;
+- the upload's throughput as a ratio to a plain disk write of the same 600 MB in 1 MiB chunks
+  on the same file system (the server writes twice: the temporary file, then storage).
+
+    .venv/bin/python bench/upload_600mb.py [--mb 600]
+"""
+
+import argparse
+import contextlib
+import http.client
+import os
+import secrets
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DB_NAME = os.environ.get("BENCH_DB_NAME", "hp_bench_applications")
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+WORK = Path(tempfile.mkdtemp(prefix="hp-bench-upload-"))
+CHUNK = 1024 * 1024
+
+os.environ.update({
+    "DATABASE_URL": f"{PG}/{DB_NAME}", "REDIS_URL": REDIS, "HOMEPORTAL_TESTING": "1", "DEBUG": "1",
+    "DJANGO_SETTINGS_MODULE": "homeportal.settings", "PYTHONPATH": str(ROOT),
+    "HOMEPORTAL_VAR_DIR": str(WORK / "var"), "FILE_UPLOAD_TEMP_DIR": str(WORK / "tmp"),
+})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_status(pid: int, key: str) -> int:
+    """A /proc/<pid>/status value in bytes (VmRSS, VmHWM)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def prepare() -> dict:
+    """Migrate, then an organization, a user with a session, an application and a document type."""
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True)
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from applications.models import Application, DocumentType
+    from cabinets.models import Organization, User
+
+    org = Organization.objects.create(bin="160340003066", name_ru="ТОО «Бенч»")
+    user = User.objects.create_user("bench-user", None, organization=org, iin="850101300015")
+    app = Application.objects.create(organization=org, project_name="Бенч 600 МБ")
+    dt = DocumentType.objects.create(stage=3, name_ru="ПСД", name_kk="ЖСҚ")
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return {"session": session.session_key, "cookie_name": settings.SESSION_COOKIE_NAME,
+            "url": f"/applications/guarantee/{app.public_id}/documents/{dt.pk}/upload/", "app": app}
+
+
+def start_server(port: int) -> tuple[subprocess.Popen, int]:
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "homeportal.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}",
+         "--timeout", "900", "--log-level", "warning"],
+        cwd=ROOT, start_new_session=True,
+    )
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.1)
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    return server, int(children[0])
+
+
+def body_parts(size: int, boundary: str) -> tuple[bytes, bytes]:
+    head = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"psd-600mb.pdf\"\r\n"
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode()
+    return head, f"\r\n--{boundary}--\r\n".encode()
+
+
+def file_chunks(size: int):
+    first = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+    block = first + b"0" * (CHUNK - len(first))
+    sent = 0
+    while sent < size:
+        n = min(CHUNK, size - sent)
+        yield block[:n] if sent == 0 else memoryview(ZEROS)[:n]
+        sent += n
+
+
+ZEROS = b"0" * CHUNK
+
+
+def upload(port: int, ctx: dict, size: int) -> tuple[int, float]:
+    boundary = secrets.token_hex(16)
+    head, tail = body_parts(size, boundary)
+    csrf = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
+    conn.putrequest("POST", ctx["url"])
+    conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+    conn.putheader("Content-Length", str(len(head) + size + len(tail)))
+    conn.putheader("Cookie", f"{ctx['cookie_name']}={ctx['session']}; csrftoken={csrf}")
+    conn.putheader("X-CSRFToken", csrf)
+    conn.putheader("X-Requested-With", "XMLHttpRequest")
+    conn.endheaders()
+    start = time.perf_counter()
+    conn.send(head)
+    for chunk in file_chunks(size):
+        conn.send(chunk)
+    conn.send(tail)
+    response = conn.getresponse()
+    response.read()
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return response.status, elapsed
+
+
+def disk_write(size: int) -> float:
+    path = WORK / "plain-write.bin"
+    start = time.perf_counter()
+    with open(path, "wb") as fh:
+        for chunk in file_chunks(size):
+            fh.write(chunk)
+    elapsed = time.perf_counter() - start
+    path.unlink()
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mb", type=int, default=600)
+    args = parser.parse_args()
+    size = args.mb * 1024 * 1024
+    (WORK / "tmp").mkdir(parents=True)
+    server = None
+    try:
+        recreate_database()
+        ctx = prepare()
+        port = free_port()
+        server, worker = start_server(port)
+        # Warm the worker up (imports, templates, DB connection) before measuring.
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("GET", "/applications/guarantee/", headers={"Cookie": f"{ctx['cookie_name']}={ctx['session']}"})
+        conn.getresponse().read()
+        conn.close()
+        rss_before = proc_status(worker, "VmRSS")
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{worker}/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+        peak_sampled = rss_before
+        done = threading.Event()
+
+        def sample():
+            nonlocal peak_sampled
+            while not done.is_set():
+                peak_sampled = max(peak_sampled, proc_status(worker, "VmRSS"))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        status, upload_s = upload(port, ctx, size)
+        done.set()
+        sampler.join()
+        hwm = proc_status(worker, "VmHWM")
+        peak = max(hwm, peak_sampled)
+        growth = peak - rss_before
+
+        from applications.models import ApplicationFile
+
+        stored = ApplicationFile.objects.filter(application=ctx["app"]).first()
+        leftovers = list((WORK / "tmp").iterdir())
+        disk_s = disk_write(size)
+        mb = size / (1024 * 1024)
+        print(f"upload status: {status}; stored: {stored.size if stored else 0} bytes "
+              f"({'ok' if stored and stored.size == size else 'MISSING'}); temp files left: {len(leftovers)}")
+        print(f"worker RSS before: {rss_before / 2**20:.1f} MB; peak: {peak / 2**20:.1f} MB; "
+              f"growth: {growth / 2**20:.1f} MB (limit 64 MB)")
+        print(f"upload: {mb:.0f} MB in {upload_s:.2f} s = {mb / upload_s:.0f} MB/s")
+        print(f"plain disk write: {mb:.0f} MB in {disk_s:.2f} s = {mb / disk_s:.0f} MB/s")
+        print(f"throughput ratio (upload / plain write): {disk_s / upload_s:.2f}")
+        ok = status == 200 and stored is not None and stored.size == size and growth < 64 * 2**20 and not leftovers
+        print("RESULT:", "PASS" if ok else "FAIL")
+        return 0 if ok else 1
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        shutil.rmtree(WORK, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
