@@ -174,14 +174,22 @@ def _fingerprint(cert: x509.Certificate) -> bytes:
     return cert.fingerprint(hashes.SHA256())
 
 
+_VERIFIED: dict[tuple[bytes, bytes], bool] = {}  # (child, issuer) signature checks already done
+
+
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     if cert.issuer != issuer.subject:
         return False
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
+    key = (cert.signature, _fingerprint(issuer))
+    if key not in _VERIFIED:
+        try:
+            cert.verify_directly_issued_by(issuer)
+            _VERIFIED[key] = True
+        except (ValueError, TypeError, InvalidSignature):
+            _VERIFIED[key] = False
+        if len(_VERIFIED) > 10_000:
+            _VERIFIED.clear()
+    return _VERIFIED[key]
 
 
 def build_chain(cert: x509.Certificate, extra: list[x509.Certificate] | None = None) -> list[x509.Certificate] | None:
@@ -211,7 +219,12 @@ class RevocationStatus:
 
 def revocation_status(cert: x509.Certificate, issuer: x509.Certificate) -> RevocationStatus:
     for crl in pki.crls():
-        if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):
+        if crl.issuer != issuer.subject:
+            continue
+        key = (crl.signature, _fingerprint(issuer))
+        if key not in _VERIFIED:
+            _VERIFIED[key] = crl.is_signature_valid(issuer.public_key())
+        if not _VERIFIED[key]:
             continue
         entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
         if entry is None:

@@ -103,7 +103,10 @@ def _load_signed_data(cms_bytes: bytes) -> acms.SignedData:
         if info["content_type"].native != "signed_data":
             raise ValueError("not signed data")
         sd = info["content"]
-        sd["signer_infos"].native  # noqa: B018 - force parsing
+        if len(sd["signer_infos"]) == 0:
+            raise ValueError("no signers")
+        for si in sd["signer_infos"]:
+            si["sid"].chosen  # noqa: B018 - parse the parts we use, so garbage fails here
         return sd
     except Exception as exc:
         raise SigningError("not_cms") from exc
@@ -116,20 +119,21 @@ def cms_content(cms_bytes: bytes) -> bytes | None:
 
 
 def _find_cert(sd, sid) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
-    all_certs = [x509.load_der_x509_certificate(c.chosen.dump()) for c in sd["certificates"]] if sd["certificates"].native else []
+    # DER first, before touching any field: asn1crypto re-encodes a structure once it was read
+    all_certs = [x509.load_der_x509_certificate(c.chosen.dump()) for c in sd["certificates"]]
     chosen = None
     if sid.name == "issuer_and_serial_number":
         serial = sid.chosen["serial_number"].native
-        issuer = sid.chosen["issuer"]
-        for c in sd["certificates"]:
-            cert_a = c.chosen
-            if cert_a.serial_number == serial and cert_a.issuer == issuer:
-                chosen = x509.load_der_x509_certificate(cert_a.dump())
+        issuer_der = sid.chosen["issuer"].dump()
+        chosen = next((c for c in all_certs if c.serial_number == serial and c.issuer.public_bytes() == issuer_der), None)
     else:
         ski = sid.chosen.native
-        for c in sd["certificates"]:
-            if c.chosen.key_identifier == ski:
-                chosen = x509.load_der_x509_certificate(c.chosen.dump())
+        for c in all_certs:
+            try:
+                if c.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest == ski:
+                    chosen = c
+            except x509.ExtensionNotFound:
+                continue
     others = [c for c in all_certs if chosen is None or c != chosen]
     return chosen, others
 
@@ -150,6 +154,7 @@ def cms_verify(*, cms_bytes: bytes, data: bytes | None = None, check_certificate
         intact = signature_valid = False
         info = certificate_info(cert, others) if cert is not None else None
         attrs = si["signed_attrs"]
+        signed_attrs_der = b"\x31" + attrs.dump()[1:]  # the SET OF as signed (before reading values)
         digest_alg = si["digest_algorithm"]["algorithm"].native
         hash_fn = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512, "sha1": hashlib.sha1}.get(digest_alg)
         message_digest = None
@@ -166,8 +171,8 @@ def cms_verify(*, cms_bytes: bytes, data: bytes | None = None, check_certificate
                 cert_hash_ok = hashlib.new(alg, cert_der(cert)).digest() == ess["cert_hash"].native
         if content is not None and hash_fn is not None and message_digest is not None:
             intact = hash_fn(content).digest() == message_digest
-        if cert is not None and isinstance(cert.public_key(), rsa.RSAPublicKey) and attrs.native:
-            to_verify = b"\x31" + attrs.dump()[1:]
+        if cert is not None and isinstance(cert.public_key(), rsa.RSAPublicKey) and len(attrs):
+            to_verify = signed_attrs_der
             h = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512(), "sha1": hashes.SHA1()}.get(digest_alg)  # noqa: S303
             try:
                 cert.public_key().verify(si["signature"].native, to_verify, padding.PKCS1v15(), h)

@@ -29,7 +29,7 @@ from .certs import (
 
 logger = logging.getLogger(__name__)
 for _noisy in ("fontTools", "weasyprint.progress"):  # subsetting chatter at INFO on every stamp
-    logging.getLogger(_noisy).setLevel(logging.WARNING)
+    logging.getLogger(_noisy).setLevel(logging.ERROR)
 
 DEJAVU = Path(getattr(settings, "SIGNING_STAMP_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"))
 KZHK_FIELD = "KZhK"

@@ -390,16 +390,42 @@ def demo_key_path(slug: str) -> Path:
 
 # --- Trust configuration (swap in the real NCA chain by pointing these at other files) -----------
 
-def _pem_certs(directory: Path) -> list[x509.Certificate]:
+_CACHE: dict = {}
+
+
+def _files(directory: Path, patterns: tuple[str, ...]) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return [p for pattern in patterns for p in sorted(directory.glob(pattern))]
+
+
+def _cached(kind: str, files: list[Path], load):
+    """Parsed trust material, re-read only when a file changes (path, size, mtime)."""
+    try:
+        key = (kind, tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
+    except OSError:
+        key = None
+    if key is not None and _CACHE.get(kind, (None,))[0] == key:
+        return _CACHE[kind][1]
+    value = load(files)
+    if key is not None:
+        _CACHE[kind] = (key, value)
+    return value
+
+
+def _load_certs(files: list[Path]) -> list[x509.Certificate]:
     certs: list[x509.Certificate] = []
-    if directory.is_dir():
-        for p in sorted(directory.glob("*.pem")) + sorted(directory.glob("*.crt")) + sorted(directory.glob("*.cer")):
-            data = p.read_bytes()
-            if b"-----BEGIN" in data:
-                certs += x509.load_pem_x509_certificates(data)
-            else:
-                certs.append(x509.load_der_x509_certificate(data))
+    for p in files:
+        data = p.read_bytes()
+        if b"-----BEGIN" in data:
+            certs += x509.load_pem_x509_certificates(data)
+        else:
+            certs.append(x509.load_der_x509_certificate(data))
     return certs
+
+
+def _pem_certs(directory: Path) -> list[x509.Certificate]:
+    return _cached(f"certs:{directory}", _files(directory, ("*.pem", "*.crt", "*.cer")), _load_certs)
 
 
 def trust_dir() -> Path:
@@ -418,14 +444,17 @@ def known_intermediates() -> list[x509.Certificate]:
     return _pem_certs(trust_dir() / "intermediates")
 
 
-def crls() -> list[x509.CertificateRevocationList]:
+def _load_crls(files: list[Path]) -> list[x509.CertificateRevocationList]:
     out = []
-    d = crl_dir()
-    if d.is_dir():
-        for p in sorted(d.glob("*.crl")):
-            data = p.read_bytes()
-            out.append(x509.load_pem_x509_crl(data) if b"-----BEGIN" in data else x509.load_der_x509_crl(data))
+    for p in files:
+        data = p.read_bytes()
+        out.append(x509.load_pem_x509_crl(data) if b"-----BEGIN" in data else x509.load_der_x509_crl(data))
     return out
+
+
+def crls() -> list[x509.CertificateRevocationList]:
+    d = crl_dir()
+    return _cached(f"crls:{d}", _files(d, ("*.crl",)), _load_crls)
 
 
 def kzhk_key() -> tuple[bytes, str]:
