@@ -72,6 +72,10 @@ def _appeal(company, contract, category, status_path, **fields) -> Appeal:
         AppealFile.objects.create(appeal=appeal, file=_stored_letter(appeal), original_name="Письмо-обращение.pdf",
                                   size=len(MINIMAL_PDF), content_type="application/pdf")
     sent_at = timezone.now() - datetime.timedelta(days=10)
+    if status_path:  # the demo appeal was formed a little before it was sent
+        formed = sent_at - datetime.timedelta(hours=2)
+        Appeal.objects.filter(pk=appeal.pk).update(created_at=formed)
+        appeal.history.filter(event=AppealHistory.Event.CREATED).update(created_at=formed)
     for target in status_path:
         if target == S.SENT:
             appeal = services.appeal_signed(appeal=appeal, signer=services.Signer(

@@ -178,7 +178,7 @@ def test_statuses_revision_loop_and_ds_signed_by_all_parties(page, login_browser
     expect(page.get_by_role("heading", name="История заявки")).to_be_visible()
     history = page.locator(".history-table")
     for text in ["Заявка сформирована", "Заявка подписана", "Заявка отправлена", "Заявка зарегистрирована",
-                 "КЖК-ОБР-00042", "Заявка на рассмотрении", "Сапарова Айгерим Болатовна", "ВН-17", "2026-12-20"]:
+                 "КЖК-ОБР-00042", "Заявка на рассмотрении", "Сапарова Айгерим Болатовна", "ВН-17", "20.12.2026"]:
         expect(history).to_contain_text(text)
     with page.expect_download() as info:
         history.get_by_role("link", name="Скачать").click()
