@@ -218,8 +218,9 @@ class RevocationStatus:
 
 
 def revocation_status(cert: x509.Certificate, issuer: x509.Certificate) -> RevocationStatus:
+    now = dt.datetime.now(dt.UTC)
     for crl in pki.crls():
-        if crl.issuer != issuer.subject:
+        if crl.issuer != issuer.subject or (crl.next_update_utc is not None and crl.next_update_utc < now):
             continue
         key = (crl.signature, _fingerprint(issuer))
         if key not in _VERIFIED:

@@ -16,11 +16,13 @@ Everything lives in files under ``settings.PKI_DIR`` (never in the database):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import json
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -452,8 +454,17 @@ def _load_crls(files: list[Path]) -> list[x509.CertificateRevocationList]:
     return out
 
 
+_LAST_REFRESH = [0.0]
+
+
 def crls() -> list[x509.CertificateRevocationList]:
+    """The CRLs in SIGNING_CRL_DIR. The test PKI's own CRLs are re-issued (at most hourly checks)
+    a day before their nextUpdate; a CRL past nextUpdate counts as no CRL (revocation unknown)."""
     d = crl_dir()
+    if time.monotonic() - _LAST_REFRESH[0] > 3600 and d == pki_dir() / "crl" and (pki_dir() / "nca_rsa.key").exists():
+        _LAST_REFRESH[0] = time.monotonic()
+        with contextlib.suppress(OSError, ValueError):  # a read-only or half-written dir: keep the old CRLs
+            _refresh_crls(pki_dir(), _now())
     return _cached(f"crls:{d}", _files(d, ("*.crl",)), _load_crls)
 
 

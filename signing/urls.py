@@ -15,6 +15,7 @@ urlpatterns = [
     path("r/<uuid:public_id>/qr/<int:session_id>/send/", views.qr_complete, name="qr_complete"),
     re_path(r"^egov/(?P<token>[A-Za-z0-9_-]{16,64})/$", views.egov_api1, name="egov_api1"),
     re_path(r"^egov/(?P<token>[A-Za-z0-9_-]{16,64})/document/$", views.egov_api2, name="egov_api2"),
+    re_path(r"^pki/status/(?P<serial>[0-9a-fA-F]{1,40})/$", views.pki_status, name="pki_status"),
     path("pki/<str:name>", views.pki_file, name="pki_file"),
     path("signatures/<uuid:public_id>.cms", views.signature_cms, name="signature_cms"),
     path("documents/<uuid:public_id>/download/", views.document_download, name="document_download"),

@@ -246,6 +246,23 @@ def pki_file(request, name):
     return HttpResponse(path.read_bytes(), content_type=ctype)
 
 
+def pki_status(request, serial):
+    """An OCSP-like answer from the published CRLs: {"serial", "status": good|revoked|unknown, "revoked_at"}."""
+    try:
+        number = int(serial, 16)
+    except ValueError as exc:
+        raise Http404 from exc
+    status, revoked_at = "unknown", None
+    for crl in pki.crls():
+        entry = crl.get_revoked_certificate_by_serial_number(number)
+        if entry is not None:
+            status, revoked_at = "revoked", entry.revocation_date_utc.isoformat()
+            break
+    else:
+        status = "good" if pki.crls() else "unknown"
+    return JsonResponse({"serial": serial.lower(), "status": status, "revoked_at": revoked_at})
+
+
 # --- downloads -----------------------------------------------------------------------------------
 
 @login_required

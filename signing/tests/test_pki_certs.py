@@ -141,3 +141,11 @@ def test_messages_are_translated(demo_key):
     with translation.override("kk"):
         kk = str(exc.value.message)
     assert ru != kk and ru != "Wrong password for the key file."
+
+
+def test_ocsp_like_status(client, demo_key):
+    revoked = pkcs12_open(data=demo_key("revoked_sign")[0], password=pki.DEMO_PASSWORD).certificate
+    good = pkcs12_open(data=demo_key("company_head_sign")[0], password=pki.DEMO_PASSWORD).certificate
+    assert client.get(f"/signing/pki/status/{revoked.serial_number:x}/").json()["status"] == "revoked"
+    assert client.get(f"/signing/pki/status/{good.serial_number:x}/").json()["status"] == "good"
+    assert client.get("/signing/pki/status/zz/").status_code == 404
