@@ -202,8 +202,11 @@ def application_stage(request, public_id, stage: int):
     if request.method != "POST":
         ctx = _stage_context(request, application, stage, tab)
         ctx["show_errors"] = request.GET.get("check") == "1"
-        template = "applications/partials/stage_body.html" if _is_htmx(request) else "applications/stage.html"
-        return render(request, template, ctx)
+        if _is_htmx(request):
+            response = render(request, "applications/partials/stage_body.html", ctx)
+            response["HX-Push-Url"] = request.get_full_path()  # the tab is part of the address
+            return response
+        return render(request, "applications/stage.html", ctx)
 
     action = request.POST.get("action", "save")
     bound = None

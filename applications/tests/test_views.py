@@ -193,3 +193,15 @@ def test_history_page_lists_steps(company_client, company, company_user):
 def test_subsidy_is_an_honest_empty_page(company_client):
     response = company_client.get(reverse("applications:subsidy_list"))
     assert response.status_code == 200 and "empty-state" in response.content.decode()
+
+
+def test_htmx_tab_switch_answers_the_partial_and_keeps_what_was_typed(company_client, company):
+    app = ApplicationFactory(organization=company)
+    response = company_client.post(stage_url(app, 1), {"tab": "company", "action": "goto_tab:head",
+                                                       "company-bank_name": "АО «Банк»"},
+                                   HTTP_HX_REQUEST="true", follow=True)
+    html = response.content.decode()
+    assert "<html" not in html and 'name="head-full_name"' in html
+    assert response.headers["HX-Push-Url"].endswith("?tab=head")
+    app.refresh_from_db()
+    assert app.data["company"]["company-bank_name"] == "АО «Банк»"

@@ -58,6 +58,12 @@ def upload(page, document_name, tmp_path, filename):
     expect(page.locator("section.doc-field", has_text=document_name).get_by_role("link", name=filename)).to_be_visible()
 
 
+def open_tab(page, name):
+    page.get_by_role("tab", name=name).click()
+    expect(page.get_by_role("tab", name=name)).to_have_attribute("aria-selected", "true")
+    return page.locator("#tab-body")
+
+
 def fill_stage1(page):
     tab = page.locator("#tab-body")
     # «Информация об УК»: prefilled from the organization and the registry.
@@ -74,9 +80,8 @@ def fill_stage1(page):
     expect(page.locator("#id_company-kbe_error")).to_be_visible()
     expect(page.get_by_label("Наименование обслуживающего банка")).to_have_value("АО «Банк ЦентрКредит»")  # kept
     page.get_by_label("Код Бенефициара (КБе)").fill("17")
-    page.get_by_role("tab", name="Состав акционеров / учредителей").click()
+    tab = open_tab(page, "Состав акционеров / учредителей")
     expect(page.get_by_role("tab", name="Информация об УК")).to_have_attribute("data-complete", "1")  # green
-    tab = page.locator("#tab-body")
     tab.get_by_label("Наименование организации или ФИО").fill("Иванов Иван Иванович")
     tab.get_by_label("БИН/ИИН").fill(DEMO_COMPANY_BIN)
     tab.get_by_label("Доля участия в уставном капитале, %").fill("60")
@@ -84,14 +89,14 @@ def fill_stage1(page):
     page.get_by_role("button", name="+ Добавить ещё").click()
     blocks = page.locator("fieldset.repeat-block")
     expect(blocks).to_have_count(2)
+    expect(blocks.nth(0).get_by_label("Наименование организации или ФИО")).to_have_value("Иванов Иван Иванович")
     second = blocks.nth(1)
     second.get_by_label("Наименование организации или ФИО").fill("ТОО «Учредитель»")
     second.get_by_label("БИН/ИИН").fill(DEMO_DEVELOPER_BIN)
     second.get_by_label("Доля участия в уставном капитале, %").fill("40")
     second.get_by_label("Дата первичной регистрации/ перерегистрации").fill("2015-02-01")
-    page.get_by_role("tab", name="Руководитель исполнительного органа").click()
-    tab = page.locator("#tab-body")
-    tab.get_by_label("ФИО").fill("Демов Алексей Петрович")
+    tab = open_tab(page, "Руководитель исполнительного органа")
+    tab.get_by_label("ФИО", exact=False).first.fill("Демов Алексей Петрович")
     tab.get_by_label("ИИН").fill("850101300015")
     tab.get_by_label("Должность").fill("Директор")
     tab.get_by_label("Документ о назначении").fill("Приказ")
@@ -99,8 +104,7 @@ def fill_stage1(page):
     tab.get_by_label("Дата назначения").fill("2020-01-10")
     tab.get_by_label("Телефон").fill("+77011234567")
     tab.get_by_label("Электронный адрес").fill("head@demo.kz")
-    page.get_by_role("tab", name="Информация о проекте").click()
-    tab = page.locator("#tab-body")
+    tab = open_tab(page, "Информация о проекте")
     tab.get_by_label("Наименование проекта").fill("ЖК «Демо»")
     tab.get_by_label("Область").fill("г. Астана")
     tab.get_by_label("Адрес строительства").fill("ул. Туран, 1")
@@ -115,8 +119,7 @@ def fill_stage1(page):
     tab.get_by_label("Дата начала строительства").fill("2025-01-10")
     tab.get_by_label("Плановая дата завершения строительства").fill("2027-12-31")
     tab.get_by_label("Стоимость проекта, тенге").fill("15000000000")
-    page.get_by_role("tab", name="Информация о застройщике").click()
-    tab = page.locator("#tab-body")
+    tab = open_tab(page, "Информация о застройщике")
     tab.get_by_label("БИН").fill(DEMO_DEVELOPER_BIN)
     tab.get_by_role("button", name="Поиск").click()
     expect(tab.get_by_label("Наименование организации")).to_have_value("ТОО «Демо Застройщик»")
