@@ -95,6 +95,19 @@ def emit_steady(mock, *, prefix: str, count: int, rate: float, cases: int = 500,
         time.sleep(max(0.0, next_at - time.monotonic()))
 
 
+def wait_http(url, timeout=60):
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"{url} did not answer")
+
+
 def start(args, **kw):
     return subprocess.Popen(args, cwd=ROOT, env=os.environ.copy(), start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
@@ -115,6 +128,7 @@ def main():
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=500.0, help="events/s emitted in the lag phase")
     parser.add_argument("--skip-webhook", action="store_true")
+    parser.add_argument("--webhook-events", type=int, default=1000)
     args = parser.parse_args()
 
     recreate_database()
@@ -180,11 +194,11 @@ def main():
             web = start([sys.executable, "-m", "gunicorn", "homeportal.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
                          "--log-level", "warning"])
             procs.append(web)
+            wait_http(f"http://127.0.0.1:{port}/healthz")
             mock.stop()
             mock = MockProcess(tmp / "mock.sqlite3", port=mock.port, webhook_url=f"http://127.0.0.1:{port}/bpms/webhook/").start()
-            time.sleep(3)
             base_seq = mock.stats()["last_seq"]
-            w = min(1000, n)
+            w = args.webhook_events
             t0 = time.monotonic()
             emit_steady(mock, prefix="w", count=w, rate=100.0, cases=100, batch=10)
             wait_applied(2 * n + w, timeout=300)
@@ -193,7 +207,7 @@ def main():
             for src in AppliedEvent.objects.filter(seq__gt=base_seq).values_list("source", flat=True):
                 sources[src] = sources.get(src, 0) + 1
             print(f"[3] webhook (+ feed) at 100 events/s: {len(lags)} events; lag p50 {percentile(lags, 50) * 1000:.0f} ms, "
-                  f"p95 {percentile(lags, 95) * 1000:.0f} ms; applied via {sources}")
+                  f"p95 {percentile(lags, 95) * 1000:.0f} ms; applied via {sources}; mock webhooks {mock.stats()['webhooks']}")
     finally:
         for proc in procs:
             stop(proc)

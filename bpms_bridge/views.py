@@ -4,6 +4,7 @@ import json
 import logging
 
 from django.conf import settings
+from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -32,11 +33,12 @@ def webhook(request):
     if not isinstance(events, list):
         return JsonResponse({"error": "events must be a list"}, status=400)
     results = []
-    for raw in events:
-        try:
-            results.append(services.event_apply(raw=raw, source="webhook", strict_order=True) if isinstance(raw, dict) else "malformed")
-        except services.BridgeError:
-            results.append("malformed")
+    with transaction.atomic():  # one commit for the batch; each event has its own savepoint
+        for raw in events:
+            try:
+                results.append(services.event_apply(raw=raw, source="webhook", strict_order=True) if isinstance(raw, dict) else "malformed")
+            except services.BridgeError:
+                results.append("malformed")
     if "gap" in results:
         from .tasks import feed_pull_task
 

@@ -34,6 +34,9 @@ DEFAULT_FAULTS = {
 }
 
 
+WEBHOOK_BATCH = 50  # events per webhook call (in seq order)
+
+
 class ActionError(Exception):
     pass
 
@@ -204,8 +207,8 @@ class MockService:
             except Exception:  # noqa: BLE001 — the loop must survive anything
                 logger.exception("autopilot step failed")
 
-    def _post_webhook(self, event: dict) -> bool:
-        body = json.dumps({"events": [event]}, ensure_ascii=False).encode()
+    def _post_webhook(self, events: list[dict]) -> bool:
+        body = json.dumps({"events": events}, ensure_ascii=False).encode()
         req = urllib.request.Request(self.webhook_url, data=body, method="POST")  # noqa: S310
         req.add_header("Content-Type", "application/json")
         req.add_header("X-BPMS-Signature", webhook_signature(secret=self.webhook_secret, timestamp=int(time.time()), body=body))
@@ -235,10 +238,13 @@ class MockService:
                 continue
             if self.faults["webhook_reverse"]:
                 batch.reverse()
-            for item in batch:
-                event = self.store.event(item)
-                if event is None:
+                groups = [[seq] for seq in batch]  # one event per call, newest first
+            else:
+                groups = [batch[i:i + WEBHOOK_BATCH] for i in range(0, len(batch), WEBHOOK_BATCH)]
+            for group in groups:
+                events = [e for e in (self.store.event(seq) for seq in group) if e is not None]
+                if not events:
                     continue
                 for _ in range(2 if self.faults["webhook_repeat"] else 1):
-                    ok = self._post_webhook(event)
-                    self.webhook_stats["delivered" if ok else "failed"] += 1
+                    ok = self._post_webhook(events)
+                    self.webhook_stats["delivered" if ok else "failed"] += len(events)
