@@ -2,6 +2,7 @@
 
 Each kind has:
   * `term_days` — the review term (working days) used for the registration's deadline;
+  * `revision_days` — the applicant's term to fix a case returned for revision («срок доработки»);
   * `actions` — what a KZhK operator can do: allowed `from` statuses, the status `to` emit,
     the document builder (`docs`, see documents.py) and whether the status is `final`;
   * `messages` — what the portal may send after the case exists (`submit` creates it):
@@ -17,6 +18,7 @@ ROUTES: dict[str, dict] = {
     "appeal": {
         "initial": "sent",
         "term_days": 8,
+        "revision_days": 5,
         "actions": {
             "register": {"label": "Зарегистрировать", "from": ["sent"], "to": "registered", "docs": "registration"},
             "assign": {"label": "Назначить исполнителя", "from": ["registered", "resubmitted"], "to": "in_review", "docs": "executor"},
@@ -35,6 +37,7 @@ ROUTES: dict[str, dict] = {
     "application": {
         "initial": "sent",
         "term_days": 8,
+        "revision_days": 5,
         "actions": {
             "register": {"label": "Зарегистрировать", "from": ["sent"], "to": "registered", "docs": "registration"},
             "assign": {"label": "Назначить исполнителя", "from": ["registered", "resubmitted"], "to": "in_review", "docs": "executor"},

@@ -144,7 +144,9 @@ class MockService:
             notes = (form.get("notes") or "").strip() or "Приложите недостающие документы и уточните реквизиты."
             pdf = documents.pdf("Замечания по обращению", [f"Дело {case['case_id']}", f"Рег. № {case['registration_number']}",
                                                            notes, "Подписано ЭЦП исполнителя АО «КЖК»"], fast=fast)
-            return {"notes": notes}, [documents.attachment("zamechaniya.pdf", pdf)], {}
+            revision_deadline = add_working_time(now, days=routes.route(case["case_kind"]).get("revision_days", 5))
+            return ({"notes": notes, "deadline": revision_deadline.isoformat()},
+                    [documents.attachment("zamechaniya.pdf", pdf)], {})
         if builder == "rejection":
             reason = (form.get("notes") or "").strip() or "Представлен неполный пакет документов."
             pdf = documents.pdf("Мотивированный отказ", [f"Дело {case['case_id']}", reason, "Подписано ЭЦП АО «КЖК»"], fast=fast)

@@ -74,6 +74,7 @@ def test_revision_with_notes_and_resubmit(bpms_mock):
     events = bpms_mock.events()
     assert events[1]["payload"]["executor_name"] == "Иванов И. И."
     assert events[2]["status"] == "revision" and events[2]["payload"]["notes"] == "Нет приложения №2"
+    assert events[2]["payload"]["deadline"] > events[2]["occurred_at"]
     assert events[2]["documents"][0]["name"].endswith(".pdf")
     assert events[-1]["status"] == "in_review"
 
