@@ -141,7 +141,8 @@ def _tab_values(request, tab: str) -> dict:
 
 
 def _shareholder_rows(values: dict) -> list[dict]:
-    total = int(values.get("sh-TOTAL_FORMS") or 0)
+    raw = str(values.get("sh-TOTAL_FORMS") or "0")
+    total = int(raw) if raw.isdigit() else 1
     rows = []
     for i in range(min(total, 200)):
         rows.append({key: values.get(f"sh-{i}-{key}", "") for key in ("name", "bin_iin", "share", "registered_on")})

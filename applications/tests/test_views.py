@@ -205,3 +205,29 @@ def test_htmx_tab_switch_answers_the_partial_and_keeps_what_was_typed(company_cl
     assert response.headers["HX-Push-Url"].endswith("?tab=head")
     app.refresh_from_db()
     assert app.data["company"]["company-bank_name"] == "АО «Банк»"
+
+
+def test_broken_formset_counters_are_not_a_500(company_client, company):
+    app = ApplicationFactory(organization=company)
+    response = company_client.post(stage_url(app, 1), {"tab": "shareholders", "action": "remove_shareholder:x",
+                                                       "sh-TOTAL_FORMS": "abc"})
+    assert response.status_code in (200, 302)
+
+
+def test_application_pdf_lists_the_fields_by_their_labels(company):
+    from applications.services import application_document_pdf
+
+    app = ApplicationFactory(organization=company, data=valid_tab_data())
+    pdf = application_document_pdf(application=app)
+    assert pdf.startswith(b"%PDF")
+
+
+def test_admin_pages_render(admin_client, company):
+    app = ApplicationFactory(organization=company, data=valid_tab_data())
+    for url in (reverse("admin:applications_application_changelist"),
+                reverse("admin:applications_application_changelist") + "?queue=now",
+                reverse("admin:applications_application_change", args=[app.pk]),
+                reverse("admin:applications_documenttype_changelist"),
+                reverse("admin:applications_consenttype_changelist"),
+                reverse("admin:applications_decisiondocument_changelist")):
+        assert admin_client.get(url).status_code == 200, url
