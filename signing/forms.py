@@ -21,9 +21,10 @@ class KeyFileUploadHandler(MemoryFileUploadHandler):
 
 
 class EcpForm(PortalForm):
-    key_file = forms.FileField(label=_("Choose file"),
+    key_file = forms.FileField(label=_("Choose file"), widget=forms.ClearableFileInput(attrs={"accept": ".p12,.pfx"}),
                                error_messages={"required": _("Choose the key file (.p12).")})
-    password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput(render_value=False),
+    password = forms.CharField(label=_("Password"), strip=False,
+                               widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
                                error_messages={"required": _("Enter the password of the key.")})
 
 
