@@ -49,5 +49,13 @@ def demo_documents(*, organization):
     from .selectors import signature_table
 
     ct = ContentType.objects.get_for_model(organization)
-    docs = SignedDocument.objects.filter(subject_type=ct, subject_id=str(organization.pk)).order_by("-created_at")[:10]
-    return [{"doc": d, "rows": signature_table(d), "request": d.requests.order_by("-pk").first()} for d in docs]
+    docs = (SignedDocument.objects.filter(subject_type=ct, subject_id=str(organization.pk))
+            .defer("document", "pades_pdf", "issued_pdf")
+            .prefetch_related("parties__signature", "requests").order_by("-created_at")[:10])
+    out = []
+    for d in docs:
+        rows = signature_table(d)
+        requests = sorted(d.requests.all(), key=lambda r: r.pk, reverse=True)
+        out.append({"doc": d, "rows": rows, "fully_signed": all(r["status"] == "signed" for r in rows),
+                    "request": requests[0] if requests else None})
+    return out

@@ -69,7 +69,10 @@ def signature_for(*, public_id, user) -> Signature:
 def signature_table(document: SignedDocument) -> list[dict]:
     """The «Сведения о подписи» rows: Организация, Подписант (ФИО, ИИН), Статус, Дата, Ссылка."""
     rows = []
-    for party in document.parties.select_related("signature").order_by("order", "pk"):
+    cache = getattr(document, "_prefetched_objects_cache", {})
+    parties = (sorted(cache["parties"], key=lambda p: (p.order, p.pk)) if "parties" in cache
+               else document.parties.select_related("signature").order_by("order", "pk"))
+    for party in parties:
         sig = party.signature
         if sig is not None:
             rows.append({

@@ -306,3 +306,36 @@ def test_verifier_page_and_json(client, pdf_bytes):
 
 def test_simulator_page_is_reachable_in_dev(client):
     assert client.get(reverse("signing:egov_simulator")).status_code == 200
+
+
+def test_full_page_flow_without_htmx(client, company_user, make_request):
+    client.force_login(company_user)
+    sr = make_request()
+    html = client.get(reverse("signing:request", args=[sr.public_id])).content.decode()
+    assert "<html" in html and "modal-backdrop" not in html and "Подпись документа" in html
+    html = client.post(reverse("signing:request", args=[sr.public_id]), {"method": "ecp"}).content.decode()
+    assert "<html" in html and "Отправить форму" in html
+    response = _ecp_post(client, sr, "company_signer_sign")
+    assert response.status_code == 302 and response["Location"] == "/done/"
+
+
+def test_signature_table_is_one_query(company, django_assert_num_queries):
+    from signing.services import signed_document_create
+
+    doc = signed_document_create(subject=company, document=b"x", filename="x.pdf", title_ru="Д",
+                                 parties=[{"bin": "150240008272", "organization_name": "ТОО «Застройщик»"},
+                                          {"organization": company}])
+    with django_assert_num_queries(1):
+        rows = signature_table(doc)
+    assert [r["status"] for r in rows] == ["not_signed", "not_signed"]
+
+
+def test_demo_page_lists_documents_without_n_plus_one(client, company_user, django_assert_max_num_queries):
+    from signing import demo
+
+    client.force_login(company_user)
+    for _ in range(3):
+        demo.demo_document_start(organization=company_user.organization, user=company_user, return_url="/")
+    with django_assert_max_num_queries(10):
+        html = client.get(reverse("signing:demo")).content.decode()
+    assert html.count("Сведения о подписи") == 3 and "Не подписано" in html
