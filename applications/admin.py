@@ -171,6 +171,7 @@ class ApplicationAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request), "opts": self.model._meta, "application": application,
             "items": items, "errors": errors, "title": _("Checking the completeness of documents"),
             "readiness": selectors.application_readiness(application),
+            "queued": bool(application.moderation_opens_at and application.moderation_opens_at > timezone.now()),
         }
         return TemplateResponse(request, "admin/applications/application/moderate.html", context)
 

@@ -555,6 +555,39 @@ def consent_on_signed(signing_request, signature) -> None:
                         actor=signing_request.signer_user)
 
 
+def consent_request_developer_signature(*, application: Application, consent_type: ConsentType, actor: User,
+                                        now=None):
+    """E-mail the developer a link to sign its consent (ЭЦП or QR) — «зашифрованная ссылка»: an
+    unguessable signing request, usable only by the developer's users once signed in."""
+    from signing.services import signing_request_create
+
+    now = now or timezone.now()
+    _require_editable(application)
+    developer = application.developer
+    consent = ConsentDocument.objects.filter(application=application, consent_type=consent_type, signed_at__isnull=True).first()
+    if developer is None or consent is None or consent_type.provider != Provider.DEVELOPER:
+        raise ApplicationError(_("The developer has to join and the consent has to be formed first."), code="not_ready")
+    signing_request = signing_request_create(
+        subject=consent, document=consent.pdf.read(), filename=f"consent-{consent_type.pk}.pdf",
+        title_ru=consent_type.name_ru, title_kk=consent_type.name_kk, organization=developer,
+        required_bin=developer.bin, allowed_roles={"head", "may_sign"},
+        on_complete="applications.services.consent_on_signed",
+        return_url=reverse("applications:stage", args=[application.public_id, 4]), now=now,
+    )
+    url = settings.PORTAL_BASE_URL + reverse("signing:request", args=[signing_request.public_id])
+    recipients = list(developer.users.filter(is_active=True).exclude(email="").values_list("email", flat=True))
+    subject = f"Подписание согласия / Келісімге қол қою: {consent_type.name_ru}"
+    body = (f"{application.organization.name_ru} просит подписать согласие «{consent_type.name_ru}» по заявке "
+            f"«{application.project_name}» (ЭЦП или QR): {url}\n\n"
+            f"«{consent_type.name_kk}» келісіміне қол қойыңыз (ЭЦҚ немесе QR): {url}")
+    with transaction.atomic():
+        history_add(application=application, event="signing_link_sent", actor=actor, now=now,
+                    comment=f"{consent_type.name_ru} → {', '.join(recipients)}")
+        if recipients:
+            transaction.on_commit(lambda: send_mail(subject, body, None, recipients))
+    return signing_request
+
+
 def consents_reset_for_developer(*, application: Application) -> None:
     """After remarks the developer re-signs its part."""
     ConsentDocument.objects.filter(application=application, consent_type__provider=Provider.DEVELOPER).update(

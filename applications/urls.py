@@ -16,6 +16,8 @@ urlpatterns = [
     path("guarantee/<uuid:public_id>/consents/<int:consent_type_id>/form/", views.consent_form, name="consent_form"),
     path("guarantee/<uuid:public_id>/consents/<int:consent_type_id>/view/", views.consent_view, name="consent_view"),
     path("guarantee/<uuid:public_id>/consents/<int:consent_type_id>/sign/", views.consent_sign, name="consent_sign"),
+    path("guarantee/<uuid:public_id>/consents/<int:consent_type_id>/request-signature/", views.consent_request_signature,
+         name="consent_request_signature"),
     path("guarantee/<uuid:public_id>/sign/", views.application_sign, name="sign"),
     path("guarantee/<uuid:public_id>/moderation/", views.application_send_to_moderation, name="send_to_moderation"),
     path("guarantee/<uuid:public_id>/decision/<int:document_id>/", views.decision_document_download, name="decision_download"),

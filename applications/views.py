@@ -370,9 +370,6 @@ def file_delete(request, file_id):
 def consent_form(request, public_id, consent_type_id):
     application = _get(request, public_id)
     consent_type = get_object_or_404(ConsentType, pk=consent_type_id, is_active=True)
-    role = selectors.role_of(application=application, organization=request.user.organization)
-    if consent_type.provider != role:
-        raise Http404
     try:
         services.consent_form(application=application, consent_type=consent_type, actor=request.user)
         messages.success(request, _("The consent has been formed."))
@@ -406,6 +403,24 @@ def consent_sign(request, public_id, consent_type_id):
         return_url=reverse("applications:stage", args=[public_id, 4]),
         organization=request.user.organization, required_bin=request.user.organization.bin, signer_user=request.user,
     )
+
+
+@login_required
+@require_POST
+def consent_request_signature(request, public_id, consent_type_id):
+    """The УК e-mails the developer a signing link for the developer's consent."""
+    application = _get(request, public_id)
+    consent_type = get_object_or_404(ConsentType, pk=consent_type_id, is_active=True)
+    if selectors.role_of(application=application, organization=request.user.organization) != Provider.COMPANY:
+        raise Http404
+    try:
+        services.consent_request_developer_signature(application=application, consent_type=consent_type,
+                                                     actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The signing link has been sent to the developer's e-mail."))
+    return redirect("applications:stage", public_id, 4)
 
 
 @login_required

@@ -343,3 +343,36 @@ def test_admin_moderation_checklist(admin_client, company, company_user, registr
     assert app.project_name in changelist.content.decode()
     f = app.files.first()
     assert admin_client.get(reverse("admin:applications_application_file", args=[app.pk, f.pk])).status_code == 200
+
+
+def test_company_sends_the_developer_a_signing_link(client, company, company_user, registry, catalogue,
+                                                    django_capture_on_commit_callbacks):
+    app = ApplicationFactory(organization=company, data=valid_tab_data())
+    inv = invite(app, company_user)
+    dev_user = services.invitation_accept(invitation=inv, signer=developer_signer())
+    ct = catalogue["developer_consent"]
+    client.force_login(company_user)
+    client.post(reverse("applications:consent_form", args=[app.public_id, ct.pk]))  # the УК may form it
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("applications:consent_request_signature", args=[app.public_id, ct.pk]))
+    assert mail.outbox and mail.outbox[0].to == [dev_user.email]
+    link = re.search(r"/signing/r/[0-9a-f-]+/", mail.outbox[0].body).group(0)
+    assert client.get(link).status_code == 404  # the УК's user cannot sign the developer's consent
+    client.force_login(dev_user)
+    assert sign_with_demo_key(client, None, "developer_head_sign").status_code == 302
+    assert ConsentDocument.objects.get(application=app, consent_type=ct).signed_at
+
+
+def test_avr_sent_for_revision_from_the_cabinet(client, company, company_user, registry, catalogue):
+    app, _dev = complete_application(company, company_user, catalogue)
+    services.application_signed(application=app, actor=company_user)
+    avr = services.decision_document_add(application=app, kind=DecisionDocument.Kind.AVR, title="АВР №1",
+                                         data=PDF_BYTES, filename="avr.pdf")
+    client.force_login(company_user)
+    url = reverse("applications:avr_return", args=[app.public_id, avr.pk])
+    page = client.post(url, {"comment": ""})
+    assert page.status_code == 200 and "field-error" in page.content.decode()
+    assert client.post(url, {"comment": "Неверная сумма в п. 3"}).status_code == 302
+    avr.refresh_from_db()
+    assert avr.state == DecisionDocument.State.RETURNED and avr.comment == "Неверная сумма в п. 3"
