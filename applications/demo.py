@@ -9,6 +9,7 @@ from cabinets.demo import DEMO_COMPANY_BIN, DEMO_DEVELOPER_BIN
 from cabinets.models import Contract, Organization
 
 from .models import Application, ApplicationHistory, ConsentType, DocumentType, Provider, Status
+from .services import developer_attach_if_known
 
 DOCUMENT_TYPES = [
     # stage, order, name_ru, name_kk, required, provider
@@ -74,6 +75,7 @@ def seed(*, stdout) -> None:
     )
     ApplicationHistory.objects.create(application=draft, event="created", to_status=Status.DRAFT, at=now,
                                       actor_label=company.name_ru)
+    developer_attach_if_known(application=draft)  # the demo developer already has a cabinet
     sent_at = now - datetime.timedelta(days=20)
     registered = Application.objects.create(
         organization=company, developer=developer, developer_bin=DEMO_DEVELOPER_BIN, status=Status.REGISTERED,
