@@ -38,6 +38,10 @@ logger = logging.getLogger("appeals")
 S = AppealStatus
 
 
+# Who may sign an appeal or a ДС for an organization: its head or an employee with signing right.
+SIGNING_ROLES = frozenset({"head", "may_sign"})
+
+
 class AppealError(Exception):
     """A rule the service refused; `field` says where the view shows the message."""
 
@@ -294,7 +298,8 @@ def appeal_sign_start(*, appeal: Appeal, user, consent: bool):
         "number": appeal.contract.number})
     return _signing_request_create(
         subject=appeal, document=pdf, filename=f"appeal-{appeal.public_id}.pdf", title_ru=title_ru, title_kk=title_kk,
-        purpose="sign", organization=appeal.organization, required_bin=appeal.organization.bin, allowed_roles=None,
+        purpose="sign", organization=appeal.organization, required_bin=appeal.organization.bin,
+        allowed_roles=set(SIGNING_ROLES),
         on_complete="appeals.services.appeal_signing_completed", return_url=reverse("appeals:list"),
         signer_user=user,
     )
@@ -655,7 +660,7 @@ def appeal_ds_sign_start(*, appeal: Appeal, organization: Organization, user):
     return _signing_request_create(
         subject=appeal, document=_read(appeal.ds_file), filename=f"ds-{appeal.public_id}.pdf", title_ru=title_ru,
         title_kk=title_kk, purpose="sign", organization=organization, required_bin=organization.bin,
-        allowed_roles=None, on_complete="appeals.services.appeal_ds_signing_completed",
+        allowed_roles=set(SIGNING_ROLES), on_complete="appeals.services.appeal_ds_signing_completed",
         return_url=reverse("appeals:ds", args=[appeal.public_id]), signer_user=user,
     )
 

@@ -60,7 +60,7 @@ def appeal_list(request):
     rows = []
     for number, appeal in enumerate(page.object_list, start=page.start_index()):
         own = appeal.organization_id == organization.pk
-        rows.append({"n": number, "appeal": appeal, "own": own,
+        rows.append({"n": number, "appeal": appeal, "own": own, "ds": appeal.status in transitions.DEVELOPER_VISIBLE,
                      "actions": transitions.USER_ACTIONS.get(appeal.status, frozenset()) if own else {"developer"}})
     return render(request, "appeals/list.html", {
         "form": form, "page": page, "rows": rows, "query_string": params.urlencode(),

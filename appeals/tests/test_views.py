@@ -174,6 +174,7 @@ def test_signing_refused_without_consent(cabinet_client, appeal, monkeypatch):
     assert response.status_code == 302 and len(called) == 1
     assert called[0]["on_complete"] == "appeals.services.appeal_signing_completed"
     assert called[0]["required_bin"] == appeal.organization.bin
+    assert called[0]["allowed_roles"] == {"head", "may_sign"}
 
 
 @pytest.mark.django_db
