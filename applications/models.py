@@ -34,7 +34,7 @@ TRANSITIONS: dict[str, set[str]] = {
     Status.TO_SIGN: {Status.SENT},
     Status.SENT: {Status.REGISTERED, Status.IN_REVIEW, Status.REJECTED, Status.APPROVED},
     Status.REGISTERED: {Status.IN_REVIEW, Status.REJECTED, Status.APPROVED},
-    Status.IN_REVIEW: {Status.REJECTED, Status.APPROVED},
+    Status.IN_REVIEW: {Status.REJECTED, Status.APPROVED, Status.REVISION},  # BPMS «Вернуть на доработку»
     Status.REJECTED: set(),
     Status.APPROVED: set(),
 }

@@ -146,6 +146,7 @@ def application_transition(
                 code="bad_transition",
             )
         from_status = locked.status
+        previously_sent = locked.sent_at is not None
         locked.status = to
         locked.updated_at = now
         fields = ["status", "updated_at"]
@@ -171,9 +172,10 @@ def application_transition(
         for org in filter(None, (locked.organization, locked.developer)):
             notification_create(organization=org, title_ru=title_ru, title_kk=title_kk, link=link)
         if to == Status.SENT:
+            kind = "resubmit" if previously_sent else "submit"  # after BPMS returned it for revision
             _outbox_enqueue(
-                application=locked, kind="submit", payload=application_payload(locked),
-                idempotency_key=f"application-{locked.public_id}-submit-{now.isoformat()}",
+                application=locked, kind=kind, payload=application_payload(locked),
+                idempotency_key=f"application-{locked.public_id}-{kind}-{now.isoformat()}",
             )
     application.refresh_from_db()
     return application
@@ -706,7 +708,12 @@ def moderation_decide(*, application: Application, moderator: User, items: list[
 
 
 def application_apply_bpms_event(*, case_id: str, event: dict) -> None:
-    """One BPMS event, applied idempotently (events with seq ≤ the last seen are ignored)."""
+    """One BPMS event, applied idempotently (events with seq ≤ the last seen are ignored).
+
+    Status through the transition table; registration number/date and the review deadline
+    («Срок исполнения»); documents: a rejection notice (issued by KZhK: PAdES-stamped), pledge
+    agreements on approval (rendered here when BPMS sends none) and АВР (`"kind": "avr"`) to be
+    signed by the parties; any other document is kept in the history with «Скачать»."""
     import base64
 
     seq = int(event.get("seq", 0))
@@ -727,26 +734,55 @@ def application_apply_bpms_event(*, case_id: str, event: dict) -> None:
             changes["registered_at"] = now
         if payload.get("registered_at"):
             changes["registered_at"] = datetime.datetime.fromisoformat(str(payload["registered_at"]))
-        deadline = payload.get("due_date") or payload.get("review_deadline")
-        if deadline:
+        deadline = payload.get("due_date") or payload.get("review_deadline") or payload.get("deadline")
+        if deadline and status != Status.REVISION:  # a revision's deadline is the applicant's, not KZhK's
             changes["due_date"] = datetime.date.fromisoformat(str(deadline)[:10])
-        documents = event.get("documents") or []
+        documents = [
+            (d, base64.b64decode(d["data_b64"])) for d in (event.get("documents") or []) if d.get("data_b64")
+        ]
+        comment = str(payload.get("comment") or payload.get("notes") or payload.get("reason") or "")
+        decision_docs, history_docs = [], []
+        for d, data in documents:
+            kind = d.get("kind") or {Status.REJECTED: DecisionDocument.Kind.REJECTION,
+                                     Status.APPROVED: DecisionDocument.Kind.PLEDGE}.get(status)
+            (decision_docs if kind else history_docs).append((kind, d, data))
         if status and status != application.status:
-            files = [ContentFile(base64.b64decode(d["data_b64"]), name=d.get("name", "document.pdf")) for d in documents]
+            first = history_docs[0] if history_docs else None
             application_transition(
-                application, to=status, now=now, payload=changes, comment=payload.get("comment", ""),
-                file=files[0] if files else None, actor_label="АО «КЖК» (BPMS)",
+                application, to=status, now=now, payload=changes, comment=comment, actor_label="АО «КЖК» (BPMS)",
+                file=ContentFile(first[2], name=first[1].get("name", "document.pdf")) if first else None,
             )
+            history_docs = history_docs[1:]
         elif changes:
             Application.objects.filter(pk=application.pk).update(**changes)
-        for d in documents:
-            kind = d.get("kind") or (
-                DecisionDocument.Kind.REJECTION if status == Status.REJECTED else DecisionDocument.Kind.PLEDGE
-            )
+        for _kind, d, data in history_docs:
+            history_add(application=application, event="document_received", now=now, actor_label="АО «КЖК» (BPMS)",
+                        comment=d.get("title") or d.get("name", ""), file=ContentFile(data, name=d.get("name", "document.pdf")))
+        application.refresh_from_db()
+        if status == Status.REJECTED and not decision_docs:
+            decision_docs.append((DecisionDocument.Kind.REJECTION, {"name": "otkaz.pdf"}, _decision_pdf(
+                application, "applications/pdf/rejection.html", comment=comment, now=now)))
+        if status == Status.APPROVED and not any(k == DecisionDocument.Kind.PLEDGE for k, _d, _x in decision_docs):
+            decision_docs.append((DecisionDocument.Kind.PLEDGE, {"name": "dogovor-zaloga.pdf", "title": "Договор залога"},
+                                  _decision_pdf(application, "applications/pdf/pledge.html", comment=comment, now=now)))
+        for kind, d, data in decision_docs:
+            if kind == DecisionDocument.Kind.REJECTION:
+                data = _pdf_issue_by_kzhk(pdf=data, title="Уведомление об отказе")
             decision_document_add(
-                application=application, kind=kind, title=d.get("title") or d.get("name", ""),
-                data=base64.b64decode(d["data_b64"]), filename=d.get("name", "document.pdf"), now=now,
+                application=application, kind=kind, title=d.get("title") or _default_title(kind), data=data,
+                filename=d.get("name", "document.pdf"), now=now,
             )
+
+
+def _default_title(kind: str) -> str:
+    with translation.override("ru"):
+        return str(DecisionDocument.Kind(kind).label)
+
+
+def _decision_pdf(application: Application, template_name: str, *, comment: str, now) -> bytes:
+    with translation.override("ru"):
+        return _pdf_render(template_name=template_name,
+                           context={"application": application, "comment": comment, "now": now})
 
 
 def decision_document_add(

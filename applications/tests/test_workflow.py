@@ -376,3 +376,45 @@ def test_avr_sent_for_revision_from_the_cabinet(client, company, company_user, r
     assert client.post(url, {"comment": "Неверная сумма в п. 3"}).status_code == 302
     avr.refresh_from_db()
     assert avr.state == DecisionDocument.State.RETURNED and avr.comment == "Неверная сумма в п. 3"
+
+
+def test_bpms_rejection_revision_and_generated_documents(company, company_user, registry, catalogue):
+    from bpms_bridge.models import OutboxMessage
+
+    app, _dev = complete_application(company, company_user, catalogue)
+    services.application_signed(application=app, actor=company_user)
+    case = str(app.public_id)
+    pdf = base64.b64encode(PDF_BYTES).decode()
+    services.application_apply_bpms_event(case_id=case, event={
+        "seq": 1, "status": Status.REGISTERED, "occurred_at": "2026-11-18T12:00:00+05:00",
+        "payload": {"registration_number": "01-00001/26", "deadline": "2026-11-30T19:00:00+05:00"}})
+    services.application_apply_bpms_event(case_id=case, event={"seq": 2, "status": Status.IN_REVIEW,
+                                                               "occurred_at": "2026-11-19T10:00:00+05:00"})
+    services.application_apply_bpms_event(case_id=case, event={
+        "seq": 3, "status": Status.REVISION, "occurred_at": "2026-11-19T11:00:00+05:00",
+        "payload": {"notes": "Уточните реквизиты", "deadline": "2026-11-26T19:00:00+05:00"},
+        "documents": [{"name": "zamechaniya.pdf", "content_type": "application/pdf", "data_b64": pdf}]})
+    app.refresh_from_db()
+    assert app.status == Status.REVISION and app.due_date == datetime.date(2026, 11, 30)
+    entry = app.history.get(to_status=Status.REVISION)
+    assert entry.file and "Уточните реквизиты" in entry.comment
+    assert not DecisionDocument.objects.filter(application=app).exists()
+    services.application_signed(application=app, actor=company_user)  # fixed and signed again
+    assert OutboxMessage.objects.filter(case_id=case).order_by("id").last().kind == "resubmit"
+    services.application_apply_bpms_event(case_id=case, event={"seq": 4, "status": Status.REJECTED,
+                                                               "occurred_at": "2026-11-20T10:00:00+05:00",
+                                                               "payload": {"reason": "Неполный пакет"}})
+    notice = DecisionDocument.objects.get(application=app, kind=DecisionDocument.Kind.REJECTION)
+    assert notice.state == DecisionDocument.State.INFO and notice.file.read().startswith(b"%PDF")
+
+
+def test_bpms_approval_without_documents_prepares_the_pledge_agreement(company, company_user, registry, catalogue):
+    app, _dev = complete_application(company, company_user, catalogue)
+    services.application_signed(application=app, actor=company_user)
+    case = str(app.public_id)
+    for seq, status in ((1, Status.REGISTERED), (2, Status.IN_REVIEW), (3, Status.APPROVED)):
+        services.application_apply_bpms_event(case_id=case, event={
+            "seq": seq, "status": status, "occurred_at": f"2026-11-2{seq}T10:00:00+05:00", "payload": {}})
+    pledge = DecisionDocument.objects.get(application=app)
+    assert pledge.kind == DecisionDocument.Kind.PLEDGE and pledge.state == DecisionDocument.State.TO_SIGN
+    assert pledge.signed_document.parties.count() == 2
