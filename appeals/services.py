@@ -532,9 +532,14 @@ def _after_transition(appeal: Appeal, *, source: str, target: str, now: datetime
     organization = appeal.organization
     transaction.on_commit(lambda: _notify(organization=organization, title=title, body=body, link=link))
     developer = appeal.contract.developer
-    if target == S.DS_APPLICANT_SIGNING and developer is not None and developer.pk != organization.pk:
-        dev_title = _in_both_languages(lambda: pgettext("appeals", "A supplementary agreement to contract %(number)s awaits your signature") % {
-            "number": appeal.contract.number})
+    if developer is not None and developer.pk != organization.pk and target in (S.DS_APPLICANT_SIGNING, S.DS_SIGNED):
+        # The contract's developer is a party to the ДС: it learns when to sign and when it is signed.
+        if target == S.DS_APPLICANT_SIGNING:
+            dev_title = _in_both_languages(lambda: pgettext(
+                "appeals", "A supplementary agreement to contract %(number)s awaits your signature") % {
+                "number": appeal.contract.number})
+        else:
+            dev_title = title
         dev_link = reverse("appeals:ds", args=[appeal.public_id])
         transaction.on_commit(lambda: _notify(organization=developer, title=dev_title, body=dev_title, link=dev_link))
 

@@ -45,6 +45,8 @@ def test_every_allowed_transition(rule, django_capture_on_commit_callbacks):
     assert (step.from_status, step.status) == (rule.source, rule.target)
     note = Notification.objects.get(organization=appeal.organization)
     assert note.title_ru and note.title_kk and note.title_ru != note.title_kk
+    developer_notes = Notification.objects.filter(organization=appeal.contract.developer).count()
+    assert developer_notes == (1 if rule.target in (S.DS_APPLICANT_SIGNING, S.DS_SIGNED) else 0)
     if "document" in PAYLOADS[rule.target]:
         assert step.document and step.document_name
     for key in rule.required:
