@@ -418,3 +418,17 @@ def test_bpms_approval_without_documents_prepares_the_pledge_agreement(company, 
     pledge = DecisionDocument.objects.get(application=app)
     assert pledge.kind == DecisionDocument.Kind.PLEDGE and pledge.state == DecisionDocument.State.TO_SIGN
     assert pledge.signed_document.parties.count() == 2
+
+
+def test_the_bridge_applies_events_to_applications(company, company_user, registry, catalogue):
+    from bpms_bridge.services import event_apply
+
+    app, _dev = complete_application(company, company_user, catalogue)
+    services.application_signed(application=app, actor=company_user)
+    outcome = event_apply(raw={"seq": 501, "case_seq": 1, "case_kind": "application", "external_id": str(app.public_id),
+                               "status": "registered", "occurred_at": "2026-11-18T12:00:00+05:00",
+                               "payload": {"registration_number": "01-00501/26",
+                                           "registered_at": "2026-11-18T12:00:00+05:00"}})
+    assert outcome == "applied"
+    app.refresh_from_db()
+    assert app.status == Status.REGISTERED and app.registration_number == "01-00501/26"
