@@ -45,7 +45,11 @@ def applications_of(*, organization) -> QuerySet[Application]:
 
 
 def application_list(*, organization) -> QuerySet[Application]:
-    return applications_of(organization=organization).select_related("contract").order_by("-created_at", "-id")
+    return (
+        applications_of(organization=organization)
+        .select_related("contract", "organization")
+        .order_by("-created_at", "-id")
+    )
 
 
 def application_get(*, organization, public_id) -> Application:

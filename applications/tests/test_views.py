@@ -1,5 +1,7 @@
 """The cabinet pages of «Мои заявки» → «Гарантирование»."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -231,3 +233,26 @@ def test_admin_pages_render(admin_client, company):
                 reverse("admin:applications_consenttype_changelist"),
                 reverse("admin:applications_decisiondocument_changelist")):
         assert admin_client.get(url).status_code == 200, url
+
+
+def test_developer_list_is_constant_in_queries_too(client, company, django_assert_max_num_queries):
+    developer = OrganizationFactory(kind="developer")
+    user = UserFactory(organization=developer)
+    others = [OrganizationFactory() for _ in range(5)]
+    Application.objects.bulk_create([Application(organization=others[i % 5], developer=developer,
+                                                 project_name=f"П {i}") for i in range(300)])
+    client.force_login(user)
+    with django_assert_max_num_queries(8):
+        html = client.get(reverse("applications:list")).content.decode()
+    assert html.count("data-application=") == 300 and "Создать заявку" not in html
+
+
+def test_generated_link_is_shown_once_and_opens_the_invitation(company_client, company, registry):
+    app = ApplicationFactory(organization=company, data=valid_tab_data())
+    response = company_client.post(stage_url(app, 1), {**valid_tab_data()["developer"], "tab": "developer",
+                                                       "action": "generate_link"})
+    link = re.search(r'data-generated-link>([^<]+)<', response.content.decode()).group(1)
+    path = "/" + link.split("/", 3)[3]
+    assert company_client.get(path).status_code == 200
+    again = company_client.get(stage_url(app, 1, "developer")).content.decode()
+    assert link not in again
