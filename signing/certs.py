@@ -4,6 +4,7 @@ CRL, key purpose, legal entity, BIN, roles). No database access here."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 
 from asn1crypto import pkcs12 as asn1_pkcs12
@@ -174,13 +175,13 @@ def _fingerprint(cert: x509.Certificate) -> bytes:
     return cert.fingerprint(hashes.SHA256())
 
 
-_VERIFIED: dict[tuple[bytes, bytes], bool] = {}  # (child, issuer) signature checks already done
+_VERIFIED: dict[tuple[bytes, bytes], bool] = {}  # (sha256 of the child's whole DER, issuer) checks done
 
 
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     if cert.issuer != issuer.subject:
         return False
-    key = (cert.signature, _fingerprint(issuer))
+    key = (_fingerprint(cert), _fingerprint(issuer))  # the whole certificate, not just its signature
     if key not in _VERIFIED:
         try:
             cert.verify_directly_issued_by(issuer)
@@ -222,7 +223,7 @@ def revocation_status(cert: x509.Certificate, issuer: x509.Certificate) -> Revoc
     for crl in pki.crls():
         if crl.issuer != issuer.subject or (crl.next_update_utc is not None and crl.next_update_utc < now):
             continue
-        key = (crl.signature, _fingerprint(issuer))
+        key = (hashlib.sha256(crl.tbs_certlist_bytes + crl.signature).digest(), _fingerprint(issuer))
         if key not in _VERIFIED:
             _VERIFIED[key] = crl.is_signature_valid(issuer.public_key())
         if not _VERIFIED[key]:

@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.serialization import pkcs7
 
 from .certs import (
     CertificateInfo,
@@ -93,13 +94,20 @@ class CmsContent:
     content: bytes | None  # the encapsulated document (attached CMS) or the data given
 
 
+def _der(cms_bytes: bytes) -> bytes:
+    if cms_bytes[:5] == b"-----":
+        from asn1crypto import pem
+
+        try:
+            _, _, cms_bytes = pem.unarmor(cms_bytes)
+        except Exception as exc:
+            raise SigningError("not_cms") from exc
+    return cms_bytes
+
+
 def _load_signed_data(cms_bytes: bytes) -> acms.SignedData:
     try:
-        if cms_bytes[:5] == b"-----":
-            from asn1crypto import pem
-
-            _, _, cms_bytes = pem.unarmor(cms_bytes)
-        info = acms.ContentInfo.load(cms_bytes)
+        info = acms.ContentInfo.load(_der(cms_bytes))
         if info["content_type"].native != "signed_data":
             raise ValueError("not signed data")
         sd = info["content"]
@@ -118,9 +126,10 @@ def cms_content(cms_bytes: bytes) -> bytes | None:
     return None if isinstance(content, core.Void) or content.native is None else content.native
 
 
-def _find_cert(sd, sid) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
-    # DER first, before touching any field: asn1crypto re-encodes a structure once it was read
-    all_certs = [x509.load_der_x509_certificate(c.chosen.dump()) for c in sd["certificates"]]
+def _find_cert(sd, sid, cms_bytes: bytes) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
+    # The certificates exactly as received (strict DER): asn1crypto would re-encode a lax encoding
+    # into a canonical one and hide that the bytes differ from what the CA signed.
+    all_certs = pkcs7.load_der_pkcs7_certificates(cms_bytes) if len(sd["certificates"]) else []
     chosen = None
     if sid.name == "issuer_and_serial_number":
         serial = sid.chosen["serial_number"].native
@@ -140,7 +149,18 @@ def _find_cert(sd, sid) -> tuple[x509.Certificate | None, list[x509.Certificate]
 
 def cms_verify(*, cms_bytes: bytes, data: bytes | None = None, check_certificates: bool = True) -> CmsContent:
     """Verifies every SignerInfo against `data` (detached) or the encapsulated content.
-    Never raises for a bad signature: the result says what is wrong; raises not_cms on garbage."""
+    Never raises for a bad signature: the result says what is wrong; raises SigningError("not_cms")
+    on garbage or a damaged structure (whatever the parsers raise)."""
+    try:
+        return _cms_verify(cms_bytes=cms_bytes, data=data, check_certificates=check_certificates)
+    except SigningError:
+        raise
+    except Exception as exc:  # parsers raise many kinds on damaged input (InvalidVersion, ParseError, ...)
+        raise SigningError("not_cms") from exc
+
+
+def _cms_verify(*, cms_bytes: bytes, data: bytes | None, check_certificates: bool) -> CmsContent:
+    cms_bytes = _der(cms_bytes)
     sd = _load_signed_data(cms_bytes)
     encap = cms_content(cms_bytes)
     content = data if data is not None else encap
@@ -148,7 +168,7 @@ def cms_verify(*, cms_bytes: bytes, data: bytes | None = None, check_certificate
         content = data  # checked against what the caller holds; the digest will tell
     results = []
     for si in sd["signer_infos"]:
-        cert, others = _find_cert(sd, si["sid"])
+        cert, others = _find_cert(sd, si["sid"], cms_bytes)
         problems: list[str] = []
         signing_time = None
         intact = signature_valid = False
@@ -159,9 +179,17 @@ def cms_verify(*, cms_bytes: bytes, data: bytes | None = None, check_certificate
         hash_fn = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512, "sha1": hashlib.sha1}.get(digest_alg)
         message_digest = None
         cert_hash_ok = None
+        content_type_ok = False  # RFC 5652 5.3: the content-type attribute must equal eContentType
+        sig_alg = si["signature_algorithm"]["algorithm"].native
+        algorithms_ok = (
+            digest_alg in {a["algorithm"].native for a in sd["digest_algorithms"]}
+            and (sig_alg == "rsassa_pkcs1v15" or sig_alg == f"{digest_alg}_rsa")
+        )
         for attr in attrs:
             kind = attr["type"].native
-            if kind == "message_digest":
+            if kind == "content_type":
+                content_type_ok = attr["values"][0].dotted == sd["encap_content_info"]["content_type"].dotted
+            elif kind == "message_digest":
                 message_digest = attr["values"][0].native
             elif kind == "signing_time":
                 signing_time = attr["values"][0].native
@@ -183,7 +211,7 @@ def cms_verify(*, cms_bytes: bytes, data: bytes | None = None, check_certificate
             problems.append("untrusted")
         if not intact or not signature_valid:
             problems.append("bad_signature")
-        if cert_hash_ok is False:
+        if cert_hash_ok is False or not content_type_ok or not algorithms_ok:
             problems.append("bad_signature")
         status = None
         if cert is not None and check_certificates:

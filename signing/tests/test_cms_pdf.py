@@ -89,3 +89,44 @@ def test_verifier_reports_detached_cms_needs_data(head_key):
     bad = verify_upload(sig, b"doc!")
     assert bad.altered and not bad.all_ok
     assert verify_upload(b"garbage").error
+
+
+def test_a_certificate_altered_inside_the_cms_is_not_trusted(head_key):
+    """Changing the signer's name/IIN in the embedded certificate breaks the CA's signature on it
+    (and a cache of checked certificates must not hide that)."""
+    sig = cms_sign(data=b"doc", key=head_key, signing_time=NOW)
+    assert cms_verify(cms_bytes=sig, data=b"doc").signatures[0].ok  # warm any cache with the genuine one
+    iin = head_key.certificate_info.iin.encode()
+    pos = sig.index(b"IIN" + iin) + 5
+    forged = bytearray(sig)
+    forged[pos] = ord("9") if forged[pos] != ord("9") else ord("8")
+    result = cms_verify(cms_bytes=bytes(forged), data=b"doc")
+    [s] = result.signatures
+    assert not s.ok and "untrusted" in s.problems
+
+
+def test_random_corruption_never_verifies_and_never_crashes(head_key):
+    import random
+
+    rng = random.Random(7)
+    sig = cms_sign(data=b"doc", key=head_key, signing_time=NOW)
+    for _ in range(150):
+        forged = bytearray(sig)
+        for _ in range(rng.choice([1, 3])):
+            forged[rng.randrange(len(forged))] = rng.randrange(256)
+        if bytes(forged) == sig:
+            continue
+        report = verify_upload(bytes(forged), b"doc")
+        assert not report.all_ok or _only_unsigned_bytes_changed(sig, bytes(forged))
+
+
+def _only_unsigned_bytes_changed(original: bytes, forged: bytes) -> bool:
+    """The CMS certificate set also carries the intermediate, which we take from the trust store:
+    changing that copy is harmless. Anything else must fail."""
+    from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+
+    inter = next((c.public_bytes(Encoding.DER) for c in pkcs7.load_der_pkcs7_certificates(original)
+                  if pki.NCA_NAME in c.subject.rfc4514_string()), b"")
+    start = original.index(inter) if inter else -1
+    diffs = [i for i, (a, b) in enumerate(zip(original, forged, strict=True)) if a != b]
+    return bool(inter) and all(start <= i < start + len(inter) for i in diffs)
