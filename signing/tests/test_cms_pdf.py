@@ -130,3 +130,20 @@ def _only_unsigned_bytes_changed(original: bytes, forged: bytes) -> bool:
     start = original.index(inter) if inter else -1
     diffs = [i for i, (a, b) in enumerate(zip(original, forged, strict=True)) if a != b]
     return bool(inter) and all(start <= i < start + len(inter) for i in diffs)
+
+
+def test_pdf_changed_by_an_incremental_update_after_signing_is_reported_altered(pdf_bytes):
+    import io
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.stamp import TextStamp, TextStampStyle
+
+    signed = pdf_issue_by_kzhk(pdf=pdf_bytes, title="Тест")
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed))
+    TextStamp(writer, TextStampStyle(stamp_text="PAID 1 000 000 KZT")).apply(0, 100, 500)
+    out = io.BytesIO()
+    writer.write(out)
+    report = verify_upload(out.getvalue())
+    assert not report.all_ok and report.altered
+    [s] = report.signatures
+    assert not s.intact and not s.ok  # the signed bytes are fine, but the document shown is not what was signed
