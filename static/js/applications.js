@@ -33,6 +33,19 @@
     var input = form.querySelector("[data-upload-input]");
     if (!input || !input.files.length) return;
     event.preventDefault();
+    var section = form.closest("[data-document]");
+    var errorBox = section ? section.querySelector("[data-upload-errors]") : null;
+    function showError(text) {
+      if (!errorBox) { window.alert(text); return; }
+      errorBox.innerHTML = "";
+      var p = document.createElement("p");
+      p.className = "field-error"; p.setAttribute("role", "alert"); p.textContent = text;
+      errorBox.appendChild(p);
+    }
+    var maxBytes = parseInt(form.getAttribute("data-max-mb") || "600", 10) * 1024 * 1024;
+    for (var i = 0; i < input.files.length; i++) {
+      if (input.files[i].size > maxBytes) { showError(input.files[i].name + ": " + form.getAttribute("data-too-large")); input.value = ""; return; }
+    }
     var bar = form.querySelector("[data-progress]");
     var fill = bar ? bar.querySelector("span") : null;
     if (bar) bar.hidden = false;
@@ -43,14 +56,13 @@
       if (e.lengthComputable && fill) fill.style.width = Math.round(100 * e.loaded / e.total) + "%";
     });
     xhr.addEventListener("load", function () {
-      var section = form.closest("[data-document]");
       if (section && xhr.responseText && xhr.responseText.indexOf("data-document") !== -1) {
         var wrap = document.createElement("div");
         wrap.innerHTML = xhr.responseText;
-        section.replaceWith(wrap.firstElementChild || wrap);
+        section.replaceWith(wrap.querySelector("[data-document]") || wrap);
       } else { window.location.reload(); }
     });
-    xhr.addEventListener("error", function () { window.location.reload(); });
+    xhr.addEventListener("error", function () { if (bar) bar.hidden = true; showError(form.getAttribute("data-failed")); });
     xhr.send(new FormData(form));
   });
 

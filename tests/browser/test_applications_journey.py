@@ -266,3 +266,23 @@ def test_the_form_in_kazakh(page, login_browser, setup):
     page.get_by_role("button", name="Жобаны сақтау").click()
     expect(page.locator("#id_company-kbe_error")).to_be_visible()
     expect(page.get_by_label("Бенефициар коды (КБе)")).to_have_value("1")
+
+
+def test_upload_errors_at_the_field(page, login_browser, setup, tmp_path, monkeypatch):
+    app = Application.objects.create(organization=setup["company"], project_name="ЖК «Файлы»")
+    login_browser(page, setup["user"])
+    page.goto(f"/applications/guarantee/{app.public_id}/stage/2/")
+    section = page.locator("section.doc-field", has_text="Устав организации")
+    fake = tmp_path / "ustav.pdf"
+    fake.write_bytes(b"MZ this is not a pdf")
+    section.locator("input[type=file]").set_input_files(str(fake))
+    expect(page.locator("section.doc-field", has_text="Устав организации").locator(".field-error")).to_contain_text(
+        "ustav.pdf")
+    big = tmp_path / "big.pdf"
+    big.write_bytes(PDF + b"0" * 3_000_000)
+    monkeypatch.setattr("applications.views.MAX_FILE_BYTES", 2 * 1024 * 1024)
+    page.reload()  # the page now allows 2 MB: the browser refuses before sending
+    section = page.locator("section.doc-field", has_text="Устав организации")
+    section.locator("input[type=file]").set_input_files(str(big))
+    expect(section.locator(".field-error")).to_contain_text("600")
+    assert not app.files.exists()
