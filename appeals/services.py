@@ -113,6 +113,38 @@ def _ds_signers(appeal: Appeal) -> list[str]:
             for s in appeal.signatures.exclude(party=AppealSignature.Party.APPEAL).order_by("signed_at")]
 
 
+def _ds_document(appeal: Appeal):
+    """The ДС as a multi-party signing.SignedDocument (applicant + developer), if made."""
+    from signing.selectors import signed_documents_for_subject
+
+    documents = signed_documents_for_subject(appeal)
+    return documents[-1] if documents else None
+
+
+def _ds_document_create(*, appeal: Appeal, content: bytes, filename: str):
+    from signing.services import signed_document_create
+
+    parties = [{"organization": appeal.organization, "allowed_roles": sorted(SIGNING_ROLES)}]
+    developer = appeal.contract.developer
+    if developer is not None and developer.pk != appeal.organization_id:
+        parties.append({"organization": developer, "allowed_roles": sorted(SIGNING_ROLES)})
+    title_ru, title_kk = _in_both_languages(lambda: pgettext("appeals", "Supplementary agreement to contract %(number)s") % {
+        "number": appeal.contract.number})
+    return signed_document_create(subject=appeal, document=content, filename=filename, title_ru=title_ru,
+                                  title_kk=title_kk, parties=parties)
+
+
+def _ds_issue_signed(appeal: Appeal, *, title: str) -> bytes:
+    """KZhK's signature on the ДС: the PDF with the parties' PAdES signatures (signing's
+    multi-party document) PAdES-signed by KZhK with a stamp listing the signers."""
+    from signing.services import signed_document_issue_pdf
+
+    document = _ds_document(appeal)
+    if document is not None and document.is_fully_signed:
+        return signed_document_issue_pdf(document=document)
+    return _pdf_issue_by_kzhk(pdf=_read(appeal.ds_file), title=title, signers=_ds_signers(appeal))
+
+
 def _signing_request_create(**kwargs):
     from signing.services import signing_request_create
 
@@ -476,6 +508,7 @@ def appeal_transition(
         elif to == S.DS_APPLICANT_SIGNING:
             appeal.ds_file.save(document.name, ContentFile(document.content), save=False)
             fields.append("ds_file")
+            _ds_document_create(appeal=appeal, content=document.content, filename=f"ds-{appeal.public_id}.pdf")
         elif to == S.DS_SIGNED:
             appeal.ds_number = str(payload["ds_number"])[:100]
             appeal.ds_date = _as_date(payload["ds_date"])
@@ -602,8 +635,7 @@ def appeal_apply_bpms_event(*, case_id: str, event: dict) -> Appeal | None:
     if target == S.DS_SIGNED and appeal.ds_file:
         # The signed ДС the portal offers is KZhK's PAdES issue of the very PDF the parties signed.
         payload["document"] = Document(name=f"ДС-{payload.get('ds_number', '')}.pdf",
-                                       content=_pdf_issue_by_kzhk(pdf=_read(appeal.ds_file), title="ДС",
-                                                                  signers=_ds_signers(appeal)))
+                                       content=_ds_issue_signed(appeal, title="ДС"))
     elif target in (S.REVISION, S.REJECTED) and document and b"/ByteRange" not in document.content:
         # An official notification must be verifiable: an unsigned one is issued under KZhK's key.
         title = "Уведомление АО «КЖК»"
@@ -662,8 +694,10 @@ def appeal_ds_sign_start(*, appeal: Appeal, organization: Organization, user):
         raise AppealError(pgettext("appeals", "You have already signed the supplementary agreement."), code="status")
     title_ru, title_kk = _in_both_languages(lambda: pgettext("appeals", "Supplementary agreement to contract %(number)s") % {
         "number": appeal.contract.number})
+    document = _ds_document(appeal)
     return _signing_request_create(
-        subject=appeal, document=_read(appeal.ds_file), filename=f"ds-{appeal.public_id}.pdf", title_ru=title_ru,
+        subject=appeal, signed_document=document, document=bytes(document.document) if document else _read(appeal.ds_file),
+        filename=f"ds-{appeal.public_id}.pdf", title_ru=title_ru,
         title_kk=title_kk, purpose="sign", organization=organization, required_bin=organization.bin,
         allowed_roles=set(SIGNING_ROLES), on_complete="appeals.services.appeal_ds_signing_completed",
         return_url=reverse("appeals:ds", args=[appeal.public_id]), signer_user=user,
@@ -714,7 +748,7 @@ def appeal_ds_sign_by_kzhk(*, appeal: Appeal, user, ds_number: str, ds_date: dat
     if appeal.status != S.DS_KZHK_SIGNING or not appeal.ds_file:
         raise TransitionRefused(pgettext("appeals", "The supplementary agreement cannot be signed now."), code="status")
     with translation.override("ru"):
-        signed = _pdf_issue_by_kzhk(pdf=_read(appeal.ds_file), title=f"ДС {ds_number}", signers=_ds_signers(appeal))
+        signed = _ds_issue_signed(appeal, title=f"ДС {ds_number}")
     now = timezone.now()
     return appeal_transition(
         appeal, to=S.DS_SIGNED, actor=Actor.STAFF, actor_user=user, now=now,
