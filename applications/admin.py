@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from homeportal.uploads import private_file_response
@@ -100,10 +100,18 @@ class ApplicationAdmin(admin.ModelAdmin):
     ordering = ("moderation_opens_at", "-created_at")
     inlines = [FileInline, ReviewInline, HistoryInline]
     readonly_fields = (
-        "public_id", "organization", "contract", "developer", "developer_bin", "status", "project_name", "data",
+        "public_id", "organization", "contract", "developer", "developer_bin", "status", "project_name", "form_data",
         "registration_number", "registered_at", "due_date", "moderation_opens_at", "sent_at", "created_at", "updated_at",
     )
-    exclude = ("bpms_seq", "created_by")
+    exclude = ("bpms_seq", "created_by", "data")
+
+    @admin.display(description=_("Form data"))
+    def form_data(self, obj):
+        parts = []
+        for title, rows in selectors.application_sections(obj):
+            body = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
+            parts.append(format_html("<h4>{}</h4><table>{}</table>", title, body))
+        return format_html_join("", "{}", ((p,) for p in parts))
 
     def has_add_permission(self, request):
         return False

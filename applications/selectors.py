@@ -172,6 +172,25 @@ def application_readiness(application: Application) -> Readiness:
     return Readiness(tabs=tabs, stages=stages, parts=parts, missing=missing)
 
 
+def application_sections(application: Application) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The form as (tab title, [(field label, value as typed)]) for the PDF and the moderator."""
+    sections = []
+    for code in [c for c, _t, _f in STAGE1_TABS] + ["expertise"]:
+        form = tab_form(application, code)
+        rows = []
+        for sub in (form.forms if code == "shareholders" else [form]):
+            for bound in sub:
+                value = bound.value()
+                if bound.field.widget.input_type == "checkbox":
+                    value = "✓" if value else ""
+                elif getattr(bound.field, "choices", None) and value:
+                    value = dict(bound.field.choices).get(value, value)
+                if value not in (None, ""):
+                    rows.append((str(bound.label), str(value)))
+        sections.append((str(TAB_TITLES[code]), rows))
+    return sections
+
+
 def history_of(application: Application):
     return application.history.select_related("actor").order_by("at", "id")
 

@@ -629,22 +629,10 @@ def application_send_to_moderation(*, application: Application, actor: User, now
 
 def application_document_pdf(*, application: Application) -> bytes:
     """The application as one PDF: what the УК signs."""
-    from .selectors import STAGE1_TABS, TAB_TITLES, application_readiness, tab_form
+    from .selectors import application_readiness, application_sections
 
     with translation.override("ru"):
-        sections = []
-        for code in [c for c, _t, _f in STAGE1_TABS] + ["expertise"]:
-            form = tab_form(application, code)
-            forms_ = form.forms if code == "shareholders" else [form]
-            rows = []
-            for f in forms_:
-                for bound in f:
-                    value = bound.value()
-                    if hasattr(bound.field, "choices") and value:
-                        value = dict(bound.field.choices).get(value, value)
-                    if value not in (None, "", False):
-                        rows.append((str(bound.label), "✓" if value is True else str(value)))
-            sections.append((str(TAB_TITLES[code]), rows))
+        sections = application_sections(application)
         return _pdf_render(
             template_name="applications/pdf/application.html",
             context={"application": application, "sections": sections, "readiness": application_readiness(application),

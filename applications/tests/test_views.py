@@ -256,3 +256,10 @@ def test_generated_link_is_shown_once_and_opens_the_invitation(company_client, c
     assert company_client.get(path).status_code == 200
     again = company_client.get(stage_url(app, 1, "developer")).content.decode()
     assert link not in again
+
+
+def test_admin_shows_the_form_by_labels(admin_client, company):
+    app = ApplicationFactory(organization=company, data=valid_tab_data())
+    html = admin_client.get(reverse("admin:applications_application_change", args=[app.pk])).content.decode()
+    assert "Номер банковского счета (ИИК)" in html and "KZ86125KZT5004100100" in html
+    assert "Государственная" in html  # a choice shown by its label
