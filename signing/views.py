@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from urllib.parse import urlsplit
 
 import qrcode
 import qrcode.image.svg
@@ -192,6 +193,9 @@ def _api_error(err: SigningError, status: int = 403) -> JsonResponse:
     return JsonResponse({"message": str(err.message)}, status=status, json_dumps_params={"ensure_ascii": False})
 
 
+MAX_PUT_SIZE = 80 * 1024 * 1024
+
+
 def _bearer(request) -> str:
     header = request.headers.get("Authorization", "")
     return header[7:].strip() if header.lower().startswith("bearer ") else ""
@@ -216,8 +220,12 @@ def egov_api2(request, token):
         if request.method == "GET":
             return JsonResponse(services.qr_api2_get(token=token, auth_token=_bearer(request)),
                                 json_dumps_params={"ensure_ascii": False})
+        # not request.body: DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) is too small for a signed PDF in base64
+        raw = request.read(MAX_PUT_SIZE + 1)
+        if len(raw) > MAX_PUT_SIZE:
+            return JsonResponse({"message": _("The file is too large.")}, status=413)
         try:
-            payload = json.loads(request.body or b"{}")
+            payload = json.loads(raw or b"{}")
         except ValueError:
             payload = {}
         services.qr_api2_put(token=token, auth_token=_bearer(request), payload=payload)
@@ -323,6 +331,17 @@ def _simulator_enabled() -> bool:
     return getattr(settings, "SIGNING_SIMULATOR_ENABLED", settings.DEV_OUTBOX_ENABLED)
 
 
+def _points_to_this_portal(request, qr_text: str) -> bool:
+    """The simulator is no open proxy: only this portal's port, on one of its own host names."""
+    try:
+        target = urlsplit(qr_text.strip().removeprefix("mobileSign:"))
+        here = urlsplit("//" + request.get_host())
+        return target.scheme in ("http", "https") and target.port == here.port and (
+            target.hostname == here.hostname or target.hostname in settings.ALLOWED_HOSTS)
+    except ValueError:
+        return False
+
+
 @never_cache
 @csrf_exempt
 @sensitive_post_parameters("password")
@@ -353,6 +372,10 @@ def _egov_simulator(request):
                     password = cd["password"]
             else:
                 form.add_error("demo_key", _("Choose a demo key or upload a key file."))
+            if p12 is not None and not _points_to_this_portal(request, cd["qr_text"]):
+                form.add_error("qr_text", _("The simulator only talks to this portal: the QR must point to %(host)s.")
+                               % {"host": request.get_host()})
+                p12 = None
             if p12 is not None:
                 try:
                     result = egov_mobile_sign(qr_text=cd["qr_text"], p12=p12, password=password,

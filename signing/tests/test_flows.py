@@ -304,8 +304,11 @@ def test_verifier_page_and_json(client, pdf_bytes):
     assert client.post(reverse("signing:verify"), {"file": SimpleUploadedFile("x.bin", b"xx")}).status_code == 400
 
 
-def test_simulator_page_is_reachable_in_dev(client):
+def test_simulator_page_is_reachable_in_dev_and_is_no_open_proxy(client):
     assert client.get(reverse("signing:egov_simulator")).status_code == 200
+    html = client.post(reverse("signing:egov_simulator"), {
+        "qr_text": "mobileSign:http://169.254.169.254/latest/meta-data/", "demo_key": "company_head_sign"}).content.decode()
+    assert "Симулятор работает только с этим порталом" in html
 
 
 def test_full_page_flow_without_htmx(client, company_user, make_request):
@@ -339,3 +342,23 @@ def test_demo_page_lists_documents_without_n_plus_one(client, company_user, djan
     with django_assert_max_num_queries(10):
         html = client.get(reverse("signing:demo")).content.decode()
     assert html.count("Сведения о подписи") == 3 and "Не подписано" in html
+
+
+def test_qr_put_of_a_large_document_is_accepted(client, company_user, make_request):
+    """A 3 MB document is 4 MB of base64 in the PUT: above Django's 2.5 MB body limit."""
+    import os
+
+    from django.utils import timezone
+
+    client.force_login(company_user)
+    document = b"%PDF-1.4\n" + os.urandom(3 * 1024 * 1024)
+    sr = make_request(document=document, with_document=False)
+    _html, session = _qr_start(client, sr)
+    info = client.get(reverse("signing:egov_api1", args=[session.api1_token])).json()
+    uri, token = info["document"]["uri"], info["document"]["auth_token"]
+    doc = client.get(uri, HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    key = pkcs12_open(data=pki.demo_key("company_head_sign")[0], password=pki.DEMO_PASSWORD)
+    doc["documentsToSign"][0]["document"]["file"]["data"] = base64.b64encode(
+        cms_sign(data=document, key=key, signing_time=timezone.now(), attached=True)).decode()
+    response = client.put(uri, data=json.dumps(doc), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200, response.content[:200]
