@@ -240,6 +240,8 @@ def application_stage(request, public_id, stage: int):
 
     try:
         if action == "save":
+            if not application.is_editable:
+                raise ApplicationError(_("The application has been sent and can no longer be changed."))
             services.application_draft_saved(application=application, actor=request.user)
             messages.success(request, _("The draft has been saved."))
         elif action in ("generate_link", "send_invitation"):
