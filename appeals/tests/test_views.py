@@ -312,3 +312,20 @@ def test_list_offers_the_notice_of_a_revision_and_kazakh_wording(cabinet_client,
     for text in ["«ҚТК» АҚ-дағы менің өтініштерім", "Өтініш жасау", "Түзету санаты", "Өтінім қаралды, пысықтау қажет",
                  "Толығырақ", "Табу"]:
         assert text in html, text
+
+
+@pytest.mark.django_db
+def test_junk_input_never_answers_500(cabinet_client, appeal):
+    pid = appeal.public_id
+    junk = {"kind": "<script>", "contract": "x' OR 1=1", "category": "999999", "slot": "../../etc", "action": "drop",
+            "change_subject": "ы" * 5000, "consent": "maybe", "page": "-1", "status": "nope", "q": "%_\\"}
+    gets = [reverse("appeals:list"), reverse("appeals:new"), reverse("appeals:new_contract"),
+            reverse("appeals:edit", args=[pid]), reverse("appeals:history", args=[pid]), reverse("appeals:ds", args=[pid])]
+    for url in gets:
+        assert cabinet_client.get(url, junk).status_code < 500, url
+    posts = [reverse("appeals:new_contract"), reverse("appeals:edit", args=[pid]), reverse("appeals:sign", args=[pid]),
+             reverse("appeals:file_upload", args=[pid]), reverse("appeals:ds_sign", args=[pid])]
+    for url in posts:
+        assert cabinet_client.post(url, junk).status_code < 500, url
+        assert cabinet_client.post(url, junk, HTTP_HX_REQUEST="true").status_code < 500, url
+    assert cabinet_client.get("/appeals/not-a-uuid/").status_code == 404
