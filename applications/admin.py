@@ -143,8 +143,9 @@ class ApplicationAdmin(admin.ModelAdmin):
         fields = selectors.document_fields(application, 2) + selectors.document_fields(application, 3)
         items = [{"key": f"doc-{f.document_type.pk}", "name": f.document_type.name_ru, "files": f.files,
                   "required": f.document_type.required} for f in fields]
+        expertise = dict(selectors.application_sections(application))[str(selectors.TAB_TITLES["expertise"])]
         items.append({"key": "expertise", "name": str(selectors.TAB_TITLES["expertise"]), "files": [], "required": True,
-                      "values": application.data.get("expertise", {})})
+                      "values": expertise})
         return items
 
     def moderate_view(self, request, pk):
