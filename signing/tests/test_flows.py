@@ -362,3 +362,11 @@ def test_qr_put_of_a_large_document_is_accepted(client, company_user, make_reque
         cms_sign(data=document, key=key, signing_time=timezone.now(), attached=True)).decode()
     response = client.put(uri, data=json.dumps(doc), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200, response.content[:200]
+
+
+def test_qr_window_in_kazakh(client, company_user, make_request):
+    client.force_login(company_user)
+    client.cookies["homeportal_language"] = "kk"
+    sr = make_request()
+    html = client.post(reverse("signing:request", args=[sr.public_id]), {"method": "qr"}).content.decode()
+    assert "QR-код арқылы қол қою:" in html and "кейін алу" in html and "Жіберу" in html
