@@ -7,10 +7,8 @@ class AppealsConfig(AppConfig):
     verbose_name = _("Appeals to KZhK")
 
     def ready(self):
-        try:
-            from bpms_bridge.registry import register_case_kind
-        except ImportError:  # bpms_bridge's registry has not landed yet
-            return
+        from bpms_bridge.registry import register_case_kind
+
         register_case_kind(
             "appeal", apply_event="appeals.services.appeal_apply_bpms_event", final_statuses=("rejected", "ds_signed")
         )

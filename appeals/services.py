@@ -61,30 +61,15 @@ class TransitionRefused(AppealError):
 
 def _registration_moment(at: datetime.datetime) -> datetime.datetime:
     """When an appeal sent at `at` counts as registered: the 9:30–19:00 Mon–Fri rule."""
-    try:
-        from bpms_bridge.workcalendar import registration_moment
-    except ImportError:  # bpms_bridge's calendar has not landed yet: weekdays only, no holidays
-        return _simple_registration_moment(at)
+    from bpms_bridge.workcalendar import registration_moment
+
     return registration_moment(at)
 
 
-def _simple_registration_moment(at: datetime.datetime) -> datetime.datetime:
-    local = timezone.localtime(at)
-    start, end = datetime.time(9, 30), datetime.time(19, 0)
-    if local.weekday() < 5 and start <= local.time() < end:
-        return local
-    day = local.date() + datetime.timedelta(days=0 if local.weekday() < 5 and local.time() < start else 1)
-    while day.weekday() >= 5:
-        day += datetime.timedelta(days=1)
-    return timezone.make_aware(datetime.datetime.combine(day, start))
-
-
 def _outbox_enqueue(*, case_id: str, kind: str, payload: dict, idempotency_key: str) -> None:
-    try:
-        from bpms_bridge.services import outbox_enqueue
-    except ImportError:  # bpms_bridge's outbox has not landed yet
-        logger.info("appeal outbox (bpms_bridge not ready): %s %s", kind, case_id)
-        return
+    """A message to BPMS Simbase, written in the caller's transaction (sent after commit)."""
+    from bpms_bridge.services import outbox_enqueue
+
     outbox_enqueue(case_kind="appeal", case_id=case_id, kind=kind, payload=payload, idempotency_key=idempotency_key)
 
 
