@@ -200,13 +200,13 @@ def main():
             base_seq = mock.stats()["last_seq"]
             w = args.webhook_events
             t0 = time.monotonic()
-            emit_steady(mock, prefix="w", count=w, rate=100.0, cases=100, batch=10)
+            emit_steady(mock, prefix="w", count=w, rate=args.rate, cases=100, batch=10)
             wait_applied(2 * n + w, timeout=300)
             lags = lags_since(base_seq)
             sources = dict.fromkeys(("webhook", "feed"), 0)
             for src in AppliedEvent.objects.filter(seq__gt=base_seq).values_list("source", flat=True):
                 sources[src] = sources.get(src, 0) + 1
-            print(f"[3] webhook (+ feed) at 100 events/s: {len(lags)} events; lag p50 {percentile(lags, 50) * 1000:.0f} ms, "
+            print(f"[3] webhook (+ feed) at {args.rate:.0f} events/s: {len(lags)} events; lag p50 {percentile(lags, 50) * 1000:.0f} ms, "
                   f"p95 {percentile(lags, 95) * 1000:.0f} ms; applied via {sources}; mock webhooks {mock.stats()['webhooks']}")
     finally:
         for proc in procs:
