@@ -272,3 +272,35 @@ def _verify(page, path, *, bins=()):
     expect(page.get_by_role("heading", name="Все подписи действительны; документ не изменён.")).to_be_visible()
     for bin_ in (pki.KZHK_BIN, *bins):
         expect(page.locator(".verify-report")).to_contain_text(bin_)
+
+
+def test_upload_errors_at_the_document_and_delete(page, login_browser, parties, tmp_path):
+    appeal = services.appeal_create(organization=parties["company"], user=parties["user"],
+                                    contract=parties["contract"], category=services.category_other_ensure())
+    login_browser(page, parties["user"])
+    page.goto(f"/appeals/{appeal.public_id}/?tab=docs")
+    slot = page.locator(f"#slot-{OFFICIAL_LETTER}")
+    # Wrong type: the server's message at the document, nothing stored.
+    exe = tmp_path / "program.pdf"
+    exe.write_bytes(b"MZ\x90\x00" * 100)
+    slot.locator("input[type=file]").set_input_files(str(exe))
+    slot.get_by_role("button", name="Загрузить").click()
+    expect(page.locator(f"#slot-{OFFICIAL_LETTER}")).to_contain_text("Этот тип файла не принимается")
+    # Too large: caught in the browser before anything is sent (the limit lowered for the test).
+    page.locator(f"#slot-{OFFICIAL_LETTER} form.upload-form").evaluate("f => f.setAttribute('data-max-bytes', '10')")
+    letter = tmp_path / "letter.pdf"
+    letter.write_bytes(LETTER)
+    slot = page.locator(f"#slot-{OFFICIAL_LETTER}")
+    slot.locator("input[type=file]").set_input_files(str(letter))
+    slot.get_by_role("button", name="Загрузить").click()
+    expect(slot).to_contain_text("Размер файла превышает 700 Мб.")
+    assert not AppealFile.objects.exists()
+    # A good file, then 🗑.
+    page.reload()
+    slot = page.locator(f"#slot-{OFFICIAL_LETTER}")
+    slot.locator("input[type=file]").set_input_files(str(letter))
+    slot.get_by_role("button", name="Загрузить").click()
+    expect(page.locator(f"#slot-{OFFICIAL_LETTER}").get_by_role("link", name="letter.pdf")).to_be_visible()
+    page.locator(f"#slot-{OFFICIAL_LETTER}").get_by_role("button", name="Удалить letter.pdf").click()
+    expect(page.locator(f"#slot-{OFFICIAL_LETTER}").get_by_role("link", name="letter.pdf")).to_have_count(0)
+    assert not AppealFile.objects.exists()
