@@ -95,10 +95,12 @@ def signing_request_create(
     signed_document: SignedDocument | None = None,
     require_legal_entity: bool | None = None,
     mime_type: str = "application/pdf",
+    expires_in: dt.timedelta | None = None,
     now: dt.datetime | None = None,
 ) -> SigningRequest:
     """A request to sign `document` (or to prove key possession, purpose="auth"). Show it with
-    signing.views.signing_modal_response(request, signing_request)."""
+    signing.views.signing_modal_response(request, signing_request). Valid for `expires_in`
+    (default 24 h)."""
     now = now or timezone.now()
     if on_complete:
         import_string(on_complete)  # fail early on a typo
@@ -112,7 +114,7 @@ def signing_request_create(
         title_kk=title_kk or title_ru, purpose=purpose, organization=organization,
         required_bin=required_bin or "", require_legal_entity=require_legal_entity,
         allowed_roles=sorted(allowed_roles or []), on_complete=on_complete, return_url=return_url,
-        signer_user=signer_user, expires_at=now + REQUEST_TTL,
+        signer_user=signer_user, expires_at=now + (expires_in or REQUEST_TTL),
     )
 
 

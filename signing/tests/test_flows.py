@@ -370,3 +370,12 @@ def test_qr_window_in_kazakh(client, company_user, make_request):
     sr = make_request()
     html = client.post(reverse("signing:request", args=[sr.public_id]), {"method": "qr"}).content.decode()
     assert "QR-код арқылы қол қою:" in html and "кейін алу" in html and "Жіберу" in html
+
+
+def test_expired_request_is_refused(client, company_user, make_request):
+    import datetime as dt
+
+    client.force_login(company_user)
+    sr = make_request(expires_in=dt.timedelta(seconds=-1))
+    html = _ecp_post(client, sr, "company_head_sign").content.decode()
+    assert "Срок запроса на подписание истёк" in html and not Signature.objects.exists()
