@@ -145,7 +145,7 @@ class ApplicationAdmin(admin.ModelAdmin):
                   "required": f.document_type.required} for f in fields]
         expertise = dict(selectors.application_sections(application))[str(selectors.TAB_TITLES["expertise"])]
         items.append({"key": "expertise", "name": str(selectors.TAB_TITLES["expertise"]), "files": [], "required": True,
-                      "values": expertise})
+                      "details": expertise})
         return items
 
     def moderate_view(self, request, pk):
