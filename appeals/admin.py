@@ -41,6 +41,10 @@ class AppealCategoryAdmin(admin.ModelAdmin):
         super().delete_model(request, obj)
         services.category_other_ensure()
 
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        services.category_other_ensure()
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         services.category_other_ensure()

@@ -33,6 +33,10 @@ def test_other_category_comes_back_after_deletion(admin_client):
     other = services.category_other_ensure()
     admin_client.post(reverse("admin:appeals_appealcategory_delete", args=[other.pk]), {"post": "yes"})
     assert AppealCategory.objects.filter(code="other", is_active=True, is_other=True).exists()
+    other = AppealCategory.objects.get(code="other")
+    admin_client.post(reverse("admin:appeals_appealcategory_changelist"),
+                      {"action": "delete_selected", "_selected_action": [other.pk], "post": "yes"})
+    assert AppealCategory.objects.filter(code="other", is_active=True, is_other=True).exists()
 
 
 @pytest.mark.django_db
