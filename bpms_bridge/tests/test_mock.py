@@ -158,3 +158,13 @@ def test_signed_webhook_is_posted(tmp_path):
     finally:
         mock.stop()
         server.shutdown()
+
+
+def test_openapi_document_in_docs_matches_the_mock():
+    from pathlib import Path
+
+    from bpms_bridge.mock.openapi import OPENAPI
+
+    committed = json.loads((Path(__file__).resolve().parents[2] / "docs" / "bpms-openapi.json").read_text())
+    assert committed == OPENAPI, "regenerate docs/bpms-openapi.json from bpms_bridge/mock/openapi.py"
+    assert {"/api/messages", "/api/events", "/admin/faults"} <= set(OPENAPI["paths"])
