@@ -109,8 +109,8 @@ def fill_stage1(page):
     tab.get_by_label("Область").fill("г. Астана")
     tab.get_by_label("Адрес строительства").fill("ул. Туран, 1")
     expect(tab.get_by_label("Этажность")).to_be_hidden()
-    tab.locator("fieldset", has_text="Включает многоэтажное строительство?").get_by_label("Да").check()
-    tab.locator("fieldset", has_text="Включает строительство ИЖС?").get_by_label("Нет").check()
+    tab.get_by_role("group", name="Включает многоэтажное строительство?").get_by_label("Да").check()
+    tab.get_by_role("group", name="Включает строительство ИЖС?").get_by_label("Нет").check()
     expect(tab.get_by_label("Этажность")).to_be_visible()  # the answer changes the fields
     tab.get_by_label("Количество многоэтажных домов").fill("2")
     tab.get_by_label("Этажность").fill("12")
