@@ -164,6 +164,6 @@ class QrSession(models.Model):
 
     @property
     def error_message(self) -> str:
-        from .certs import ERROR_MESSAGES
+        from .services import ERROR_MESSAGES  # certs' codes plus the request/QR ones
 
         return str(ERROR_MESSAGES.get(self.error, self.error))

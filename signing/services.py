@@ -18,6 +18,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from .certs import (  # noqa: F401 - the public contract re-exports these
+    ERROR_MESSAGES,
     CertificateInfo,
     OpenedKey,
     SigningError,
@@ -39,6 +40,11 @@ ERR_REQUEST_EXPIRED = _("The signing request has expired. Start the signing agai
 ERR_QR_EXPIRED = _("The QR code has expired. Get a new QR code.")
 ERR_TOKEN = _("The token is invalid or has already been used.")
 ERR_DOCUMENT_CHANGED = _("The signature does not match the document sent for signing.")
+ERR_QR_NOT_SIGNED = _("The document has not been signed in the app yet.")
+ERROR_MESSAGES.update({  # so a code stored on a QR session shows its message later
+    "already_signed": ERR_ALREADY_SIGNED, "request_expired": ERR_REQUEST_EXPIRED, "qr_expired": ERR_QR_EXPIRED,
+    "token": ERR_TOKEN, "document_changed": ERR_DOCUMENT_CHANGED, "qr_not_signed": ERR_QR_NOT_SIGNED,
+})
 
 
 def _sha256(data: bytes) -> str:
@@ -371,7 +377,7 @@ def qr_session_complete(*, qr_session: QrSession, now: dt.datetime | None = None
     """«Отправить» in the browser after the app has signed: stores the signature, runs on_complete."""
     now = now or timezone.now()
     if qr_session.status != QrSession.Status.SIGNED or not qr_session.cms:
-        raise SigningError("qr_not_signed", _("The document has not been signed in the app yet."))
+        raise SigningError("qr_not_signed", ERR_QR_NOT_SIGNED)
     signature = signing_request_complete(signing_request=qr_session.signing_request, cms_bytes=bytes(qr_session.cms),
                                          method=Signature.Method.QR, now=now, request=request)
     QrSession.objects.filter(pk=qr_session.pk).update(status=QrSession.Status.DONE)

@@ -237,6 +237,8 @@ def test_qr_for_another_document_is_refused(client, company_user, make_request):
         cms_sign(data=b"another document", key=key, signing_time=timezone.now(), attached=True)).decode()
     assert client.put(uri, data=json.dumps(doc), content_type="application/json",
                       HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 403
+    status_html = client.get(reverse("signing:qr_status", args=[sr.public_id, session.pk])).content.decode()
+    assert "Подпись не соответствует документу, отправленному на подписание." in status_html
 
 
 def test_expired_qr_is_dead(client, company_user, make_request):
