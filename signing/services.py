@@ -399,3 +399,13 @@ def signed_document_issue_pdf(*, document: SignedDocument) -> bytes:
     pdf = pdf_issue_by_kzhk(pdf=base, title=document.title_ru, signers=signers)
     SignedDocument.objects.filter(pk=document.pk).update(issued_pdf=pdf)
     return pdf
+
+
+def signing_records_purge(*, now: dt.datetime | None = None) -> dict:
+    """Daily housekeeping: pending requests past their expiry become EXPIRED and drop their copy of
+    the document; QR sessions older than a day are deleted (their tokens are long dead)."""
+    now = now or timezone.now()
+    expired = SigningRequest.objects.filter(status=SigningRequest.Status.PENDING, expires_at__lt=now).update(
+        status=SigningRequest.Status.EXPIRED, document=b"")
+    qr, _ = QrSession.objects.filter(expires_at__lt=now - dt.timedelta(days=1)).delete()
+    return {"requests_expired": expired, "qr_sessions_deleted": qr}

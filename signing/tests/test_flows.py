@@ -381,3 +381,21 @@ def test_expired_request_is_refused(client, company_user, make_request):
     sr = make_request(expires_in=dt.timedelta(seconds=-1))
     html = _ecp_post(client, sr, "company_head_sign").content.decode()
     assert "Срок запроса на подписание истёк" in html and not Signature.objects.exists()
+
+
+def test_purge_expires_abandoned_requests_and_old_qr_sessions(client, company_user, make_request):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from signing.services import signing_records_purge
+
+    client.force_login(company_user)
+    old, fresh = make_request(), make_request()
+    _qr_start(client, old)
+    later = timezone.now() + dt.timedelta(days=2)
+    SigningRequest.objects.filter(pk=fresh.pk).update(expires_at=later + dt.timedelta(days=1))
+    assert signing_records_purge(now=later) == {"requests_expired": 1, "qr_sessions_deleted": 1}
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert old.status == "expired" and bytes(old.document) == b"" and fresh.status == "pending"

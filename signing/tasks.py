@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task
+def purge_signing_records() -> dict:
+    """Daily: expire abandoned signing requests and delete old QR sessions."""
+    return services.signing_records_purge()
