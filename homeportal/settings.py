@@ -145,6 +145,8 @@ CELERY_BEAT_SCHEDULE["bpms-feed-pull"] = {
 }
 # cabinets: drop old one-time codes, login challenges and abandoned registrations.
 CELERY_BEAT_SCHEDULE["cabinets-purge-auth-records"] = {"task": "cabinets.tasks.purge_auth_records", "schedule": 24 * 3600.0}
+# signing: expire abandoned signing requests (drop their document copy), delete old QR sessions.
+CELERY_BEAT_SCHEDULE["signing-purge-records"] = {"task": "signing.tasks.purge_signing_records", "schedule": 24 * 3600.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 if REDIS_URL:
