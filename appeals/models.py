@@ -151,7 +151,7 @@ class Appeal(models.Model):
     ds_date = models.DateField(_("SA date"), null=True, blank=True)
     ds_file = models.FileField(_("SA for signing"), upload_to=appeal_document_path, blank=True, max_length=300)
     ds_signed_file = models.FileField(_("Signed SA"), upload_to=appeal_document_path, blank=True, max_length=300)
-    last_bpms_seq = models.PositiveIntegerField(_("Last BPMS event"), default=0)
+    last_bpms_seq = models.PositiveBigIntegerField(_("Last BPMS event"), default=0)
 
     class Meta:
         verbose_name = _("Appeal")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import pgettext
 
 from cabinets.models import Contract, Organization
@@ -119,4 +120,27 @@ def appeal_field_rows(appeal: Appeal) -> list[tuple[str, str]]:
             rows.append((pgettext("appeals", "New value"), appeal.value_to))
         if appeal.category.asks_justification:
             rows.append((pgettext("appeals", "Justification"), appeal.justification))
+    return rows
+
+
+def ds_signature_table(*, appeal: Appeal) -> list[dict] | None:
+    """«Сведения о подписи» of the ДС: signing's rows for the applicant and the developer (signed or
+    awaited, with a link to each CMS), then KZhK's. None when the ДС is not a signing document."""
+    from signing.selectors import (
+        STATUS_NOT_SIGNED,
+        STATUS_SIGNED,
+        signature_table,
+        signed_documents_for_subject,
+    )
+
+    documents = signed_documents_for_subject(appeal)
+    if not documents:
+        return None
+    rows = signature_table(documents[-1])
+    kzhk = appeal.signatures.filter(party=AppealSignature.Party.DS_KZHK).first()
+    rows.append({
+        "organization": pgettext("appeals", "JSC «KZhK»"), "signer": (kzhk.signer_name if kzhk else "") or "—",
+        "status": "signed" if kzhk else "not_signed", "status_label": STATUS_SIGNED if kzhk else STATUS_NOT_SIGNED,
+        "signed_at": timezone.localtime(kzhk.signed_at) if kzhk else None, "link": "",
+    })
     return rows

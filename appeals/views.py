@@ -298,6 +298,7 @@ def appeal_ds(request, public_id):
                 and not any(s.party == party for s in signatures))
     return render(request, "appeals/ds.html", {
         "appeal": appeal, "signatures": signatures, "can_sign": can_sign,
+        "signature_rows": selectors.ds_signature_table(appeal=appeal),
         "is_developer": appeal.organization_id != organization.pk,
     })
 

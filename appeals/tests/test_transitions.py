@@ -216,3 +216,13 @@ def test_bpms_ds_signed_issues_the_signed_ds_from_the_pdf_the_parties_signed(mon
     assert appeal.ds_date == datetime.date(2026, 12, 25)
     assert appeal.ds_signed_file.read() == b"PADES:" + PDF
     assert appeal.signatures.filter(party=AppealSignature.Party.DS_KZHK).exists()
+
+
+@pytest.mark.django_db
+def test_bpms_sequence_numbers_beyond_32_bits():
+    appeal = AppealFactory(status=S.SENT, sent_at=timezone.now())
+    seq = 1_764_000_000_000_123
+    services.appeal_apply_bpms_event(case_id=str(appeal.public_id), event={
+        "seq": seq, "status": "registered", "payload": {"registration_number": "R-9"}})
+    appeal.refresh_from_db()
+    assert appeal.status == S.REGISTERED and appeal.last_bpms_seq == seq
