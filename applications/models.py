@@ -72,7 +72,7 @@ class Application(models.Model):
     due_date = models.DateField(_("Execution term"), null=True, blank=True)
     moderation_opens_at = models.DateTimeField(_("Moderation accepted from"), null=True, blank=True)
     sent_at = models.DateTimeField(_("Sent"), null=True, blank=True)
-    bpms_seq = models.IntegerField(_("Last BPMS event"), default=0)
+    bpms_seq = models.BigIntegerField(_("Last BPMS event"), default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("Created by"), null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",

@@ -425,7 +425,7 @@ def test_the_bridge_applies_events_to_applications(company, company_user, regist
 
     app, _dev = complete_application(company, company_user, catalogue)
     services.application_signed(application=app, actor=company_user)
-    outcome = event_apply(raw={"seq": 501, "case_seq": 1, "case_kind": "application", "external_id": str(app.public_id),
+    outcome = event_apply(raw={"seq": 1_763_790_000_000, "case_seq": 1, "case_kind": "application", "external_id": str(app.public_id),
                                "status": "registered", "occurred_at": "2026-11-18T12:00:00+05:00",
                                "payload": {"registration_number": "01-00501/26",
                                            "registered_at": "2026-11-18T12:00:00+05:00"}})
