@@ -734,6 +734,8 @@ def application_apply_bpms_event(*, case_id: str, event: dict) -> None:
             kind = d.get("kind") or {Status.REJECTED: DecisionDocument.Kind.REJECTION,
                                      Status.APPROVED: DecisionDocument.Kind.PLEDGE}.get(status)
             (decision_docs if kind else history_docs).append((kind, d, data))
+        if status in (Status.REVISION, Status.REJECTED):  # official notices: issued under KZhK's key
+            history_docs = [(k, d, _issue_or_keep(data, d)) for k, d, data in history_docs]
         if status and status != application.status:
             first = history_docs[0] if history_docs else None
             application_transition(
@@ -760,6 +762,16 @@ def application_apply_bpms_event(*, case_id: str, event: dict) -> None:
                 application=application, kind=kind, title=d.get("title") or _default_title(kind), data=data,
                 filename=d.get("name", "document.pdf"), now=now,
             )
+
+
+def _issue_or_keep(data: bytes, document: dict) -> bytes:
+    if document.get("content_type", "application/pdf") != "application/pdf":
+        return data
+    try:
+        return _pdf_issue_by_kzhk(pdf=data, title=document.get("title") or document.get("name", ""))
+    except Exception:  # noqa: BLE001 - a PDF we cannot stamp is kept as BPMS sent it
+        logger.warning("could not issue a BPMS document under KZhK's key: %s", document.get("name"))
+        return data
 
 
 def _default_title(kind: str) -> str:

@@ -1,0 +1,81 @@
+"""An application through the real BPMS Simbase mock (a separate process): submitted via the
+outbox on «Заявка отправлена», registered, returned for revision, re-sent («resubmit»),
+approved → the pledge agreement to sign by the УК and the developer."""
+
+import pytest
+from django.core.files.base import ContentFile
+
+from applications import services
+from applications.models import DecisionDocument, Status
+from applications.tests.test_workflow import complete_application
+from bpms_bridge import services as bridge
+from bpms_bridge.models import OutboxMessage
+from bpms_bridge.tests.mockproc import MockProcess
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogue(db):
+    from applications.models import Provider
+    from applications.tests.factories import ConsentTypeFactory, DocumentTypeFactory
+
+    return {
+        "company_doc": DocumentTypeFactory(stage=2, provider=Provider.COMPANY),
+        "developer_doc": DocumentTypeFactory(stage=3, provider=Provider.DEVELOPER),
+        "company_consent": ConsentTypeFactory(provider=Provider.COMPANY),
+        "developer_consent": ConsentTypeFactory(provider=Provider.DEVELOPER),
+    }
+
+
+@pytest.fixture
+def mock(tmp_path, settings):
+    proc = MockProcess(tmp_path / "mock.sqlite3").start()
+    settings.BPMS_BASE_URL = proc.url
+    yield proc
+    proc.stop()
+
+
+def _send_outbox():
+    for message in OutboxMessage.objects.filter(status="pending").order_by("pk"):
+        bridge.outbox_send(message_id=message.pk)
+        message.refresh_from_db()
+        assert message.status == "sent", (message.kind, message.last_error)
+
+
+def _act(mock, app, action, **form):
+    status, answer = mock.call("POST", "/admin/actions", {"case_kind": "application", "external_id": str(app.public_id),
+                                                          "action": action, **form})
+    assert status == 200, answer
+
+
+def test_application_round_trip_through_the_bpms_mock(mock, company, company_user, registry, catalogue):
+    app, _dev = complete_application(company, company_user, catalogue)
+    services.application_signed(application=app, actor=company_user)
+    _send_outbox()
+    _act(mock, app, "register")
+    _act(mock, app, "assign", executor="Сейткали Нурлан Бахытович")
+    _act(mock, app, "revision", notes="Приложите график работ")
+    bridge.feed_pull()
+    app.refresh_from_db()
+    assert app.status == Status.REVISION
+    assert app.registration_number and app.registered_at and app.due_date
+    notice = app.history.get(to_status=Status.REVISION)
+    assert "Приложите график работ" in notice.comment
+    assert b"/ByteRange" in notice.file.read()  # issued under KZhK's key
+
+    services.file_upload(application=app, document_type=catalogue["company_doc"], actor=company_user,
+                         uploaded_file=ContentFile(b"%PDF-1.4\n%%EOF\n", name="grafik.pdf"), provider="company")
+    services.application_signed(application=app, actor=company_user)
+    _send_outbox()
+    assert OutboxMessage.objects.filter(case_id=str(app.public_id), kind="resubmit").exists()
+    _act(mock, app, "assign", executor="Сейткали Нурлан Бахытович")
+    _act(mock, app, "approve")
+    bridge.feed_pull()
+    app.refresh_from_db()
+    assert app.status == Status.APPROVED
+    pledge = DecisionDocument.objects.get(application=app, kind=DecisionDocument.Kind.PLEDGE)
+    assert pledge.state == DecisionDocument.State.TO_SIGN and pledge.signed_document.parties.count() == 2
+    statuses = list(app.history.filter(event="status").order_by("id").values_list("to_status", flat=True))
+    assert statuses == [Status.SENT, Status.REGISTERED, Status.IN_REVIEW, Status.REVISION, Status.SENT,
+                        Status.IN_REVIEW, Status.APPROVED]
