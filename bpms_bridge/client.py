@@ -72,10 +72,13 @@ def send_message(*, case_kind: str, case_id: str, kind: str, payload: dict, idem
     )
 
 
-def fetch_events(*, after: int, limit: int = 500) -> list[dict]:
-    """GET /api/events?after=N&limit=L; the events with seq > N in seq order."""
+def fetch_feed(*, after: int, limit: int = 500) -> dict:
+    """GET /api/events?after=N&limit=L: {"events": [seq > N, in seq order], "last_seq": BPMS's newest seq}."""
     answer = _request("GET", "/api/events?" + urlencode({"after": after, "limit": limit}))
-    events = answer.get("events")
-    if not isinstance(events, list):
+    if not isinstance(answer.get("events"), list):
         raise BpmsError("the event feed answered without an events list")
-    return events
+    return answer
+
+
+def fetch_events(*, after: int, limit: int = 500) -> list[dict]:
+    return fetch_feed(after=after, limit=limit)["events"]

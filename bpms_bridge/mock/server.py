@@ -155,7 +155,7 @@ class Handler(BaseHTTPRequestHandler):
             limit = max(1, min(1000, int(query.get("limit", ["500"])[0])))
             events = svc.store.events_after(after, limit)
             self._after()
-            return self._json(200, {"events": events, "last_seq": events[-1]["seq"] if events else after})
+            return self._json(200, {"events": events, "last_seq": svc.store.max_seq()})
         if method == "GET" and len(parts) == 2 and parts[0] == "cases":
             case = svc.store.case(parts[1])
             if case is None:

@@ -74,7 +74,6 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
-            self._seed_sequence()
 
     # --- helpers -------------------------------------------------------------------------------
     def _one(self, sql: str, args=()) -> dict | None:
@@ -82,19 +81,15 @@ class Store:
         return dict(row) if row else None
 
     def reset(self) -> None:
+        """Forget everything but the event sequence: seq is never reused, so a portal cursor
+        that acknowledged seq N still sees every later event."""
         with self.lock:
             self.db.executescript("DELETE FROM events; DELETE FROM messages; DELETE FROM cases;")
-            self._seed_sequence()
 
-    def _seed_sequence(self) -> None:
-        """Start the event seq at (unix time × 1000) unless it is already past that: a mock whose
-        file was deleted or reset never reuses a seq the portal's cursor has acknowledged."""
-        floor = int(time.time()) * 1000
-        row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-        if row is None:
-            self.db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", (floor,))
-        elif row[0] < floor and not self.db.execute("SELECT 1 FROM events LIMIT 1").fetchone():
-            self.db.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'events'", (floor,))
+    def max_seq(self) -> int:
+        with self.lock:
+            row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+            return int(row[0]) if row else 0
 
     # --- cases ---------------------------------------------------------------------------------
     def case(self, case_id: str) -> dict | None:
