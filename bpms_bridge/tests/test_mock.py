@@ -168,3 +168,34 @@ def test_openapi_document_in_docs_matches_the_mock():
     committed = json.loads((Path(__file__).resolve().parents[2] / "docs" / "bpms-openapi.json").read_text())
     assert committed == OPENAPI, "regenerate docs/bpms-openapi.json from bpms_bridge/mock/openapi.py"
     assert {"/api/messages", "/api/events", "/admin/faults"} <= set(OPENAPI["paths"])
+
+
+def test_procfile_command_line_starts_with_defaults(tmp_path):
+    """`python -m bpms_bridge.mock --port $BPMS_PORT` (the Procfile line): SQLite under
+    $HOMEPORTAL_VAR_DIR/bpms-mock/, the autopilot on."""
+    import os
+    import subprocess
+    import sys
+
+    from bpms_bridge.tests.mockproc import ROOT
+
+    port = free_port()
+    env = {**os.environ, "HOMEPORTAL_VAR_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    for key in ("BPMS_MOCK_DB", "BPMS_MOCK_AUTOPILOT", "BPMS_MOCK_PACE"):
+        env.pop(key, None)
+    proc = subprocess.Popen([sys.executable, "-m", "bpms_bridge.mock", "--port", str(port)], cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    assert json.loads(r.read())["status"] == "ok"
+                    break
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.1)
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/").read().decode()
+        assert "Автопилот: <strong>включён</strong>, шаг 25 с." in page
+        assert (tmp_path / "bpms-mock" / "mock.sqlite3").exists()
+    finally:
+        proc.terminate()
+        proc.wait(10)
