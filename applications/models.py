@@ -97,6 +97,11 @@ class Application(models.Model):
     def is_unsent(self) -> bool:
         return self.status in UNSENT_STATUSES
 
+    @property
+    def is_deletable(self) -> bool:
+        """Never sent to KZhK (a case BPMS returned for revision stays)."""
+        return self.status in EDITABLE_STATUSES and self.sent_at is None
+
 
 class ApplicationHistory(models.Model):
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="history")

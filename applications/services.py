@@ -293,7 +293,7 @@ def application_draft_saved(*, application: Application, actor: User | None, now
 
 
 def application_delete(*, application: Application, actor: User | None) -> None:
-    if application.status not in EDITABLE_STATUSES:
+    if not application.is_deletable:
         raise ApplicationError(_("The application has been sent and can no longer be deleted."), code="not_editable")
     with transaction.atomic():
         locked = Application.objects.select_for_update().get(pk=application.pk)

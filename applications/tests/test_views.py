@@ -263,3 +263,13 @@ def test_admin_shows_the_form_by_labels(admin_client, company):
     html = admin_client.get(reverse("admin:applications_application_change", args=[app.pk])).content.decode()
     assert "Номер банковского счета (ИИК)" in html and "KZ86125KZT5004100100" in html
     assert "Государственная" in html  # a choice shown by its label
+
+
+def test_an_application_returned_by_bpms_can_be_edited_but_not_deleted(company_client, company):
+    from django.utils import timezone
+
+    app = ApplicationFactory(organization=company, status=Status.REVISION, sent_at=timezone.now())
+    html = company_client.get(reverse("applications:list")).content.decode()
+    assert reverse("applications:delete", args=[app.public_id]) not in html and "Редактировать" in html
+    company_client.post(reverse("applications:delete", args=[app.public_id]))
+    assert Application.objects.filter(pk=app.pk).exists()
