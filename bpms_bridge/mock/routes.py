@@ -3,7 +3,8 @@
 Each kind has:
   * `term_days` — the review term (working days) used for the registration's deadline;
   * `revision_days` — the applicant's term to fix a case returned for revision («срок доработки»);
-  * `actions` — what a KZhK operator can do: allowed `from` statuses, the status `to` emit,
+  * `actions` — what a KZhK operator can do: allowed `from` statuses, the status `to` emit
+    (None: the current status again — an event that only brings documents),
     the document builder (`docs`, see documents.py) and whether the status is `final`;
   * `messages` — what the portal may send after the case exists (`submit` creates it):
     allowed `from` statuses, the internal status `to` and an optional status to `emit`;
@@ -41,13 +42,11 @@ ROUTES: dict[str, dict] = {
         "actions": {
             "register": {"label": "Зарегистрировать", "from": ["sent"], "to": "registered", "docs": "registration"},
             "assign": {"label": "Назначить исполнителя", "from": ["registered", "resubmitted"], "to": "in_review", "docs": "executor"},
-            "revision": {"label": "Вернуть на доработку", "from": ["in_review"], "to": "revision", "docs": "revision"},
-            "reject": {"label": "Отказать", "from": ["sent", "registered", "in_review", "resubmitted"], "to": "rejected", "docs": "rejection", "final": True},
+            "send_avr": {"label": "Направить АВР на подписание", "from": ["in_review", "approved"], "to": None, "docs": "avr"},
+            "reject": {"label": "Отказать", "from": ["sent", "registered", "in_review"], "to": "rejected", "docs": "rejection", "final": True},
             "approve": {"label": "Одобрить", "from": ["in_review"], "to": "approved", "docs": "approval", "final": True},
         },
-        "messages": {
-            "resubmit": {"from": ["revision"], "to": "resubmitted"},
-        },
+        "messages": {},
         "autopilot": ["register", "assign", "approve"],
     },
 }

@@ -161,6 +161,12 @@ class MockService:
                                  "Стороны пришли к соглашению внести изменения в договор согласно обращению.",
                                  "Подлежит подписанию ЭЦП заявителя, затем АО «КЖК»."], fast=fast)
             return {"ds_number": ds_number}, [documents.attachment(f"{ds_number}.pdf", pdf)], {}
+        if builder == "avr":
+            pdf = documents.pdf(f"Акт выполненных работ № АВР-{number:05d}",
+                                [f"по заявке {case['registration_number'] or case['case_id']}",
+                                 "Подлежит подписанию ЭЦП сторон."], fast=fast)
+            doc = {**documents.attachment(f"AVR-{number:05d}.pdf", pdf), "kind": "avr", "title": "Акт выполненных работ"}
+            return {"avr_number": f"АВР-{number:05d}"}, [doc], {}
         if builder == "ds_signed":
             ds_number = f"ДС-{number:05d}"
             pdf = documents.pdf(f"Дополнительное соглашение № {ds_number} (подписано)",
@@ -183,10 +189,11 @@ class MockService:
             current = self.store.case(case_id)
             if current["status"] != case["status"]:
                 raise ActionError("the case changed meanwhile; reload")
-            event = self.store.emit(case_id, spec["to"], payload=payload, documents=docs, finished=bool(spec.get("final")),
-                                    case_fields=fields)
+            to = spec["to"] or current["status"]
+            event = self.store.emit(case_id, to, payload=payload, documents=docs,
+                                    finished=bool(spec.get("final") or current["finished"]), case_fields=fields)
         self._webhooks.put(event["seq"])
-        logger.info("case %s: %s -> %s (seq %s)", case_id, case["status"], spec["to"], event["seq"])
+        logger.info("case %s: %s -> %s (seq %s)", case_id, case["status"], event["status"], event["seq"])
         return event
 
     def emit_raw(self, items: list[dict]) -> list[int]:

@@ -199,3 +199,15 @@ def test_procfile_command_line_starts_with_defaults(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_application_route_and_avr_document(bpms_mock):
+    submit(bpms_mock, case_kind="application", external_id="g1")
+    for action in ("register", "assign", "send_avr", "approve"):
+        assert bpms_mock.action(action, case_kind="application", external_id="g1")[0] == 200, action
+    assert bpms_mock.action("revision", case_kind="application", external_id="g1")[0] == 409
+    events = bpms_mock.events()
+    assert [e["status"] for e in events] == ["registered", "in_review", "in_review", "approved"]
+    avr = events[2]["documents"][0]
+    assert avr["kind"] == "avr" and base64.b64decode(avr["data_b64"]).startswith(b"%PDF")
+    assert events[-1]["payload"]["final"] is True
