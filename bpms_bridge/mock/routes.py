@@ -42,11 +42,14 @@ ROUTES: dict[str, dict] = {
         "actions": {
             "register": {"label": "Зарегистрировать", "from": ["sent"], "to": "registered", "docs": "registration"},
             "assign": {"label": "Назначить исполнителя", "from": ["registered", "resubmitted"], "to": "in_review", "docs": "executor"},
+            "revision": {"label": "Вернуть на доработку", "from": ["in_review"], "to": "revision", "docs": "revision"},
             "send_avr": {"label": "Направить АВР на подписание", "from": ["in_review", "approved"], "to": None, "docs": "avr"},
-            "reject": {"label": "Отказать", "from": ["sent", "registered", "in_review"], "to": "rejected", "docs": "rejection", "final": True},
+            "reject": {"label": "Отказать", "from": ["sent", "registered", "in_review", "resubmitted"], "to": "rejected", "docs": "rejection", "final": True},
             "approve": {"label": "Одобрить", "from": ["in_review"], "to": "approved", "docs": "approval", "final": True},
         },
-        "messages": {},
+        "messages": {
+            "resubmit": {"from": ["revision"], "to": "resubmitted"},
+        },
         "autopilot": ["register", "assign", "approve"],
     },
 }

@@ -205,7 +205,7 @@ def test_application_route_and_avr_document(bpms_mock):
     submit(bpms_mock, case_kind="application", external_id="g1")
     for action in ("register", "assign", "send_avr", "approve"):
         assert bpms_mock.action(action, case_kind="application", external_id="g1")[0] == 200, action
-    assert bpms_mock.action("revision", case_kind="application", external_id="g1")[0] == 409
+    assert bpms_mock.action("revision", case_kind="application", external_id="g1")[0] == 409  # not after approval
     events = bpms_mock.events()
     assert [e["status"] for e in events] == ["registered", "in_review", "in_review", "approved"]
     avr = events[2]["documents"][0]
