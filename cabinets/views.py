@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -612,7 +612,47 @@ def faq_view(request):
 
 def dev_outbox(request):
     """Development only (DEV_OUTBOX_ENABLED): every e-mail and SMS the portal "sent"."""
-    if not settings.DEV_OUTBOX_ENABLED:
-        raise Http404
+    _dev_only()
     outbound = OutboundMessage.objects.all()[:200]
     return render(request, "cabinets/dev_outbox.html", {"outbound_messages": outbound})
+
+
+def _dev_only():
+    if not settings.DEV_OUTBOX_ENABLED:
+        raise Http404
+
+
+def dev_demo(request):
+    """Development only: everything a newcomer needs to try each flow — logins, demo key files
+    with their passwords (test PKI, never a real key), and the dev tools."""
+    from signing import pki
+
+    from . import demo
+
+    _dev_only()
+    return render(request, "cabinets/dev_demo.html", {
+        "demo_keys": pki.demo_manifest()["keys"],
+        "cabinet_logins": [
+            {"bin": bin_, "email": email, "person": f"{surname} {name} {patronymic}"}
+            for _slug, _iin, surname, name, patronymic, bin_, email, _mobile in demo.DEMO_CABINET_USERS
+        ],
+        "cabinet_password": demo.DEMO_CABINET_PASSWORD,
+        "staff_username": demo.DEMO_STAFF_USERNAME,
+        "staff_password": demo.DEMO_STAFF_PASSWORD,
+        "bpms_url": settings.BPMS_BASE_URL,
+    })
+
+
+def dev_demo_key(request, slug):
+    """Development only: downloads a demo key file of the test PKI (CA keys are never served)."""
+    from signing import pki
+
+    _dev_only()
+    try:
+        path = pki.demo_key_path(slug)
+    except KeyError:
+        raise Http404 from None
+    response = FileResponse(path.open("rb"), as_attachment=True, filename=path.name,
+                            content_type="application/x-pkcs12")
+    response.headers["Cache-Control"] = "no-store"
+    return response
