@@ -218,10 +218,37 @@ class Handler(BaseHTTPRequestHandler):
                 except ActionError as exc:
                     return self._redirect(f"/cases/{case['case_id']}?error={quote(str(exc))}")
                 return self._redirect(f"/cases/{case['case_id']}")
+            if method == "GET" and len(parts) == 6 and parts[2] in ("events", "messages") and parts[4] == "documents":
+                return self._document(case, parts[2], parts[3], parts[5])
             if method == "POST" and parts[2:] == ["autopilot"]:
                 svc.store.update_case(case["case_id"], autopilot=0 if case["autopilot"] else 1, last_change=time.time())
                 return self._redirect(f"/cases/{case['case_id']}")
         return self._html(404, page("Не найдено", "<p>Нет такой страницы.</p>"))
+
+    def _document(self, case: dict, source: str, ident: str, index: str):
+        """Download a document of an event (issued by BPMS) or of a portal message (e.g. the
+        signed ДС the portal sent back)."""
+        import base64
+
+        if source == "events":
+            item = next((e for e in self.service.store.events_of(case["case_id"]) if str(e["seq"]) == ident), None)
+            docs = item["documents"] if item else []
+        else:
+            item = next((m for m in self.service.store.messages_of(case["case_id"]) if str(m["id"]) == ident), None)
+            docs = (json.loads(item["payload"]).get("documents") or []) if item else []
+        if not index.isdigit() or int(index) >= len(docs) or not isinstance(docs[int(index)], dict):
+            return self._html(404, page("Документ не найден", "<p>Нет такого документа.</p>"))
+        doc = docs[int(index)]
+        try:
+            data = base64.b64decode(doc.get("data_b64") or "", validate=True)
+        except ValueError:
+            return self._html(404, page("Документ не найден", "<p>Документ повреждён.</p>"))
+        name = quote(str(doc.get("name") or "document.pdf"))
+        content_type = str(doc.get("content_type") or "application/octet-stream")
+        if content_type not in ("application/pdf", "application/octet-stream", "application/pkcs7-signature", "text/plain"):
+            content_type = "application/octet-stream"
+        return self._send(200, data, content_type, {"Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+                                                    "X-Content-Type-Options": "nosniff"})
 
     def _case_list(self) -> bytes:
         svc = self.service
@@ -260,12 +287,13 @@ class Handler(BaseHTTPRequestHandler):
         events = "".join(
             f"<tr><td>{e['seq']}</td><td>{e['case_seq']}</td><td>{html.escape(e['occurred_at'][:19].replace('T', ' '))}</td>"
             f"<td>{html.escape(label(e['status']))}</td><td><code>{html.escape(json.dumps(e['payload'], ensure_ascii=False))}</code></td>"
-            f"<td>{html.escape(', '.join(d['name'] for d in e['documents']))}</td></tr>"
+            f"<td>{_doc_links(cid, 'events', e['seq'], e['documents'])}</td></tr>"
             for e in svc.store.events_of(case["case_id"])
         )
         messages = "".join(
             f"<tr><td>{m['id']}</td><td>{html.escape(m['kind'])}</td><td>{html.escape(m['received_at'][:19].replace('T', ' '))}</td>"
-            f"<td><code>{html.escape(m['idempotency_key'])}</code></td></tr>"
+            f"<td><code>{html.escape(m['idempotency_key'])}</code></td>"
+            f"<td>{_doc_links(cid, 'messages', m['id'], json.loads(m['payload']).get('documents') or [])}</td></tr>"
             for m in svc.store.messages_of(case["case_id"])
         )
         body = (
@@ -281,9 +309,16 @@ class Handler(BaseHTTPRequestHandler):
             "<div class='card'><h2>События</h2><table><thead><tr><th>seq</th><th>№ по делу</th><th>Время</th><th>Статус</th>"
             f"<th>Данные</th><th>Документы</th></tr></thead><tbody>{events}</tbody></table></div>"
             "<div class='card'><h2>Сообщения портала</h2><table><thead><tr><th>#</th><th>Вид</th><th>Получено</th>"
-            f"<th>Ключ идемпотентности</th></tr></thead><tbody>{messages}</tbody></table></div>"
+            f"<th>Ключ идемпотентности</th><th>Документы</th></tr></thead><tbody>{messages}</tbody></table></div>"
         )
         return page(f"Дело {case['case_id']}", body)
+
+
+def _doc_links(case_id: str, source: str, ident, docs) -> str:
+    return ", ".join(
+        f"<a href='/cases/{case_id}/{source}/{ident}/documents/{i}'>{html.escape(str(d.get('name') or 'document'))}</a>"
+        for i, d in enumerate(docs) if isinstance(d, dict)
+    )
 
 
 def _case_json(case: dict) -> dict:

@@ -77,6 +77,11 @@ def test_revision_with_notes_and_resubmit(bpms_mock):
     assert events[2]["payload"]["deadline"] > events[2]["occurred_at"]
     assert events[2]["documents"][0]["name"].endswith(".pdf")
     assert events[-1]["status"] == "in_review"
+    # The operator page links the revision notice for download.
+    with urllib.request.urlopen(f"{bpms_mock.url}/cases/{events[2]['case_id']}/events/{events[2]['seq']}/documents/0") as r:
+        assert r.headers["Content-Type"] == "application/pdf" and r.read().startswith(b"%PDF")
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(f"{bpms_mock.url}/cases/{events[2]['case_id']}/events/{events[2]['seq']}/documents/9")
 
 
 def test_fault_switches(bpms_mock):
