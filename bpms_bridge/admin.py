@@ -4,10 +4,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
+from .client import BpmsError
 from .models import (
     AppliedEvent,
     BpmsCase,
     CalendarCorrection,
+    EventOutcome,
     FeedCursor,
     OutboxMessage,
     OutboxStatus,
@@ -109,11 +111,32 @@ class BpmsCaseAdmin(admin.ModelAdmin):
 
 @admin.register(AppliedEvent)
 class AppliedEventAdmin(admin.ModelAdmin):
-    list_display = ("seq", "case", "case_seq", "status", "outcome", "source", "occurred_at", "applied_at")
+    list_display = ("seq", "case", "case_seq", "status", "outcome", "source", "occurred_at", "applied_at", "short_error")
     list_filter = ("outcome", "source")
     search_fields = ("case__case_id", "status")
     list_select_related = ("case",)
     readonly_fields = [f.name for f in AppliedEvent._meta.fields]
+    actions = ["reapply"]
+
+    @admin.display(description=_("error"))
+    def short_error(self, obj):
+        return obj.error[:80]
+
+    @admin.action(description=_("Apply again from BPMS (events the portal refused)"))
+    def reapply(self, request, queryset):
+        applied = still_failed = 0
+        for event in queryset.exclude(outcome=EventOutcome.APPLIED).select_related("case").order_by("seq"):
+            try:
+                outcome = services.event_reapply(applied_event=event)
+            except (services.BridgeError, BpmsError) as exc:
+                self.message_user(request, _("Event %(seq)s: %(error)s") % {"seq": event.seq, "error": exc}, messages.ERROR)
+                continue
+            if outcome == EventOutcome.APPLIED:
+                applied += 1
+            else:
+                still_failed += 1
+        self.message_user(request, _("Applied: %(applied)d, still refused: %(failed)d.") % {"applied": applied, "failed": still_failed},
+                          messages.SUCCESS if not still_failed else messages.WARNING)
 
     def has_add_permission(self, request):
         return False

@@ -72,6 +72,13 @@ def send_message(*, case_kind: str, case_id: str, kind: str, payload: dict, idem
     )
 
 
+def fetch_case(*, bpms_case_id: str) -> dict:
+    """GET /api/cases/{id}: the case with all its events (documents included)."""
+    from urllib.parse import quote
+
+    return _request("GET", f"/api/cases/{quote(bpms_case_id, safe='')}")
+
+
 def fetch_feed(*, after: int, limit: int = 500) -> dict:
     """GET /api/events?after=N&limit=L: {"events": [seq > N, in seq order], "last_seq": BPMS's newest seq}."""
     answer = _request("GET", "/api/events?" + urlencode({"after": after, "limit": limit}))

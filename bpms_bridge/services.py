@@ -323,6 +323,44 @@ def event_apply(*, raw: dict, source: str = "feed", strict_order: bool = False) 
         return str(EventOutcome.FAILED)
 
 
+def event_reapply(*, applied_event: AppliedEvent) -> str:
+    """Apply again an event the domain refused (or whose kind was not registered), e.g. after a
+    fix: the event is fetched from BPMS (documents included) and given to the domain's
+    apply_event once more (admin action). Returns the new outcome."""
+    if applied_event.outcome == EventOutcome.APPLIED:
+        return str(EventOutcome.APPLIED)
+    case = applied_event.case
+    kind = registry.case_kind(case.case_kind)
+    if kind is None:
+        return str(EventOutcome.UNKNOWN_KIND)
+    if not case.bpms_case_id:
+        raise BridgeError("the case has no BPMS id yet")
+    answer = client.fetch_case(bpms_case_id=case.bpms_case_id)
+    raw = next((e for e in answer.get("events") or [] if int(e.get("seq") or 0) == applied_event.seq), None)
+    if raw is None:
+        raise BridgeError(f"BPMS has no event {applied_event.seq} for {case.bpms_case_id}")
+    event = _parse_event(raw)
+    try:
+        with transaction.atomic():
+            case = BpmsCase.objects.select_for_update().get(pk=case.pk)
+            payload = _with_deadline(case, event["payload"])
+            kind.apply_event()(case_id=case.case_id, event={
+                "seq": event["seq"], "status": event["status"], "occurred_at": event["occurred_at"].isoformat(),
+                "payload": payload, "documents": event["documents"],
+            })
+            AppliedEvent.objects.filter(pk=applied_event.pk).update(outcome=EventOutcome.APPLIED, error="")
+            if event["case_seq"] == case.last_case_seq:
+                case.last_status = event["status"][:40]
+            if payload.get("final") or event["status"] in kind.final_statuses:
+                case.finished = True
+            case.save(update_fields=["last_status", "registered_at", "deadline", "finished", "updated_at"])
+    except Exception as exc:  # noqa: BLE001 — the domain still refuses: keep it failed, with the new reason
+        AppliedEvent.objects.filter(pk=applied_event.pk).update(
+            outcome=EventOutcome.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
+        return str(EventOutcome.FAILED)
+    return str(EventOutcome.APPLIED)
+
+
 def feed_pull(*, limit: int = 500, max_pages: int = 50, chunk: int = 100) -> int:
     """Apply the feed from the acknowledged cursor; one run at a time. Returns events handled.
 

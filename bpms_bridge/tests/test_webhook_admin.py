@@ -102,3 +102,17 @@ def test_admin_overdue_filter(admin_client):
     overdue = admin_client.get(url + "?overdue=yes").content.decode()
     assert "late" in overdue and "fine" not in overdue and ">done<" not in overdue
     assert admin_client.get(url).status_code == 200
+
+
+def test_admin_reapplies_a_refused_event(admin_client, monkeypatch):
+    from bpms_bridge import client, services
+
+    fakekind.create("c1")
+    raw = {**ev(7, 1, "in_review"), "case_id": "SB-1"}
+    assert services.event_apply(raw=raw) == "failed"
+    monkeypatch.setattr(client, "fetch_case", lambda *, bpms_case_id: {"case_id": bpms_case_id, "events": [raw]})
+    fakekind.STATUS["c1"] = "registered"
+    url = reverse("admin:bpms_bridge_appliedevent_changelist")
+    page = admin_client.post(url, {"action": "reapply", "_selected_action": [AppliedEvent.objects.get().pk]}, follow=True)
+    assert "Применено: 1, по-прежнему отклонено: 0." in page.content.decode()
+    assert AppliedEvent.objects.get().outcome == "applied" and fakekind.STATUS["c1"] == "in_review"
