@@ -167,3 +167,21 @@ def test_events_repeated_and_out_of_order_final_status_right_history_clean(tmp_p
     assert fakekind.HISTORY["c1"] == ["sent", *statuses]
     applied = list(AppliedEvent.objects.order_by("case_seq").values_list("case_seq", "status", "outcome"))
     assert applied == [(i + 1, s, "applied") for i, s in enumerate(statuses)]
+
+
+def test_dropped_and_timed_out_calls_every_case_arrives_once(bpms_mock, worker, settings):
+    settings.BPMS_HTTP_TIMEOUT = 1.0
+    bpms_mock.faults(drop_every=3)
+    messages = [enqueue_submit(case_id=f"d{i}", key=f"submit-d{i}") for i in range(6)]
+    wait_for(lambda: all(status_of(m) == "sent" for m in messages), timeout=40, message="every row sent despite drops")
+    assert sum(m.attempts for m in messages) > len(messages)  # some calls were dropped and retried
+    # A BPMS that answers after the client gave up: it stored the case; the retry gets the same case.
+    bpms_mock.faults(reset=True, delay_before=1.5)
+    slow = enqueue_submit(case_id="slow", key="submit-slow")
+    wait_for(lambda: bpms_mock.stats()["cases"] == 7, timeout=20, message="the slow case stored by BPMS")
+    bpms_mock.faults(reset=True)
+    wait_for(lambda: status_of(slow) == "sent", timeout=30, message="the slow case acknowledged")
+    assert slow.attempts >= 2
+    stats = bpms_mock.stats()
+    assert stats["cases"] == 7 and stats["messages"] == 7
+    assert len({m.bpms_case_id for m in [*messages, slow]}) == 7
