@@ -48,8 +48,16 @@ def _in_thread(fn, **kwargs):
     """pyHanko signs with asyncio.run(): not in the thread where Playwright's loop runs."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from django.db import connection
+
+    def run():
+        try:
+            return fn(**kwargs)
+        finally:
+            connection.close()  # the worker thread's own connection
+
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(fn, **kwargs).result()
+        return pool.submit(run).result()
 
 
 def _consent_and_open_signing(page):
