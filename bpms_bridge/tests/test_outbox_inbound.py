@@ -182,3 +182,35 @@ class TestInbound:
         assert FeedCursor.objects.get().last_seq == 4
         assert fakekind.HISTORY["c1"] == ["sent", "registered", "in_review"]
         assert services.feed_pull() == 0
+
+
+class TestBatch:
+    def test_a_chunk_applies_in_order_and_one_refusal_does_not_undo_the_others(self):
+        fakekind.create("c1")
+        fakekind.create("c2")
+        services.event_apply(raw=ev(1, 1, "registered"))
+        unknown = {**ev(7, 1, "registered", case_id="x"), "case_kind": "nobody"}
+        counts = services.events_apply_batch(raws=[
+            ev(4, 2, "in_review"), ev(1, 1, "registered"),            # c1: new one + an old repeat
+            ev(3, 1, "approved", case_id="c2"),                       # c2: refused (sent -> approved)
+            ev(5, 2, "registered", case_id="c2"),                     # c2: fine after the refusal
+            ev(6, 3, "approved"),                                     # c1
+            unknown, {"seq": "junk"},
+        ])
+        assert counts == {"applied": 3, "duplicate": 1, "failed": 1, "unknown_kind": 1, "malformed": 1}
+        assert fakekind.HISTORY["c1"] == ["sent", "registered", "in_review", "approved"]
+        assert fakekind.HISTORY["c2"] == ["sent", "registered"]
+        c1, c2 = BpmsCase.objects.get(case_id="c1"), BpmsCase.objects.get(case_id="c2")
+        assert (c1.last_case_seq, c1.last_status, c2.last_case_seq, c2.last_status) == (3, "approved", 2, "registered")
+        assert AppliedEvent.objects.get(seq=3).outcome == "failed"
+        # The same chunk again: nothing new.
+        again = services.events_apply_batch(raws=[ev(4, 2, "in_review"), ev(6, 3, "approved")])
+        assert again == {"duplicate": 2} and AppliedEvent.objects.count() == 6
+
+    def test_batch_uses_few_queries_per_event(self, django_assert_max_num_queries):
+        for i in range(20):
+            fakekind.create(f"q{i}")
+        raws = [ev(100 + i, 1, "registered", case_id=f"q{i}") for i in range(20)]
+        # 4 up front + 2 savepoint statements per event + 2 bulk writes (+ transaction).
+        with django_assert_max_num_queries(4 + 2 * 20 + 4):
+            assert services.events_apply_batch(raws=raws) == {"applied": 20}
