@@ -89,7 +89,8 @@ class ShareholderForm(PortalForm):
     name = forms.CharField(label=_("Organization name or full name"), max_length=500)
     bin_iin = forms.CharField(label=_("BIN/IIN"), max_length=12, validators=[validate_bin_or_iin])
     share = forms.DecimalField(
-        label=_("Share in the authorised capital, %"), min_value=Decimal("0"), max_value=Decimal("100"),
+        label=_("Share in the authorised capital"), help_text=_("In percent, from 0 to 100."),
+        min_value=Decimal("0"), max_value=Decimal("100"),
         max_digits=6, decimal_places=2,
     )
     registered_on = forms.DateField(

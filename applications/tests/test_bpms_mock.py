@@ -30,6 +30,10 @@ def catalogue(db):
 
 @pytest.fixture
 def mock(tmp_path, settings):
+    # feed_pull takes a lock in the cache; the shared Redis test DB is used by every parallel run
+    # on this machine, so another run's pull would make ours return 0 events: use a private cache.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": f"applications-bpms-{tmp_path.name}"}}
     proc = MockProcess(tmp_path / "mock.sqlite3").start()
     settings.BPMS_BASE_URL = proc.url
     yield proc

@@ -84,7 +84,7 @@ def fill_stage1(page):
     expect(page.get_by_role("tab", name="Информация об УК")).to_have_attribute("data-complete", "1")  # green
     tab.get_by_label("Наименование организации или ФИО").fill("Иванов Иван Иванович")
     tab.get_by_label("БИН/ИИН").fill(DEMO_COMPANY_BIN)
-    tab.get_by_label("Доля участия в уставном капитале, %").fill("60")
+    tab.get_by_label("Доля участия в уставном капитале").fill("60")
     tab.get_by_label("Дата первичной регистрации/ перерегистрации").fill("2016-03-01")
     page.get_by_role("button", name="+ Добавить ещё").click()
     blocks = page.locator("fieldset.repeat-block")
@@ -93,7 +93,7 @@ def fill_stage1(page):
     second = blocks.nth(1)
     second.get_by_label("Наименование организации или ФИО").fill("ТОО «Учредитель»")
     second.get_by_label("БИН/ИИН").fill(DEMO_DEVELOPER_BIN)
-    second.get_by_label("Доля участия в уставном капитале, %").fill("40")
+    second.get_by_label("Доля участия в уставном капитале").fill("40")
     second.get_by_label("Дата первичной регистрации/ перерегистрации").fill("2015-02-01")
     tab = open_tab(page, "Руководитель исполнительного органа")
     tab.get_by_label("ФИО", exact=False).first.fill("Демов Алексей Петрович")
