@@ -13,9 +13,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from homeportal.uploads import (
     ALLOWED_TYPES_HELP,
-    limit_upload_size,
     private_file_response,
     sniff_kind,
+    upload_limit,
     upload_was_too_large,
 )
 
@@ -210,11 +210,11 @@ def _slot_response(request, appeal, slot_key, *, error=None, status=200):
     return redirect(reverse("appeals:edit", args=[appeal.public_id]) + "?tab=docs")
 
 
+@upload_limit(MAX_FILE_BYTES)
 @login_required
 @require_POST
 def appeal_file_upload(request, public_id):
     """One file for one document slot, streamed to a temporary file (at most 700 MB)."""
-    limit_upload_size(request, MAX_FILE_BYTES)
     organization = _organization(request)
     appeal = selectors.appeal_get(organization=organization, public_id=public_id)
     form = UploadForm(request.POST, request.FILES)

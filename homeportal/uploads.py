@@ -1,9 +1,10 @@
 """Upload machinery shared by every app that takes files (applications, appeals, cabinets).
 
 - `LimitedTemporaryFileUploadHandler` streams each file to a temporary file in 64 KiB chunks
-  and aborts as soon as it passes `UPLOAD_MAX_BYTES` (a view may lower the limit for its
-  request with `limit_upload_size(request, n)` before touching request.POST/FILES), so neither
-  memory nor disk holds more than the limit and no partial file is kept.
+  and aborts as soon as it passes the limit, so neither memory nor disk holds more than the
+  limit and no partial file is kept. The limit is `UPLOAD_MAX_BYTES` unless the view declares
+  its own with `@upload_limit(n)`: `UploadLimitMiddleware` (before CsrfViewMiddleware, which
+  is the first to read request.POST) applies it before the body is parsed.
 - `sniff_kind(file)` decides what a file is from its first bytes, never from its name.
 - `private_file_response(fieldfile, filename)` serves a stored file as an attachment; callers
   must have checked ownership through a selector first.
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import filetype
 from django.conf import settings
-from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
+from django.core.files.uploadhandler import SkipFile, TemporaryFileUploadHandler
 from django.http import FileResponse
 from django.utils.translation import gettext_lazy as _
 
@@ -28,8 +29,36 @@ CHUNK_SIZE = 64 * 1024
 
 
 def limit_upload_size(request, max_bytes: int) -> None:
-    """Lower the per-file limit for this request; call before reading request.POST/FILES."""
+    """Lower the per-file limit for this request. Only effective before anything has read
+    request.POST/FILES — which CSRF middleware does before the view runs; so views declare
+    their limit with @upload_limit and this is what the middleware calls."""
     setattr(request, UPLOAD_LIMIT_ATTR, max_bytes)
+
+
+def upload_limit(max_bytes: int):
+    """Declares a view's per-file upload limit (see UploadLimitMiddleware)."""
+
+    def decorator(view_func):
+        view_func.upload_max_bytes = max_bytes
+        return view_func
+
+    return decorator
+
+
+class UploadLimitMiddleware:
+    """Applies the resolved view's @upload_limit before CSRF middleware parses the body."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        limit = getattr(view_func, "upload_max_bytes", None)
+        if limit is not None:
+            limit_upload_size(request, limit)
+        return None
 
 
 def upload_was_too_large(request) -> bool:
@@ -48,8 +77,9 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         self._received += len(raw_data)
         if self._received > self._limit:
             setattr(self.request, UPLOAD_TOO_LARGE_ATTR, True)
-            self.file.close()  # NamedTemporaryFile: closing deletes it, nothing partial remains
-            raise StopUpload(connection_reset=True)
+            # SkipFile: the parser closes (and so deletes) the temporary file, discards the rest
+            # of this file and goes on with the other fields — the CSRF token may come after it.
+            raise SkipFile
         return super().receive_data_chunk(raw_data, start)
 
 
@@ -71,6 +101,11 @@ ALLOWED_KINDS = {
     "application/msword": "office",
     "application/vnd.ms-excel": "office",
     "application/x-ole-storage": "office",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "office",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "office",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "office",
+    "application/vnd.oasis.opendocument.text": "office",
+    "application/vnd.oasis.opendocument.spreadsheet": "office",
 }
 OOXML_MARKERS = {
     "word/": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",

@@ -186,12 +186,14 @@ def test_upload_too_large_wrong_type_and_delete(cabinet_client, appeal, monkeypa
     assert response.status_code == 200 and "Этот тип файла не принимается" in response.content.decode()
     assert not AppealFile.objects.exists()
     monkeypatch.setattr(views, "MAX_FILE_BYTES", 1024)
+    monkeypatch.setattr(views.appeal_file_upload, "upload_max_bytes", 1024)  # the view's @upload_limit
     response = cabinet_client.post(url, {"slot": OFFICIAL_LETTER, "file": pdf_upload(content=PDF + b"0" * 4096)})
     assert response.status_code == 400 and "Размер файла превышает" in response.content.decode()
     assert not AppealFile.objects.exists()
     media = settings.MEDIA_ROOT
     assert not list(media.rglob("*.*")) if media.exists() else True
     monkeypatch.setattr(views, "MAX_FILE_BYTES", 700 * 1024 * 1024)
+    monkeypatch.setattr(views.appeal_file_upload, "upload_max_bytes", 700 * 1024 * 1024)
     # A zip is an archive, accepted; several files per slot.
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
