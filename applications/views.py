@@ -135,9 +135,11 @@ COMPANY_TABS = STAGE1_TAB_CODES + ["expertise"]
 
 
 def _tab_values(request, tab: str) -> dict:
-    """What was typed in a tab, kept exactly (only this tab's keys)."""
-    prefix = "sh-" if tab == "shareholders" else f"{tab}-"
-    return {k: v for k, v in request.POST.items() if k.startswith(prefix)}
+    """What was typed in a tab, kept exactly — only this tab's own fields, each cut at 2 000 characters."""
+    if tab == "shareholders":
+        return {k: v[:2000] for k, v in request.POST.items() if k.startswith("sh-")}
+    names = selectors.tab_form(selectors.Application(data={}), tab).fields
+    return {f"{tab}-{name}": request.POST[f"{tab}-{name}"][:2000] for name in names if f"{tab}-{name}" in request.POST}
 
 
 def _shareholder_rows(values: dict) -> list[dict]:

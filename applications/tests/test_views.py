@@ -273,3 +273,11 @@ def test_an_application_returned_by_bpms_can_be_edited_but_not_deleted(company_c
     assert reverse("applications:delete", args=[app.public_id]) not in html and "Редактировать" in html
     company_client.post(reverse("applications:delete", args=[app.public_id]))
     assert Application.objects.filter(pk=app.pk).exists()
+
+
+def test_only_the_tabs_own_fields_are_kept(company_client, company):
+    app = ApplicationFactory(organization=company)
+    company_client.post(stage_url(app, 1), {"tab": "head", "action": "save", "head-full_name": "Демов",
+                                            "head-junk": "x" * 5000, "other": "y"})
+    app.refresh_from_db()
+    assert app.data["head"] == {"head-full_name": "Демов"}
