@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cabinets.selectors import contracts_of, legal_entity_lookup
-from homeportal.uploads import limit_upload_size, private_file_response, upload_was_too_large
+from homeportal.uploads import private_file_response, upload_limit, upload_was_too_large
 
 from . import selectors, services
 from .forms import AvrReturnForm, CreateApplicationForm
@@ -310,9 +310,9 @@ def developer_lookup(request, public_id):
 # --- files ------------------------------------------------------------------------------------
 
 
+@upload_limit(MAX_FILE_BYTES)  # applied by middleware before CSRF reads the body
 @login_required
 def file_upload(request, public_id, document_type_id):
-    limit_upload_size(request, MAX_FILE_BYTES)  # before anything reads the body
     if request.method != "POST":
         raise Http404
     application = _get(request, public_id)

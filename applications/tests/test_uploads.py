@@ -57,6 +57,7 @@ def test_wrong_type_is_refused_with_a_message_and_nothing_stored(company_client,
 
 def test_too_large_file_is_refused_and_no_partial_file_remains(company_client, company, settings, monkeypatch, tmp_path):
     monkeypatch.setattr("applications.views.MAX_FILE_BYTES", 100_000)
+    monkeypatch.setattr("applications.views.file_upload.upload_max_bytes", 100_000)
     temp_dir = tmp_path / "upload-tmp"
     temp_dir.mkdir()
     settings.FILE_UPLOAD_TEMP_DIR = str(temp_dir)
