@@ -16,7 +16,7 @@ def _ensure_filesystem_broker_folders() -> None:
 
     if not str(getattr(settings, "CELERY_BROKER_URL", "")).startswith("filesystem://"):
         return
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(key)
         if folder:
             Path(folder).mkdir(parents=True, exist_ok=True)
