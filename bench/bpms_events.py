@@ -178,7 +178,7 @@ def main():
                             "-s", str(tmp / "beat-schedule")]))
         time.sleep(6)
         t0 = time.monotonic()
-        emit_steady(mock, prefix="l", count=n, rate=args.rate)
+        emit_steady(mock, prefix="l", count=n, rate=args.rate, batch=5)  # small batches: no phase lock with beat
         emitted = time.monotonic()
         done = wait_applied(2 * n, timeout=600)
         lags = lags_since(base_seq)
@@ -200,7 +200,7 @@ def main():
             base_seq = mock.stats()["last_seq"]
             w = args.webhook_events
             t0 = time.monotonic()
-            emit_steady(mock, prefix="w", count=w, rate=args.rate, cases=100, batch=10)
+            emit_steady(mock, prefix="w", count=w, rate=args.rate, cases=100, batch=5)
             wait_applied(2 * n + w, timeout=300)
             lags = lags_since(base_seq)
             sources = dict.fromkeys(("webhook", "feed"), 0)
