@@ -7,8 +7,9 @@ lease before the HTTP call, so two workers never send it at the same moment; the
 key makes a repeat (worker killed after BPMS accepted, sweeper racing a retry) harmless.
 
 Inbound: `event_apply` applies one feed/webhook event through the domain's registered
-`apply_event`, at most once (unique feed seq and per-case seq), in per-case order.
-`feed_pull` reads the feed from the acknowledged cursor.
+`apply_event`, at most once (unique feed seq and per-case seq), in per-case order (the
+webhook path); `events_apply_batch` does the same for a feed chunk in one transaction;
+`feed_pull` reads the feed from the acknowledged cursor; `event_reapply` retries a refused one.
 """
 
 from __future__ import annotations
