@@ -11,7 +11,7 @@ The case kind is a stand-in domain (`apply_event` below only reads the case row)
 numbers are the bridge's own cost: HTTP, parsing, locking, idempotency bookkeeping.
 Uses its own PostgreSQL database (hp_bench_bpms, recreated) and Redis DB 12.
 
-    .venv/bin/python bench/bpms_events.py [--events 10000] [--skip-webhook]
+    .venv/bin/python bench/bpms_events.py [--events 10000] [--rate 50] [--webhook-events 1000] [--skip-webhook]
 """
 
 import argparse
@@ -30,12 +30,17 @@ DB_NAME = os.environ.get("BENCH_DB_NAME", "hp_bench_bpms")
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 
-os.environ.update({
-    "DATABASE_URL": f"{PG}/{DB_NAME}", "REDIS_URL": REDIS, "HOMEPORTAL_TESTING": "1", "DEBUG": "1",
-    "DJANGO_SETTINGS_MODULE": "homeportal.settings", "BPMS_FEED_PULL_SECONDS": "1",
-    "BPMS_EXTRA_CASE_KINDS": "bench=bench.bpms_events.apply_event", "PYTHONPATH": str(ROOT),
-    "HOMEPORTAL_VAR_DIR": str(Path(tempfile.gettempdir()) / "hp-bench-bpms-var"),
-})
+
+
+def configure_env() -> None:
+    """The bench's own database/Redis for this process and the worker/beat/gunicorn it starts
+    (not done at import: the worker imports this module for `apply_event`)."""
+    os.environ.update({
+        "DATABASE_URL": f"{PG}/{DB_NAME}", "REDIS_URL": REDIS, "HOMEPORTAL_TESTING": "1", "DEBUG": "1",
+        "DJANGO_SETTINGS_MODULE": "homeportal.settings", "BPMS_FEED_PULL_SECONDS": "1",
+        "BPMS_EXTRA_CASE_KINDS": "bench=bench.bpms_events.apply_event", "PYTHONPATH": str(ROOT),
+        "HOMEPORTAL_VAR_DIR": str(Path(tempfile.gettempdir()) / "hp-bench-bpms-var"),
+    })
 
 
 def apply_event(*, case_id: str, event: dict):
@@ -126,11 +131,12 @@ def stop(proc):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000)
-    parser.add_argument("--rate", type=float, default=500.0, help="events/s emitted in the lag phase")
+    parser.add_argument("--rate", type=float, default=50.0, help="events/s emitted in the lag phases")
     parser.add_argument("--skip-webhook", action="store_true")
     parser.add_argument("--webhook-events", type=int, default=1000)
     args = parser.parse_args()
 
+    configure_env()
     recreate_database()
     import django
 
