@@ -101,3 +101,16 @@ def login_browser(live_server):
         return page
 
     return _login
+
+
+@pytest.fixture(autouse=True)
+def _empty_celery_queue_for_real_workers(request):
+    """Tests with a real worker start from an empty queue: tasks other tests queued in Redis
+    (their rows long rolled back) must not be consumed in the middle of this one."""
+    if request.node.get_closest_marker("celery_worker") is None:
+        yield
+        return
+    from homeportal.celery import app
+
+    app.control.purge()
+    yield
