@@ -10,5 +10,6 @@ class AppealsConfig(AppConfig):
         from bpms_bridge.registry import register_case_kind
 
         register_case_kind(
-            "appeal", apply_event="appeals.services.appeal_apply_bpms_event", final_statuses=("rejected", "ds_signed")
+            "appeal", apply_event="appeals.services.appeal_apply_bpms_event", final_statuses=("rejected", "ds_signed"),
+            prepare_event="appeals.services.appeal_prepare_bpms_event",
         )

@@ -609,7 +609,9 @@ def appeal_apply_bpms_event(*, case_id: str, event: dict) -> Appeal | None:
     if transitions.ORDER.index(target) < transitions.ORDER.index(appeal.status):
         logger.warning("appeal %s: BPMS event %s -> %s would go backwards, ignored", case_id, appeal.status, target)
         return appeal
-    payload = _bpms_payload(dict(event.get("payload") or {}), target=target,
+    raw_payload = dict(event.get("payload") or {})
+    issued_ds = raw_payload.pop(PREPARED_DS_KEY, None)  # KZhK's ДС, signed by appeal_prepare_bpms_event
+    payload = _bpms_payload(raw_payload, target=target,
                             occurred_at=_as_datetime(event.get("occurred_at")) or timezone.now())
     documents = event.get("documents") or []
     if documents and "document" not in payload:
@@ -619,15 +621,41 @@ def appeal_apply_bpms_event(*, case_id: str, event: dict) -> Appeal | None:
     document = payload.get("document")
     if target == S.DS_SIGNED and appeal.ds_file:
         # The signed ДС the portal offers is KZhK's PAdES issue of the very PDF the parties signed.
-        payload["document"] = Document(name=f"ДС-{payload.get('ds_number', '')}.pdf",
-                                       content=_ds_issue_signed(appeal, title="ДС"))
+        payload["document"] = Document(
+            name=f"ДС-{payload.get('ds_number', '')}.pdf",
+            content=base64.b64decode(issued_ds) if issued_ds else _ds_issue_signed(appeal, title="ДС"))
     elif target in (S.REVISION, S.REJECTED) and document and b"/ByteRange" not in document.content:
         # An official notification must be verifiable: an unsigned one is issued under KZhK's key.
-        title = "Уведомление АО «КЖК»"
-        payload["document"] = Document(name=document.name, content=_pdf_issue_by_kzhk(pdf=document.content, title=title))
+        payload["document"] = Document(name=document.name,
+                                       content=_pdf_issue_by_kzhk(pdf=document.content, title=NOTICE_TITLE))
     # A move the table refuses raises: bpms_bridge records the event as failed for the admin.
     return appeal_transition(appeal, to=target, actor=Actor.BPMS, payload=payload,
                              now=_as_datetime(event.get("occurred_at")) or timezone.now())
+
+
+PREPARED_DS_KEY = "_kzhk_issued_ds_b64"
+NOTICE_TITLE = "Уведомление АО «КЖК»"
+
+
+def appeal_prepare_bpms_event(*, case_id: str, event: dict) -> dict:
+    """bpms_bridge's prepare step, run before its transaction: KZhK's PAdES signature on an
+    unsigned official notice (revision, rejection) and on the ДС («ДС подписано»), so that no
+    transaction is held while signing. appeal_apply_bpms_event then stores what this made."""
+    appeal = Appeal.objects.filter(public_id=case_id).first() if _is_uuid(case_id) else None
+    target = event.get("status")
+    if appeal is None:
+        return event
+    documents = list(event.get("documents") or [])
+    payload = dict(event.get("payload") or {})
+    if target in (S.REVISION, S.REJECTED) and documents and "document" not in payload:
+        notice = _as_document(documents[0])
+        if notice and notice.content and b"/ByteRange" not in notice.content:
+            signed = _pdf_issue_by_kzhk(pdf=notice.content, title=NOTICE_TITLE)
+            documents[0] = {k: v for k, v in documents[0].items() if k != "data"} | {
+                "data_b64": base64.b64encode(signed).decode()}
+    if target == S.DS_SIGNED and appeal.ds_file:
+        payload[PREPARED_DS_KEY] = base64.b64encode(_ds_issue_signed(appeal, title="ДС")).decode()
+    return {**event, "documents": documents, "payload": payload}
 
 
 def _bpms_payload(payload: dict, *, target: str, occurred_at: datetime.datetime) -> dict:

@@ -14,4 +14,5 @@ class ApplicationsConfig(AppConfig):
         register_case_kind(
             "application", apply_event="applications.services.application_apply_bpms_event",
             final_statuses=("rejected", "approved"),
+            prepare_event="applications.services.application_prepare_bpms_event",
         )

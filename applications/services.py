@@ -7,6 +7,7 @@ functions at the top, so wiring them is one edit each.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import logging
@@ -702,7 +703,6 @@ def application_apply_bpms_event(*, case_id: str, event: dict) -> None:
     («Срок исполнения»); documents: a rejection notice (issued by KZhK: PAdES-stamped), pledge
     agreements on approval (rendered here when BPMS sends none) and АВР (`"kind": "avr"`) to be
     signed by the parties; any other document is kept in the history with «Скачать»."""
-    import base64
 
     seq = int(event.get("seq", 0))
     status = event.get("status", "")
@@ -764,8 +764,25 @@ def application_apply_bpms_event(*, case_id: str, event: dict) -> None:
             )
 
 
+def application_prepare_bpms_event(*, case_id: str, event: dict) -> dict:
+    """bpms_bridge's prepare step, run before its transaction: the official notices of a
+    revision or rejection are issued under KZhK's key here, so no transaction is held while
+    signing; application_apply_bpms_event keeps what this made."""
+    status = event.get("status")
+    if status not in (Status.REVISION, Status.REJECTED):
+        return event
+    documents = []
+    for d in event.get("documents") or []:
+        kind = d.get("kind") or {Status.REJECTED: DecisionDocument.Kind.REJECTION}.get(status)
+        if not kind and d.get("data_b64") and not d.get("kzhk_issued"):
+            issued = _issue_or_keep(base64.b64decode(d["data_b64"]), d)
+            d = {**d, "data_b64": base64.b64encode(issued).decode(), "kzhk_issued": True}
+        documents.append(d)
+    return {**event, "documents": documents}
+
+
 def _issue_or_keep(data: bytes, document: dict) -> bytes:
-    if document.get("content_type", "application/pdf") != "application/pdf":
+    if document.get("kzhk_issued") or document.get("content_type", "application/pdf") != "application/pdf":
         return data
     try:
         return _pdf_issue_by_kzhk(pdf=data, title=document.get("title") or document.get("name", ""))

@@ -7,6 +7,11 @@ Each domain registers itself in its AppConfig.ready()::
 `apply_event(*, case_id: str, event: dict)` applies one event through the domain's transition
 function. The bridge calls it inside a transaction that also records the event as applied, in
 per-case order, at most once per event (see docs/bpms-api.md).
+
+`prepare_event(*, case_id: str, event: dict) -> dict` (optional) does the slow part first,
+OUTSIDE any transaction — e.g. KZhK's PAdES signature on an official notice — and returns the
+event (documents/payload replaced) that apply_event then stores. No transaction is held across
+signing or PDF rendering.
 """
 
 from __future__ import annotations
@@ -22,20 +27,27 @@ class CaseKind:
     name: str
     apply_event_path: str
     final_statuses: frozenset[str] = frozenset()
+    prepare_event_path: str | None = None
 
     def apply_event(self) -> Callable[..., object]:
         return import_string(self.apply_event_path)
+
+    def prepare_event(self) -> Callable[..., dict] | None:
+        return import_string(self.prepare_event_path) if self.prepare_event_path else None
 
 
 _registry: dict[str, CaseKind] = {}
 
 
-def register_case_kind(kind: str, *, apply_event: str, final_statuses: tuple[str, ...] = ()) -> CaseKind:
+def register_case_kind(
+    kind: str, *, apply_event: str, final_statuses: tuple[str, ...] = (), prepare_event: str | None = None
+) -> CaseKind:
     """Register (or re-register) a case kind; `apply_event` is a dotted path to a function.
     `final_statuses` (optional) end the review: such cases are never flagged overdue."""
     if not kind or not apply_event or "." not in apply_event:
         raise ValueError("register_case_kind needs a kind and a dotted path to apply_event")
-    entry = CaseKind(name=kind, apply_event_path=apply_event, final_statuses=frozenset(final_statuses))
+    entry = CaseKind(name=kind, apply_event_path=apply_event, final_statuses=frozenset(final_statuses),
+                     prepare_event_path=prepare_event)
     _registry[kind] = entry
     return entry
 

@@ -226,6 +226,25 @@ def _parse_event(raw: dict) -> dict:
     }
 
 
+def _prepared(event: dict) -> dict:
+    """The domain's optional prepare_event, run before any transaction is opened (slow work such
+    as KZhK's PAdES signature on a notice). A failure leaves the event as BPMS sent it."""
+    kind = registry.case_kind(event["case_kind"])
+    prepare = kind.prepare_event() if kind is not None else None
+    if prepare is None:
+        return event
+    try:
+        prepared = prepare(case_id=event["external_id"], event={
+            "seq": event["seq"], "status": event["status"], "occurred_at": event["occurred_at"].isoformat(),
+            "payload": dict(event["payload"]), "documents": list(event["documents"]),
+        })
+    except Exception:  # noqa: BLE001 — apply_event still runs and does what it can
+        logger.exception("bpms event %s: prepare_event of %s failed", event["seq"], event["case_kind"])
+        return event
+    return {**event, "payload": prepared.get("payload", event["payload"]),
+            "documents": prepared.get("documents", event["documents"])}
+
+
 def _locked_case(event: dict) -> BpmsCase:
     """The case row, locked for this transaction (created on its first event)."""
     lookup = {"case_kind": event["case_kind"], "case_id": event["external_id"]}
@@ -284,7 +303,7 @@ def event_apply(*, raw: dict, source: str = "feed", strict_order: bool = False) 
 
     One transaction: lock the case row, check the per-case sequence, call the domain's
     apply_event, record the AppliedEvent (unique seq) and advance the case."""
-    event = _parse_event(raw)
+    event = _prepared(_parse_event(raw))
     kind = registry.case_kind(event["case_kind"])
     try:
         with transaction.atomic():
@@ -340,7 +359,7 @@ def event_reapply(*, applied_event: AppliedEvent) -> str:
     raw = next((e for e in answer.get("events") or [] if int(e.get("seq") or 0) == applied_event.seq), None)
     if raw is None:
         raise BridgeError(f"BPMS has no event {applied_event.seq} for {case.bpms_case_id}")
-    event = _parse_event(raw)
+    event = _prepared(_parse_event(raw))
     try:
         with transaction.atomic():
             case = BpmsCase.objects.select_for_update().get(pk=case.pk)
@@ -362,20 +381,29 @@ def event_reapply(*, applied_event: AppliedEvent) -> str:
     return str(EventOutcome.APPLIED)
 
 
-def events_apply_batch(*, raws: list[dict], source: str = "feed") -> dict[str, int]:
+def events_prepare(*, raws: list[dict]) -> tuple[list[dict], dict[str, int]]:
+    """Parse a feed chunk and run each domain's prepare_event — before any transaction opens."""
+    counts: dict[str, int] = {}
+    events = []
+    for raw in raws:
+        try:
+            events.append(_prepared(_parse_event(raw)))
+        except BridgeError:
+            logger.exception("bpms feed: malformed event skipped: %r", raw.get("seq") if isinstance(raw, dict) else raw)
+            counts["malformed"] = counts.get("malformed", 0) + 1
+    return events, counts
+
+
+def events_apply_batch(
+    *, raws: list[dict], source: str = "feed", prepared: tuple[list[dict], dict[str, int]] | None = None
+) -> dict[str, int]:
     """Apply many events (a feed chunk) in ONE transaction, with the same rules as
     `event_apply`: cases locked (all at once, in pk order), per-case sequence checked, each
     domain call in its own savepoint (a refusal never undoes the others), the AppliedEvent rows
     and the case updates written in bulk. Malformed events are logged and skipped.
     The caller owns the transaction boundary (feed_pull moves the cursor in it)."""
-    counts: dict[str, int] = {}
-    events = []
-    for raw in raws:
-        try:
-            events.append(_parse_event(raw))
-        except BridgeError:
-            logger.exception("bpms feed: malformed event skipped: %r", raw.get("seq") if isinstance(raw, dict) else raw)
-            counts["malformed"] = counts.get("malformed", 0) + 1
+    events, counts = prepared if prepared is not None else events_prepare(raws=raws)
+    counts = dict(counts)
     if not events:
         return counts
     events.sort(key=lambda e: e["seq"])
@@ -465,8 +493,9 @@ def feed_pull(*, limit: int = 500, max_pages: int = 50, chunk: int = 100) -> int
                 break
             for start in range(0, len(events), chunk):
                 part = events[start:start + chunk]
+                prepared = events_prepare(raws=part)  # slow domain work (PDF signing) outside the transaction
                 with transaction.atomic():
-                    events_apply_batch(raws=part, source="feed")
+                    events_apply_batch(raws=part, source="feed", prepared=prepared)
                     handled += len(part)
                     last_seq = max(last_seq, max(_seq_of(raw) for raw in part))
                     # Monotonic even if two pulls ever overlap (the lock is per cache backend).

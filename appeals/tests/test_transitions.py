@@ -226,3 +226,26 @@ def test_bpms_sequence_numbers_beyond_32_bits():
         "seq": seq, "status": "registered", "payload": {"registration_number": "R-9"}})
     appeal.refresh_from_db()
     assert appeal.status == S.REGISTERED and appeal.last_bpms_seq == seq
+
+
+@pytest.mark.django_db
+def test_bpms_notice_is_signed_in_the_prepare_step_and_not_again_in_apply(monkeypatch):
+    """KZhK's signature happens in appeal_prepare_bpms_event (bpms_bridge runs it before its
+    transaction); apply then stores that PDF as is."""
+    issued = []
+
+    def fake_issue(*, pdf, title, signers=None):
+        issued.append(pdf)
+        return b"%PDF-1.7 /ByteRange [0 1 2 3] SIGNED"
+
+    monkeypatch.setattr(services, "_pdf_issue_by_kzhk", fake_issue)
+    appeal = AppealFactory(status=S.IN_REVIEW, sent_at=timezone.now())
+    event = {"seq": 5, "status": "revision", "payload": {"deadline": "2026-12-05"},
+             "documents": [{"name": "Уведомление.pdf", "content_type": "application/pdf",
+                            "data_b64": base64.b64encode(PDF).decode()}]}
+    prepared = services.appeal_prepare_bpms_event(case_id=str(appeal.public_id), event=event)
+    assert issued == [PDF]
+    services.appeal_apply_bpms_event(case_id=str(appeal.public_id), event=prepared)
+    assert issued == [PDF]  # not signed a second time inside the transaction
+    step = appeal.history.get(status=S.REVISION)
+    assert step.document.read().endswith(b"SIGNED")

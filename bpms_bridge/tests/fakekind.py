@@ -46,3 +46,16 @@ def apply_event(*, case_id: str, event: dict):
         STATUS[case_id] = to
         HISTORY[case_id].append(to)
         EVENTS[case_id].append(event)
+
+
+PREPARED_IN_TRANSACTION: list[bool] = []
+
+
+def prepare_event(*, case_id: str, event: dict) -> dict:
+    """Stands for a domain's slow step (KZhK's PAdES signature): records whether a transaction
+    was open and marks the documents it "signed"."""
+    from django.db import connection
+
+    PREPARED_IN_TRANSACTION.append(connection.in_atomic_block)
+    documents = [{**d, "prepared": True} for d in event.get("documents") or []]
+    return {**event, "documents": documents}
