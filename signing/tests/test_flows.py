@@ -169,6 +169,9 @@ def test_qr_window_protocol_and_completion(client, company_user, make_request):
     assert client.get(reverse("signing:qr_image", args=[sr.public_id, session.pk]))["Content-Type"] == "image/svg+xml"
     api1 = reverse("signing:egov_api1", args=[session.api1_token])
     assert f"mobileSign:http://testserver{api1}" in html
+    # Demo: a link opens the same QR in the eGov mobile simulator.
+    from urllib.parse import quote
+    assert reverse("signing:egov_simulator") + "?qr=" + quote(f"mobileSign:http://testserver{api1}", safe="") in html
     info = client.get(api1).json()
     assert set(info) >= {"description", "expiry_date", "organisation", "document"}
     assert set(info["organisation"]) == {"nameRu", "nameKz", "nameEn", "bin"}
