@@ -11,16 +11,11 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cabinets.models import Contract, Organization
-
-
-def _localized(obj, field: str) -> str:
-    if get_language() == "kk" and getattr(obj, f"{field}_kk", ""):
-        return getattr(obj, f"{field}_kk")
-    return getattr(obj, f"{field}_ru")
+from homeportal.i18n import Localized
 
 
 class AppealKind(models.TextChoices):
@@ -68,9 +63,7 @@ class AppealCategory(models.Model):
     def __str__(self):
         return self.name_ru
 
-    @property
-    def name(self) -> str:
-        return _localized(self, "name")
+    name = Localized("name")
 
 
 class CategoryDocument(models.Model):
@@ -93,9 +86,7 @@ class CategoryDocument(models.Model):
     def __str__(self):
         return self.name_ru
 
-    @property
-    def name(self) -> str:
-        return _localized(self, "name")
+    name = Localized("name")
 
 
 def appeal_file_path(instance, filename: str) -> str:

@@ -10,8 +10,9 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from homeportal.i18n import Localized
 
 
 class Status(models.TextChoices):
@@ -149,9 +150,7 @@ class DocumentType(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def name(self) -> str:
-        return self.name_kk if get_language() == "kk" and self.name_kk else self.name_ru
+    name = Localized("name")
 
 
 def application_file_path(instance, filename):
@@ -198,9 +197,7 @@ class ConsentType(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def name(self) -> str:
-        return self.name_kk if get_language() == "kk" and self.name_kk else self.name_ru
+    name = Localized("name")
 
 
 class ConsentDocument(models.Model):

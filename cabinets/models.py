@@ -8,8 +8,9 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from homeportal.i18n import Localized
 
 from .validators import validate_bin, validate_iin
 
@@ -35,11 +36,7 @@ class Organization(models.Model):
     def __str__(self):
         return f"{self.name} ({self.bin})"
 
-    @property
-    def name(self) -> str:
-        if get_language() == "kk" and self.name_kk:
-            return self.name_kk
-        return self.name_ru
+    name = Localized("name")
 
 
 class UserManager(BaseUserManager):
@@ -186,13 +183,9 @@ class Notification(models.Model):
     def __str__(self):
         return self.title_ru
 
-    @property
-    def title(self) -> str:
-        return self.title_kk if get_language() == "kk" and self.title_kk else self.title_ru
+    title = Localized("title")
 
-    @property
-    def body(self) -> str:
-        return self.body_kk if get_language() == "kk" and self.body_kk else self.body_ru
+    body = Localized("body")
 
 
 class OutboundMessage(models.Model):
@@ -333,13 +326,9 @@ class Survey(models.Model):
     def __str__(self):
         return self.title_ru
 
-    @property
-    def title(self) -> str:
-        return self.title_kk if get_language() == "kk" and self.title_kk else self.title_ru
+    title = Localized("title")
 
-    @property
-    def description(self) -> str:
-        return self.description_kk if get_language() == "kk" and self.description_kk else self.description_ru
+    description = Localized("description")
 
 
 class SurveyQuestion(models.Model):
@@ -364,9 +353,7 @@ class SurveyQuestion(models.Model):
     def __str__(self):
         return self.text_ru
 
-    @property
-    def text(self) -> str:
-        return self.text_kk if get_language() == "kk" and self.text_kk else self.text_ru
+    text = Localized("text")
 
 
 class SurveyChoice(models.Model):
@@ -383,9 +370,7 @@ class SurveyChoice(models.Model):
     def __str__(self):
         return self.text_ru
 
-    @property
-    def text(self) -> str:
-        return self.text_kk if get_language() == "kk" and self.text_kk else self.text_ru
+    text = Localized("text")
 
 
 class SurveyResponse(models.Model):
@@ -435,9 +420,7 @@ class FaqGroup(models.Model):
     def __str__(self):
         return self.title_ru
 
-    @property
-    def title(self) -> str:
-        return self.title_kk if get_language() == "kk" and self.title_kk else self.title_ru
+    title = Localized("title")
 
 
 class FaqEntry(models.Model):
@@ -457,10 +440,6 @@ class FaqEntry(models.Model):
     def __str__(self):
         return self.question_ru
 
-    @property
-    def question(self) -> str:
-        return self.question_kk if get_language() == "kk" and self.question_kk else self.question_ru
+    question = Localized("question")
 
-    @property
-    def answer(self) -> str:
-        return self.answer_kk if get_language() == "kk" and self.answer_kk else self.answer_ru
+    answer = Localized("answer")

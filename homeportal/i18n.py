@@ -1,0 +1,28 @@
+"""Content kept in both UI languages: models store `<name>_ru` and `<name>_kk` and expose
+`<name>` as a `Localized` attribute that follows the active language."""
+
+from django.utils.translation import get_language
+
+
+def localized(obj, base: str) -> str:
+    """`<base>_kk` in Kazakh when it is filled in, else `<base>_ru`."""
+    if get_language() == "kk":
+        value = getattr(obj, f"{base}_kk", "")
+        if value:
+            return value
+    return getattr(obj, f"{base}_ru")
+
+
+class Localized:
+    """A read-only model attribute: `title = Localized("title")` reads title_kk / title_ru."""
+
+    def __init__(self, base: str):
+        self.base = base
+
+    def __set_name__(self, owner, name):
+        self.base = self.base or name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        return localized(obj, self.base)
