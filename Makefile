@@ -38,6 +38,9 @@ migrate: install
 demo: migrate
 	$(PY) manage.py seed_demo
 
+# The portal and the mock find each other on the chosen ports (and e-mail/QR links use WEB_PORT).
+run: export BPMS_BASE_URL ?= http://127.0.0.1:$(BPMS_PORT)
+run: export PORTAL_BASE_URL ?= http://127.0.0.1:$(WEB_PORT)
 run: system install messages
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput -v 0

@@ -89,7 +89,14 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # a transaction per service call instead
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The embedded demo runs web, worker and beat on one file: WAL lets readers go on while one
+    # writes, and IMMEDIATE transactions take the write lock up front, so two processes never
+    # deadlock upgrading a read lock ("database is locked").
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    })
 if env.str("TEST_DATABASE_NAME", default=""):
     # Lets parallel test runs on one machine use separate test databases.
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
