@@ -153,6 +153,11 @@ class Appeal(models.Model):
     def __str__(self):
         return self.registration_number or str(self.public_id)[:8]
 
+    @property
+    def is_overdue(self) -> bool:
+        """Past its review deadline («Срок рассмотрения») with KZhK's answer still pending."""
+        return bool(self.review_deadline) and self.status in OVERDUE_STATUSES and timezone.localdate() > self.review_deadline
+
 
 class AppealFile(models.Model):
     """A file the applicant uploaded for one document slot: the official letter (document is
@@ -250,3 +255,7 @@ class AppealSignature(models.Model):
 
     def __str__(self):
         return f"{self.get_party_display()}: {self.signer_name}"
+
+
+# Statuses in which KZhK still owes an answer, so a passed review deadline means overdue.
+OVERDUE_STATUSES = frozenset({AppealStatus.SENT, AppealStatus.REGISTERED, AppealStatus.IN_REVIEW})

@@ -7,10 +7,12 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from bpms_bridge.selectors import case_terms
 from homeportal.uploads import (
     ALLOWED_TYPES_HELP,
     private_file_response,
@@ -270,8 +272,10 @@ def appeal_history(request, public_id):
     organization = _organization(request)
     appeal = selectors.appeal_get(organization=organization, public_id=public_id)
     steps = selectors.appeal_history(appeal=appeal)
+    terms = case_terms(case_kind="appeal", case_id=str(appeal.public_id), category=appeal.category.code,
+                       now=timezone.now())
     return render(request, "appeals/history.html", {
-        "appeal": appeal, "steps": steps, "fields": selectors.appeal_field_rows(appeal),
+        "appeal": appeal, "steps": steps, "terms": terms, "fields": selectors.appeal_field_rows(appeal),
         "files": appeal.files.select_related("document"), "signatures": selectors.ds_signature_rows(appeal=appeal),
         "actions": transitions.USER_ACTIONS.get(appeal.status, frozenset()),
     })

@@ -99,6 +99,11 @@ class Application(models.Model):
         return self.status in UNSENT_STATUSES
 
     @property
+    def is_overdue(self) -> bool:
+        """Past its «Срок исполнения» with KZhK's decision still pending."""
+        return bool(self.due_date) and self.status in OVERDUE_STATUSES and timezone.localdate() > self.due_date
+
+    @property
     def is_deletable(self) -> bool:
         """Never sent to KZhK (a case BPMS returned for revision stays)."""
         return self.status in EDITABLE_STATUSES and self.sent_at is None
@@ -301,3 +306,7 @@ class DecisionDocument(models.Model):
 
     def __str__(self):
         return self.title
+
+
+# Statuses in which KZhK still owes a decision, so a passed «Срок исполнения» means overdue.
+OVERDUE_STATUSES = frozenset({Status.SENT, Status.REGISTERED, Status.IN_REVIEW})

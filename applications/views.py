@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from bpms_bridge.selectors import case_terms
 from cabinets.selectors import contracts_of, legal_entity_lookup
 from homeportal.uploads import private_file_response, upload_limit, upload_was_too_large
 
@@ -116,8 +117,9 @@ def application_delete(request, public_id):
 @login_required
 def application_history(request, public_id):
     application = _get(request, public_id)
+    terms = case_terms(case_kind="application", case_id=str(application.public_id), now=timezone.now())
     return render(request, "applications/history.html", {
-        "application": application, "entries": selectors.history_of(application), "Status": Status,
+        "application": application, "entries": selectors.history_of(application), "Status": Status, "terms": terms,
     })
 
 
