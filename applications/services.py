@@ -665,6 +665,13 @@ def moderation_decide(*, application: Application, moderator: User, items: list[
     now = now or timezone.now()
     if application.status != Status.ON_MODERATION:
         raise ApplicationError(_("Only an application on moderation can be checked."), code="not_on_moderation")
+    if application.moderation_opens_at and application.moderation_opens_at > now:
+        # Sent outside 9:30–19:00: it is queued until the next working day's opening.
+        raise ApplicationError(
+            _("The application is queued: moderation starts at %(at)s.")
+            % {"at": timezone.localtime(application.moderation_opens_at).strftime("%d.%m.%Y %H:%M")},
+            code="queued",
+        )
     has_remarks = any(not i.get("ok") for i in items)
     decision = ModerationReview.Decision.REMARKS if has_remarks else ModerationReview.Decision.OK
     conclusion = None

@@ -161,6 +161,17 @@ def test_moderation_outside_working_time_waits_for_the_next_opening(company, com
     app.refresh_from_db()
     assert app.status == Status.ON_MODERATION
     assert app.moderation_opens_at == datetime.datetime(2026, 11, 23, 9, 30, tzinfo=ASTANA)
+    # Queued: a moderator cannot decide before the opening, and can from then on.
+    moderator = User.objects.create_user("moderator-q", "pw", is_staff=True)
+    items = [{"name": "Устав", "ok": True, "remark": ""}]
+    with pytest.raises(services.ApplicationError) as refused:
+        services.moderation_decide(application=app, moderator=moderator, items=items,
+                                   now=datetime.datetime(2026, 11, 23, 9, 29, tzinfo=ASTANA))
+    assert refused.value.code == "queued" and "23.11.2026 09:30" in str(refused.value.message)
+    services.moderation_decide(application=app, moderator=moderator, items=items,
+                               now=datetime.datetime(2026, 11, 23, 9, 30, tzinfo=ASTANA))
+    app.refresh_from_db()
+    assert app.status == Status.TO_SIGN
 
 
 def test_full_moderation_cycle_to_sent(company, company_user, registry, catalogue, django_capture_on_commit_callbacks):
