@@ -72,6 +72,7 @@ def fill(mapping: dict, base: Path, force: bool) -> int:
                 continue
             values = value if isinstance(value, list) else None
             block = re.sub(r"^#, fuzzy\n", "", block, flags=re.M)
+            block = re.sub(r"^#, fuzzy, ", "#, ", block, flags=re.M)
             block = re.sub(r"^(#,.*?), fuzzy", r"\1", block, flags=re.M)
             block = re.sub(r"^#\| .*\n?", "", block, flags=re.M)
 

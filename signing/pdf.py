@@ -9,7 +9,6 @@ import io
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from asn1crypto import x509 as ax509
 from cryptography import x509
@@ -31,7 +30,6 @@ logger = logging.getLogger(__name__)
 for _noisy in ("fontTools", "weasyprint.progress"):  # subsetting chatter at INFO on every stamp
     logging.getLogger(_noisy).setLevel(logging.ERROR)
 
-DEJAVU = Path(getattr(settings, "SIGNING_STAMP_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"))
 KZHK_FIELD = "KZhK"
 
 
@@ -104,27 +102,46 @@ def kzhk_opened_key() -> OpenedKey:
     return pkcs12_open(data=data, password=password)
 
 
+STAMP_BOX = (36, 14, 559, 104)  # bottom of the last page, in points (A4 is 595 x 842)
+
+
 def pdf_issue_by_kzhk(*, pdf: bytes, title: str, signers: list[str] | None = None) -> bytes:
     """PAdES-signs a PDF with KZhK's organization key and a visible stamp listing the signers
     and a QR code that links to the verifier page."""
     key = kzhk_opened_key()
     info = key.certificate_info
     now = dt.datetime.now(dt.UTC).astimezone()
-    lines = [f"{title}"[:110], f"Подписано ЭЦП / ЭЦҚ қол қойылған: {info.organization_name} (БИН {info.bin})"]
-    for s in (signers or [])[:6]:
-        lines.append(f"• {s}"[:110])
-    lines.append(f"{now:%d.%m.%Y %H:%M} · Проверка подлинности / Түпнұсқалығын тексеру: %(url)s")
-    lines = [ln.replace("%(url)s", "\x00") for ln in lines]
-    text_lines = [ln.replace("%", "%%").replace("\x00", "%(url)s") for ln in lines]
-    return _sign_with_raw_template(pdf=pdf, key=key, lines=text_lines, reason=title)
+    url = verifier_url()
+    lines = [title[:110], f"Подписано ЭЦП / ЭЦҚ қол қойылған: {info.organization_name} (БИН {info.bin})"]
+    lines += [f"• {s}"[:110] for s in (signers or [])[:6]]
+    lines.append(f"{now:%d.%m.%Y %H:%M} · Проверка подлинности / Түпнұсқалығын тексеру: {url}")
+    return _sign_with_stamp(pdf=pdf, key=key, stamp=_stamp_appearance(lines=lines, url=url), reason=title)
 
 
-def _sign_with_raw_template(*, pdf: bytes, key: OpenedKey, lines: list[str], reason: str) -> bytes:
-    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+def _stamp_appearance(*, lines: list[str], url: str) -> bytes:
+    """The stamp as a one-page PDF of exactly the stamp box, drawn by WeasyPrint: its text
+    shaping handles Cyrillic and Kazakh letters (pyHanko's own text stamp spaced them apart)."""
+    import base64
+
+    import qrcode
+    import qrcode.image.svg
+    from weasyprint import HTML
+
+    qr_svg = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, border=1).to_string()
+    width, height = STAMP_BOX[2] - STAMP_BOX[0], STAMP_BOX[3] - STAMP_BOX[1]
+    html = render_to_string("signing/pdf/stamp.html", {
+        "lines": lines, "width": width, "height": height,
+        "qr_data_uri": "data:image/svg+xml;base64," + base64.b64encode(qr_svg).decode(),
+    })
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
+def _sign_with_stamp(*, pdf: bytes, key: OpenedKey, stamp: bytes, reason: str) -> bytes:
+    import tempfile
+
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.pdf_utils.text import TextBoxStyle
     from pyhanko.sign import fields, signers
-    from pyhanko.stamp import QRStampStyle
+    from pyhanko.stamp import StaticStampStyle
 
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     existing = {name for name, *_ in fields.enumerate_sig_fields(writer.prev)}
@@ -135,16 +152,16 @@ def _sign_with_raw_template(*, pdf: bytes, key: OpenedKey, lines: list[str], rea
         name = f"{KZHK_FIELD}{n}"
     meta = signers.PdfSignatureMetadata(field_name=name, md_algorithm="sha256",
                                         subfilter=fields.SigSeedSubFilter.PADES, reason=reason[:200] or None)
-    style = QRStampStyle(
-        stamp_text="\n".join(lines),
-        text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(str(DEJAVU)), font_size=6),
-        border_width=1,
-    )
-    spec = fields.SigFieldSpec(name, on_page=-1, box=(36, 14, 559, 104))
-    pdf_signer = signers.PdfSigner(meta, signer=_simple_signer(key), stamp_style=style, new_field_spec=spec)
+    spec = fields.SigFieldSpec(name, on_page=-1, box=STAMP_BOX)
     out = io.BytesIO()
-    params = {"url": verifier_url()}
-    _off_event_loop(lambda: pdf_signer.sign_pdf(writer, output=out, appearance_text_params=params))
+    # The appearance is public content (no key material): a temporary file only because pyHanko
+    # reads stamp backgrounds from a path.
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as tmp:
+        tmp.write(stamp)
+        tmp.flush()
+        style = StaticStampStyle.from_pdf_file(tmp.name, border_width=0)
+        pdf_signer = signers.PdfSigner(meta, signer=_simple_signer(key), stamp_style=style, new_field_spec=spec)
+        _off_event_loop(lambda: pdf_signer.sign_pdf(writer, output=out))
     return out.getvalue()
 
 
