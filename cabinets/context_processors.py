@@ -1,3 +1,5 @@
+from functools import cache
+
 from django.conf import settings
 
 from .selectors import unread_notification_count
@@ -8,7 +10,8 @@ def portal(request):
     organization = getattr(user, "organization", None) if user is not None and user.is_authenticated else None
     return {
         "current_organization": organization,
-        # Lazy: the count query runs only where the menu is actually rendered.
-        "unread_notifications": (lambda: unread_notification_count(organization=organization)) if organization else 0,
+        # Lazy and once per request: the count query runs only where a page shows it (menu badge,
+        # home tile), and only once however many places do.
+        "unread_notifications": cache(lambda: unread_notification_count(organization=organization)) if organization else 0,
         "dev_outbox_enabled": settings.DEV_OUTBOX_ENABLED,
     }

@@ -123,3 +123,14 @@ def test_iban_mod97():
     validate_kz_iban("KZ86125KZT5004100100")
     with pytest.raises(Exception):  # noqa: B017
         validate_kz_iban("KZ87125KZT5004100100")
+
+
+@pytest.mark.django_db
+def test_unread_count_is_queried_once_per_page(cabinet_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        body = cabinet_client.get("/").content.decode()
+    assert body.count(">0</span>") >= 1  # menu badge (and the home tile) shown
+    assert sum("cabinets_notification" in q["sql"] for q in queries.captured_queries) == 1
