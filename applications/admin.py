@@ -188,5 +188,6 @@ class ApplicationAdmin(admin.ModelAdmin):
 @admin.register(DecisionDocument)
 class DecisionDocumentAdmin(admin.ModelAdmin):
     list_display = ("title", "application", "kind", "state", "created_at")
+    list_select_related = ("application",)
     list_filter = ("kind", "state")
     readonly_fields = ("signed_document",)

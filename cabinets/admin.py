@@ -33,6 +33,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 class UserAdmin(DjangoUserAdmin):
     ordering = ("username",)
     list_display = ("username", "surname", "name", "iin", "organization", "is_staff", "is_active")
+    list_select_related = ("organization",)
     list_filter = ("is_staff", "is_active")
     search_fields = ("username", "iin", "surname", "email", "organization__bin")
     fieldsets = (
@@ -94,6 +95,7 @@ class SurveyChoiceInline(admin.TabularInline):
 @admin.register(SurveyQuestion)
 class SurveyQuestionAdmin(admin.ModelAdmin):
     list_display = ("text_ru", "survey", "kind", "position", "required")
+    list_select_related = ("survey",)
     list_filter = ("survey", "kind")
     inlines = [SurveyChoiceInline]
 
@@ -150,6 +152,7 @@ class FaqGroupAdmin(admin.ModelAdmin):
 @admin.register(RegistrationDraft)
 class RegistrationDraftAdmin(admin.ModelAdmin):
     list_display = ("created_at", "bin", "iin", "step", "agreement_signed_at", "user")
+    list_select_related = ("user",)
     list_filter = ("step",)
     search_fields = ("bin", "iin", "email")
     exclude = ("token",)

@@ -60,6 +60,7 @@ class SigningRequestAdmin(ReadOnlyAdmin):
 @admin.register(QrSession)
 class QrSessionAdmin(ReadOnlyAdmin):
     list_display = ("signing_request", "status", "created_at", "expires_at", "error")
+    list_select_related = ("signing_request",)
     list_filter = ("status",)
     fields = ("signing_request", "status", "created_at", "expires_at", "api1_used_at", "api2_get_at", "api2_put_at",
               "error")
