@@ -1,5 +1,8 @@
+import contextlib
 import uuid
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -31,8 +34,7 @@ def _check_storage() -> None:
 CHECKS = {"database": _check_database, "broker": _check_broker, "storage": _check_storage}
 
 
-@never_cache
-def healthz(request):
+def _run_checks() -> dict:
     results = {}
     for name, check in CHECKS.items():
         try:
@@ -40,5 +42,36 @@ def healthz(request):
             results[name] = "ok"
         except Exception as exc:  # noqa: BLE001 - health reports every failure, it never raises
             results[name] = f"error: {exc.__class__.__name__}"
+    return results
+
+
+def _cached_checks() -> dict:
+    """Readiness probes come every few seconds from every balancer: the dependency checks (one of
+    them a storage write) run at most once per HEALTHZ_CACHE_SECONDS per cache."""
+    ttl = settings.HEALTHZ_CACHE_SECONDS
+    if ttl <= 0:
+        return _run_checks()
+    try:
+        results = cache.get("healthz:checks")
+    except Exception:  # noqa: BLE001 - the cache being down is itself reported by the checks
+        results = None
+    if results is None:
+        results = _run_checks()
+        with contextlib.suppress(Exception):  # a cache outage must not fail the probe
+            cache.set("healthz:checks", results, ttl)
+    return results
+
+
+@never_cache
+def livez(request):
+    """Liveness: the process answers requests. Touches no dependency, so a database outage does not
+    make an orchestrator restart every web process."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def healthz(request):
+    """Readiness: database, broker and storage (results cached for HEALTHZ_CACHE_SECONDS)."""
+    results = _cached_checks()
     healthy = all(v == "ok" for v in results.values())
     return JsonResponse({"status": "ok" if healthy else "error", "checks": results}, status=200 if healthy else 503)

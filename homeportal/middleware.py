@@ -18,7 +18,8 @@ class SecurityHeadersMiddleware:
 
 
 class IdleTimeoutMiddleware:
-    """Ends a signed-in session after SESSION_IDLE_TIMEOUT seconds without a request."""
+    """Ends a signed-in session after SESSION_IDLE_TIMEOUT seconds without a request (to within
+    SESSION_LAST_SEEN_RESOLUTION seconds)."""
 
     session_key = "_last_seen"
 
@@ -32,6 +33,8 @@ class IdleTimeoutMiddleware:
             last_seen = request.session.get(self.session_key)
             if last_seen is not None and now - last_seen > settings.SESSION_IDLE_TIMEOUT:
                 logout(request)
-            else:
+            elif last_seen is None or now - last_seen >= settings.SESSION_LAST_SEEN_RESOLUTION:
+                # Written at most once a resolution: a session write on every request was a
+                # database UPDATE per page view.
                 request.session[self.session_key] = now
         return self.get_response(request)
