@@ -3,7 +3,6 @@ organization: anything else is 404), writes through services."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from bpms_bridge.selectors import case_terms
+from homeportal.pagination import paginate
 from homeportal.uploads import (
     ALLOWED_TYPES_HELP,
     private_file_response,
@@ -25,7 +25,6 @@ from . import selectors, services, transitions
 from .forms import AppealFilterForm, AppealForm, AppealStartForm, ConsentForm, UploadForm, kind_or_default
 from .models import AppealKind, AppealStatus
 
-PAGE_SIZE = 20
 MAX_FILE_BYTES = 700 * 1024 * 1024  # «максимальным размером файла 700 Мб»
 
 
@@ -56,16 +55,14 @@ def appeal_list(request):
     if form.is_valid():
         status, query = form.cleaned_data["status"], form.cleaned_data["q"]
     qs = selectors.appeal_list(organization=organization, status=status, query=query)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    params = request.GET.copy()
-    params.pop("page", None)
+    page, query_string = paginate(request, qs)
     rows = []
     for number, appeal in enumerate(page.object_list, start=page.start_index()):
         own = appeal.organization_id == organization.pk
         rows.append({"n": number, "appeal": appeal, "own": own, "ds": appeal.status in transitions.DEVELOPER_VISIBLE,
                      "actions": transitions.USER_ACTIONS.get(appeal.status, frozenset()) if own else {"developer"}})
     return render(request, "appeals/list.html", {
-        "form": form, "page": page, "rows": rows, "query_string": params.urlencode(),
+        "form": form, "page": page, "rows": rows, "query_string": query_string,
     })
 
 

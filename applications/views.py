@@ -13,11 +13,20 @@ from django.views.decorators.http import require_POST
 
 from bpms_bridge.selectors import case_terms
 from cabinets.selectors import contracts_of, legal_entity_lookup
+from homeportal.pagination import paginate
 from homeportal.uploads import private_file_response, upload_limit, upload_was_too_large
 
 from . import selectors, services
 from .forms import AvrReturnForm, CreateApplicationForm
-from .models import ConsentDocument, ConsentType, DecisionDocument, DocumentType, Provider, Status
+from .models import (
+    Application,
+    ConsentDocument,
+    ConsentType,
+    DecisionDocument,
+    DocumentType,
+    Provider,
+    Status,
+)
 from .services import MAX_FILE_BYTES, ApplicationError
 
 
@@ -64,8 +73,11 @@ def _signing_response(request, *, subject, document: bytes, filename: str, title
 @login_required
 def application_list(request):
     organization = request.user.organization
-    applications = list(selectors.application_list(organization=organization)) if organization else []
-    return render(request, "applications/list.html", {"applications": applications})
+    qs = selectors.application_list(organization=organization) if organization else Application.objects.none()
+    page, query_string = paginate(request, qs)
+    return render(request, "applications/list.html", {
+        "applications": page.object_list, "page": page, "query_string": query_string,
+    })
 
 
 @login_required

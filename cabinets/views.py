@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from homeportal.pagination import paginate
+
 from . import captcha, selectors, services
 from .forms import (
     BinPasswordForm,
@@ -529,8 +531,10 @@ def _organization(request):
 @login_required
 def notification_list(request):
     organization = _organization(request)
-    notifications = selectors.notifications_of(organization=organization)[:100]
-    return render(request, "cabinets/notifications.html", {"notifications": notifications})
+    page, query_string = paginate(request, selectors.notifications_of(organization=organization))
+    return render(request, "cabinets/notifications.html", {
+        "notifications": page.object_list, "page": page, "query_string": query_string,
+    })
 
 
 @login_required

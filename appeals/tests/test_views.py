@@ -73,7 +73,7 @@ def test_list_filter_search_and_pagination(cabinet_client, cabinet_user, monkeyp
     assert ids(cabinet_client.get(url, {"q": "продление"})) == {c.pk}
     assert other.pk not in ids(cabinet_client.get(url, {"q": "КЖК"}))
     assert cabinet_client.get(url, {"status": "bogus"}).status_code == 200
-    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr("homeportal.pagination.PAGE_SIZE", 2)
     page2 = cabinet_client.get(url, {"page": 2})
     assert len(page2.context["rows"]) == 1 and page2.context["rows"][0]["n"] == 3
 
