@@ -1,0 +1,110 @@
+"""bench/list_pages.py — list pages stay flat from 10 to 100 000 rows (issue #18).
+
+For each list page (guarantee applications, appeals, notifications) the organization gets 10 rows,
+then 100 000; the page is requested in-process (Django test client, signed in) 30 times each and
+the median time and response size are printed with the ratio 100 000 / 10 (goal ≤ 1.5). The floor
+is the same page at 10 rows, measured in the same run.
+Uses its own PostgreSQL database (hp_bench_lists, recreated) and Redis DB 11.
+
+    .venv/bin/python bench/list_pages.py [--rows 100000] [--repeat 30]
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB_NAME = os.environ.get("BENCH_DB_NAME", "hp_bench_lists")
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+os.environ.update({
+    "DATABASE_URL": f"{PG}/{DB_NAME}", "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"),
+    "HOMEPORTAL_TESTING": "1", "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "homeportal.settings",
+    "HOMEPORTAL_VAR_DIR": str(Path(tempfile.gettempdir()) / "hp-bench-lists-var"),
+})
+
+
+def recreate_database() -> None:
+    for sql in (f"DROP DATABASE IF EXISTS {DB_NAME}", f"CREATE DATABASE {DB_NAME}"):
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", sql], check=True)
+
+
+def fill(org, user, n: int) -> None:
+    from appeals.models import Appeal, AppealCategory
+    from applications.models import Application
+    from cabinets.models import Contract, Notification
+
+    Application.objects.filter(organization=org).delete()
+    Appeal.objects.filter(organization=org).delete()
+    Notification.objects.filter(organization=org).delete()
+    contract = Contract.objects.filter(organization=org).first()
+    category = AppealCategory.objects.first()
+    batch = 5000
+    for start in range(0, n, batch):
+        size = min(batch, n - start)
+        Application.objects.bulk_create(
+            [Application(organization=org, project_name=f"Проект {start + i}", contract=contract) for i in range(size)])
+        Appeal.objects.bulk_create([Appeal(organization=org, contract=contract, kind="guarantee", category=category,
+                                           created_by=user) for _ in range(size)])
+        Notification.objects.bulk_create([Notification(organization=org, title_ru=f"Уведомление {start + i}", title_kk=f"Хабарлама {start + i}")
+                                          for i in range(size)])
+
+
+def measure(client, url: str, repeat: int) -> tuple[float, int]:
+    client.get(url)  # warm: templates, connection
+    times, size = [], 0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - t0)
+        assert response.status_code == 200, (url, response.status_code)
+        size = len(response.content)
+    return statistics.median(times), size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    recreate_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    call_command("migrate", verbosity=0)
+    from tests.factories import ContractFactory, OrganizationFactory, UserFactory
+
+    org = OrganizationFactory()
+    user = UserFactory(organization=org)
+    ContractFactory(organization=org, kind="guarantee")
+    from appeals.models import AppealCategory
+
+    if not AppealCategory.objects.exists():
+        AppealCategory.objects.create(code="other", contract_kind="guarantee", name_ru="Иное", name_kk="Басқа", is_other=True)
+    client = Client()
+    client.force_login(user)
+    pages = {"guarantee list": "/applications/guarantee/", "appeals list": "/appeals/", "notifications": "/notifications/"}
+    results = {}
+    for n in (10, args.rows):
+        fill(org, user, n)
+        for name, url in pages.items():
+            results[(name, n)] = measure(client, url, args.repeat)
+    print(f"{'page':<16} {'10 rows':>10} {f'{args.rows} rows':>14} {'ratio':>7} {'bytes 10 / N':>18}")
+    for name in pages:
+        (t_small, b_small), (t_big, b_big) = results[(name, 10)], results[(name, args.rows)]
+        print(f"{name:<16} {t_small * 1000:>8.1f}ms {t_big * 1000:>12.1f}ms {t_big / t_small:>6.2f}x "
+              f"{b_small:>8} / {b_big:<8}  (goal ≤ 1.5x)")
+
+
+if __name__ == "__main__":
+    main()
