@@ -17,7 +17,7 @@ $(VENV)/bin/python:
 	$(PY) -m pip install -q --upgrade pip
 
 $(VENV)/.installed: $(VENV)/bin/python pyproject.toml constraints.txt
-	$(PY) -m pip install -q -c constraints.txt ".[dev]"
+	$(PY) -m pip install -q -c constraints.txt ".[dev,standins]"
 	@touch $@
 
 install: $(VENV)/.installed

@@ -21,13 +21,13 @@ class BpmsBridgeConfig(AppConfig):
 
 
 def _register_extra_case_kinds() -> None:
-    """Extra case kinds from the environment, for benches and load tests that run their own
-    worker process: BPMS_EXTRA_CASE_KINDS="kind=dotted.path.apply_event[,kind2=...]"."""
-    import os
+    """Extra case kinds from settings, for benches and load tests that run their own worker
+    process: BPMS_EXTRA_CASE_KINDS="kind=dotted.path.apply_event[,kind2=...]"."""
+    from django.conf import settings
 
     from .registry import register_case_kind
 
-    for item in filter(None, (os.environ.get("BPMS_EXTRA_CASE_KINDS") or "").split(",")):
+    for item in filter(None, (getattr(settings, "BPMS_EXTRA_CASE_KINDS", "") or "").split(",")):
         kind, _, path = item.partition("=")
         if kind.strip() and path.strip():
             register_case_kind(kind.strip(), apply_event=path.strip())

@@ -6,10 +6,10 @@ one row; `outbox_sweep` (beat) re-sends rows whose time has come. A row is claim
 lease before the HTTP call, so two workers never send it at the same moment; the idempotency
 key makes a repeat (worker killed after BPMS accepted, sweeper racing a retry) harmless.
 
-Inbound: `event_apply` applies one feed/webhook event through the domain's registered
-`apply_event`, at most once (unique feed seq and per-case seq), in per-case order (the
-webhook path); `events_apply_batch` does the same for a feed chunk in one transaction;
-`feed_pull` reads the feed from the acknowledged cursor; `event_reapply` retries a refused one.
+Inbound: one path (see the section below). `events_apply` applies webhook deliveries and feed
+chunks through the domain's registered `apply_event`, at most once (unique feed seq and
+per-case seq), in per-case order; `feed_pull` reads the feed from the acknowledged cursor;
+`event_reapply` gives a refused event to the domain again.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from django.utils.dateparse import parse_datetime
 
 from . import client, registry, selectors
 from .client import conf
+from .contract import ContractError, Event
 from .models import AppliedEvent, BpmsCase, EventOutcome, FeedCursor, OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
@@ -201,146 +202,170 @@ def outbox_retry(*, message: OutboxMessage, now: dt.datetime | None = None) -> O
 
 
 # --- Inbound events ----------------------------------------------------------------------------------
+#
+# ONE path for every inbound event — the webhook, the feed chunks and the admin re-apply:
+#   parse (contract.Event: BPMS's names, base64 documents) → the domain's prepare_event, outside
+#   any transaction → `_apply_events`: one transaction, cases locked in pk order, the sequence
+#   checks (the bridge is the one owner of seq/case_seq), `_domain_apply` (a savepoint per event),
+#   AppliedEvent rows and case updates in bulk. `event_reapply` re-runs `_domain_apply` for a
+#   refused event fetched again from BPMS.
+
+_CASE_FIELDS = ["last_case_seq", "last_status", "bpms_case_id", "registered_at", "deadline", "finished", "updated_at"]
 
 
-def _parse_event(raw: dict) -> dict:
+def _parse_event(raw) -> Event:
     try:
-        seq = int(raw["seq"])
-        case_seq = int(raw["case_seq"])
-        case_kind = str(raw["case_kind"])
-        external_id = str(raw["external_id"])
-        status = str(raw["status"])
-        occurred_at = parse_datetime(str(raw["occurred_at"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BridgeError(f"malformed event: {exc}") from None
-    if occurred_at is None or occurred_at.tzinfo is None or seq <= 0 or case_seq <= 0:
-        raise BridgeError("malformed event: occurred_at must be aware; seq and case_seq positive")
-    payload = raw.get("payload") or {}
-    documents = raw.get("documents") or []
-    if not isinstance(payload, dict) or not isinstance(documents, list):
-        raise BridgeError("malformed event: payload must be an object and documents a list")
-    return {
-        "seq": seq, "case_seq": case_seq, "case_kind": case_kind, "external_id": external_id,
-        "bpms_case_id": str(raw.get("case_id") or "")[:64], "status": status, "occurred_at": occurred_at,
-        "payload": payload, "documents": documents,
-    }
+        return Event.from_wire(raw)
+    except ContractError as exc:
+        raise BridgeError(str(exc)) from None
 
 
-def _prepared(event: dict) -> dict:
+def _prepared(event: Event) -> Event:
     """The domain's optional prepare_event, run before any transaction is opened (slow work such
     as KZhK's PAdES signature on a notice). A failure leaves the event as BPMS sent it."""
-    kind = registry.case_kind(event["case_kind"])
+    kind = registry.case_kind(event.case_kind)
     prepare = kind.prepare_event() if kind is not None else None
     if prepare is None:
         return event
     try:
-        prepared = prepare(case_id=event["external_id"], event={
-            "seq": event["seq"], "status": event["status"], "occurred_at": event["occurred_at"].isoformat(),
-            "payload": dict(event["payload"]), "documents": list(event["documents"]),
-        })
+        prepared = prepare(case_id=event.external_id, event=event)
+        if isinstance(prepared, Event) or prepared is None:
+            return prepared or event
+        return event.with_changes(payload=prepared.get("payload"), documents=prepared.get("documents"))
     except Exception:  # noqa: BLE001 — apply_event still runs and does what it can
-        logger.exception("bpms event %s: prepare_event of %s failed", event["seq"], event["case_kind"])
+        logger.exception("bpms event %s: prepare_event of %s failed", event.seq, event.case_kind)
         return event
-    return {**event, "payload": prepared.get("payload", event["payload"]),
-            "documents": prepared.get("documents", event["documents"])}
 
 
-def _locked_case(event: dict) -> BpmsCase:
-    """The case row, locked for this transaction (created on its first event)."""
-    lookup = {"case_kind": event["case_kind"], "case_id": event["external_id"]}
-    case = BpmsCase.objects.select_for_update().filter(**lookup).first()
-    if case is None:
+def events_prepare(*, raws: list) -> list[Event | None]:
+    """Parse events and run each domain's prepare_event — before any transaction opens.
+    A malformed event is logged and comes back as None."""
+    events: list[Event | None] = []
+    for raw in raws:
         try:
-            with transaction.atomic():
-                BpmsCase.objects.create(**lookup, bpms_case_id=event["bpms_case_id"])
-        except IntegrityError:
-            pass  # created meanwhile by the webhook or the feed
-        case = BpmsCase.objects.select_for_update().get(**lookup)
-    return case
+            events.append(_prepared(_parse_event(raw)))
+        except BridgeError as exc:
+            logger.warning("bpms: malformed event %r skipped: %s", raw.get("seq") if isinstance(raw, dict) else raw, exc)
+            events.append(None)
+    return events
 
 
-def _with_deadline(case: BpmsCase, payload: dict) -> dict:
+def _with_deadline(case: BpmsCase, event: Event) -> Event:
     """A registration event (payload.registered_at) sets the case's regulated review deadline."""
-    raw = payload.get("registered_at")
+    raw = event.payload.get("registered_at")
     registered_at = parse_datetime(str(raw)) if raw else None
     if registered_at is None or registered_at.tzinfo is None:
-        return payload
-    payload = dict(payload)
+        return event
     case.registered_at = registered_at
-    route = selectors.route_for(case_kind=case.case_kind, category=str(payload.get("category") or ""))
-    if route is not None:
-        case.deadline = selectors.review_deadline(route, registered_at)
-        payload["review_deadline"] = case.deadline.isoformat()
-    return payload
+    route = selectors.route_for(case_kind=case.case_kind, category=str(event.payload.get("category") or ""))
+    if route is None:
+        return event
+    case.deadline = selectors.review_deadline(route, registered_at)
+    return event.with_changes(payload={**event.payload, "review_deadline": case.deadline.isoformat()})
 
 
-def _record(case: BpmsCase, event: dict, *, source: str, outcome: str, error: str = "", kind=None, payload=None) -> None:
-    AppliedEvent.objects.create(
-        case=case, seq=event["seq"], case_seq=event["case_seq"], status=event["status"],
-        occurred_at=event["occurred_at"], source=source, outcome=outcome, error=error,
-        documents=[{"name": d.get("name", ""), "content_type": d.get("content_type", "")}
-                   for d in event["documents"] if isinstance(d, dict)],
-    )
-    case.last_case_seq = event["case_seq"]
-    if outcome == EventOutcome.APPLIED:
-        case.last_status = event["status"][:40]
-    if event["bpms_case_id"]:
-        case.bpms_case_id = event["bpms_case_id"]
-    if (payload or {}).get("final") or (kind is not None and event["status"] in kind.final_statuses):
+def _domain_apply(case: BpmsCase, kind, event: Event) -> tuple[str, str]:
+    """The one call of a domain's apply_event, in its own savepoint: a refusal undoes only itself."""
+    if kind is None:
+        return EventOutcome.UNKNOWN_KIND, f"case kind {case.case_kind!r} is not registered"
+    try:
+        with transaction.atomic():
+            kind.apply_event()(case_id=case.case_id, event=event)
+    except Exception as exc:  # noqa: BLE001 — rolled back to the savepoint, recorded for admin
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        logger.warning("bpms event %s for %s:%s refused by the domain: %s", event.seq, case.case_kind, case.case_id, error)
+        return EventOutcome.FAILED, error
+    return EventOutcome.APPLIED, ""
+
+
+def _advance(case: BpmsCase, event: Event, outcome: str, kind) -> None:
+    """Move the case's bookkeeping past an event (in memory; the caller saves)."""
+    case.last_case_seq = max(case.last_case_seq, event.case_seq)
+    if outcome == EventOutcome.APPLIED and event.case_seq == case.last_case_seq:
+        case.last_status = event.status[:40]
+    if event.bpms_case_id:
+        case.bpms_case_id = event.bpms_case_id
+    if event.final or (kind is not None and event.status in kind.final_statuses):
         case.finished = True
-    case.save(update_fields=["last_case_seq", "last_status", "bpms_case_id", "registered_at", "deadline", "finished", "updated_at"])
+    case.updated_at = timezone.now()
 
 
-class _DomainFailed(Exception):
-    pass
+def _locked_cases(events: list[Event]) -> dict[tuple[str, str], BpmsCase]:
+    """The cases of these events, created on their first event, locked in pk order."""
+    keys = {(e.case_kind, e.external_id) for e in events}
+    BpmsCase.objects.bulk_create([BpmsCase(case_kind=k, case_id=c) for k, c in keys], ignore_conflicts=True)
+    locked = BpmsCase.objects.select_for_update().filter(
+        case_id__in={c for _k, c in keys}, case_kind__in={k for k, _c in keys}).order_by("pk")
+    return {(c.case_kind, c.case_id): c for c in locked}
+
+
+def _apply_locked(events: list[Event | None], results: list[str], *, source: str, strict_order: bool) -> None:
+    order = sorted((i for i, e in enumerate(events) if e is not None), key=lambda i: events[i].seq)
+    cases = _locked_cases([events[i] for i in order])
+    seen = set(AppliedEvent.objects.filter(seq__in=[events[i].seq for i in order]).values_list("seq", flat=True))
+    rows, dirty = [], {}
+    for i in order:
+        event = events[i]
+        case = cases[(event.case_kind, event.external_id)]
+        if event.seq in seen or event.case_seq <= case.last_case_seq:
+            results[i] = "duplicate"  # seen before, or older than what was applied: never backwards
+            continue
+        if strict_order and event.case_seq != case.last_case_seq + 1:
+            results[i] = "gap"  # an earlier event of the case is missing: the feed brings both in order
+            continue
+        seen.add(event.seq)
+        kind = registry.case_kind(case.case_kind)
+        event = _with_deadline(case, event)
+        outcome, error = _domain_apply(case, kind, event)
+        rows.append(AppliedEvent(
+            case=case, seq=event.seq, case_seq=event.case_seq, status=event.status, occurred_at=event.occurred_at,
+            source=source, outcome=outcome, error=error,
+            documents=[{"name": d.name, "content_type": d.content_type} for d in event.documents],
+        ))
+        _advance(case, event, outcome, kind)
+        dirty[case.pk] = case
+        results[i] = str(outcome)
+    AppliedEvent.objects.bulk_create(rows)
+    BpmsCase.objects.bulk_update(list(dirty.values()), _CASE_FIELDS)
+
+
+def events_apply(*, raws: list, source: str = "feed", strict_order: bool = False,
+                 prepared: list[Event | None] | None = None) -> list[str]:
+    """Apply BPMS events at most once, in per-case order; one result per event, in the order given:
+    "applied", "failed" (the domain refused; recorded for admin), "unknown_kind", "duplicate"
+    (seen before, or older than what was applied), "malformed", or "gap" (strict_order only — the
+    webhook: an earlier event of the case is missing; the feed will bring both in order).
+
+    `prepared` is `events_prepare(raws=raws)` when the caller already ran it outside its
+    transaction (feed_pull); otherwise it runs here, so call this outside any transaction."""
+    events = prepared if prepared is not None else events_prepare(raws=raws)
+    results = ["malformed" if e is None else "" for e in events]
+    if all(e is None for e in events):
+        return results
+    try:
+        with transaction.atomic():
+            _apply_locked(events, results, source=source, strict_order=strict_order)
+    except IntegrityError:
+        # A concurrent transaction recorded one of these seqs first (under another case):
+        # once more, where the up-front check now sees it.
+        results = ["malformed" if e is None else "" for e in events]
+        with transaction.atomic():
+            _apply_locked(events, results, source=source, strict_order=strict_order)
+    return results
 
 
 def event_apply(*, raw: dict, source: str = "feed", strict_order: bool = False) -> str:
-    """Apply one BPMS event at most once. Returns "applied", "failed" (the domain refused; recorded
-    for admin), "unknown_kind", "duplicate" (seen before, or older than what was applied: a
-    status never moves backwards) or "gap" (strict_order only — the webhook path: an earlier
-    event of the case is missing; the feed will bring both in order).
-
-    One transaction: lock the case row, check the per-case sequence, call the domain's
-    apply_event, record the AppliedEvent (unique seq) and advance the case."""
+    """`events_apply` for one event; a malformed one raises BridgeError."""
     event = _prepared(_parse_event(raw))
-    kind = registry.case_kind(event["case_kind"])
-    try:
-        with transaction.atomic():
-            case = _locked_case(event)
-            if event["case_seq"] <= case.last_case_seq:
-                return "duplicate"
-            if strict_order and event["case_seq"] != case.last_case_seq + 1:
-                return "gap"
-            payload = _with_deadline(case, event["payload"])
-            if kind is None:
-                _record(case, event, source=source, outcome=EventOutcome.UNKNOWN_KIND,
-                        error=f"case kind {case.case_kind!r} is not registered", payload=payload)
-                return str(EventOutcome.UNKNOWN_KIND)
-            domain_event = {
-                "seq": event["seq"], "status": event["status"], "occurred_at": event["occurred_at"].isoformat(),
-                "payload": payload, "documents": event["documents"],
-            }
-            try:
-                kind.apply_event()(case_id=case.case_id, event=domain_event)
-            except Exception as exc:  # noqa: BLE001 — rolled back here, recorded below
-                raise _DomainFailed(f"{type(exc).__name__}: {exc}"[:2000]) from exc
-            _record(case, event, source=source, outcome=EventOutcome.APPLIED, kind=kind, payload=payload)
-            return str(EventOutcome.APPLIED)
-    except IntegrityError:
-        if AppliedEvent.objects.filter(seq=event["seq"]).exists():
-            return "duplicate"  # the same feed seq under another case: never applied twice
-        raise
-    except _DomainFailed as failure:
-        logger.warning("bpms event %s for %s:%s refused by the domain: %s", event["seq"], event["case_kind"],
-                       event["external_id"], failure)
-        with transaction.atomic():
-            case = _locked_case(event)
-            if event["case_seq"] <= case.last_case_seq:
-                return "duplicate"
-            payload = _with_deadline(case, event["payload"])
-            _record(case, event, source=source, outcome=EventOutcome.FAILED, error=str(failure), payload=payload)
-        return str(EventOutcome.FAILED)
+    return events_apply(raws=[raw], source=source, strict_order=strict_order, prepared=[event])[0]
+
+
+def events_apply_batch(*, raws: list, source: str = "feed", prepared: list[Event | None] | None = None) -> dict[str, int]:
+    """`events_apply` for a feed chunk, answering the count of each result."""
+    counts: dict[str, int] = {}
+    for result in events_apply(raws=raws, source=source, prepared=prepared):
+        counts[result] = counts.get(result, 0) + 1
+    return counts
 
 
 def event_reapply(*, applied_event: AppliedEvent) -> str:
@@ -355,115 +380,20 @@ def event_reapply(*, applied_event: AppliedEvent) -> str:
         return str(EventOutcome.UNKNOWN_KIND)
     if not case.bpms_case_id:
         raise BridgeError("the case has no BPMS id yet")
-    answer = client.fetch_case(bpms_case_id=case.bpms_case_id)
-    raw = next((e for e in answer.get("events") or [] if int(e.get("seq") or 0) == applied_event.seq), None)
+    answer = client.fetch_case(bpms_case_id=case.bpms_case_id)  # network: before the transaction
+    raw = next((e for e in answer.get("events") or [] if _seq_of(e) == applied_event.seq), None)
     if raw is None:
         raise BridgeError(f"BPMS has no event {applied_event.seq} for {case.bpms_case_id}")
     event = _prepared(_parse_event(raw))
-    try:
-        with transaction.atomic():
-            case = BpmsCase.objects.select_for_update().get(pk=case.pk)
-            payload = _with_deadline(case, event["payload"])
-            kind.apply_event()(case_id=case.case_id, event={
-                "seq": event["seq"], "status": event["status"], "occurred_at": event["occurred_at"].isoformat(),
-                "payload": payload, "documents": event["documents"],
-            })
-            AppliedEvent.objects.filter(pk=applied_event.pk).update(outcome=EventOutcome.APPLIED, error="")
-            if event["case_seq"] == case.last_case_seq:
-                case.last_status = event["status"][:40]
-            if payload.get("final") or event["status"] in kind.final_statuses:
-                case.finished = True
-            case.save(update_fields=["last_status", "registered_at", "deadline", "finished", "updated_at"])
-    except Exception as exc:  # noqa: BLE001 — the domain still refuses: keep it failed, with the new reason
-        AppliedEvent.objects.filter(pk=applied_event.pk).update(
-            outcome=EventOutcome.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
-        return str(EventOutcome.FAILED)
-    return str(EventOutcome.APPLIED)
-
-
-def events_prepare(*, raws: list[dict]) -> tuple[list[dict], dict[str, int]]:
-    """Parse a feed chunk and run each domain's prepare_event — before any transaction opens."""
-    counts: dict[str, int] = {}
-    events = []
-    for raw in raws:
-        try:
-            events.append(_prepared(_parse_event(raw)))
-        except BridgeError:
-            logger.exception("bpms feed: malformed event skipped: %r", raw.get("seq") if isinstance(raw, dict) else raw)
-            counts["malformed"] = counts.get("malformed", 0) + 1
-    return events, counts
-
-
-def events_apply_batch(
-    *, raws: list[dict], source: str = "feed", prepared: tuple[list[dict], dict[str, int]] | None = None
-) -> dict[str, int]:
-    """Apply many events (a feed chunk) in ONE transaction, with the same rules as
-    `event_apply`: cases locked (all at once, in pk order), per-case sequence checked, each
-    domain call in its own savepoint (a refusal never undoes the others), the AppliedEvent rows
-    and the case updates written in bulk. Malformed events are logged and skipped.
-    The caller owns the transaction boundary (feed_pull moves the cursor in it)."""
-    events, counts = prepared if prepared is not None else events_prepare(raws=raws)
-    counts = dict(counts)
-    if not events:
-        return counts
-    events.sort(key=lambda e: e["seq"])
-    now = timezone.now()
     with transaction.atomic():
-        keys = {(e["case_kind"], e["external_id"]) for e in events}
-        BpmsCase.objects.bulk_create([BpmsCase(case_kind=k, case_id=c) for k, c in keys], ignore_conflicts=True)
-        locked = BpmsCase.objects.select_for_update().filter(
-            case_id__in={c for _k, c in keys}, case_kind__in={k for k, _c in keys}).order_by("pk")
-        cases = {(c.case_kind, c.case_id): c for c in locked}
-        seen = set(AppliedEvent.objects.filter(seq__in=[e["seq"] for e in events]).values_list("seq", flat=True))
-        new_rows, dirty = [], {}
-        for event in events:
-            case = cases[(event["case_kind"], event["external_id"])]
-            if event["seq"] in seen or event["case_seq"] <= case.last_case_seq:
-                counts["duplicate"] = counts.get("duplicate", 0) + 1
-                continue
-            seen.add(event["seq"])
-            kind = registry.case_kind(case.case_kind)
-            payload = _with_deadline(case, event["payload"])
-            error = ""
-            if kind is None:
-                outcome = EventOutcome.UNKNOWN_KIND
-                error = f"case kind {case.case_kind!r} is not registered"
-            else:
-                try:
-                    with transaction.atomic():
-                        kind.apply_event()(case_id=case.case_id, event={
-                            "seq": event["seq"], "status": event["status"],
-                            "occurred_at": event["occurred_at"].isoformat(), "payload": payload,
-                            "documents": event["documents"],
-                        })
-                    outcome = EventOutcome.APPLIED
-                except Exception as exc:  # noqa: BLE001 — rolled back to the savepoint, recorded
-                    outcome = EventOutcome.FAILED
-                    error = f"{type(exc).__name__}: {exc}"[:2000]
-                    logger.warning("bpms event %s for %s:%s refused by the domain: %s", event["seq"],
-                                   case.case_kind, case.case_id, error)
-            new_rows.append(AppliedEvent(
-                case=case, seq=event["seq"], case_seq=event["case_seq"], status=event["status"],
-                occurred_at=event["occurred_at"], source=source, outcome=outcome, error=error,
-                documents=[{"name": d.get("name", ""), "content_type": d.get("content_type", "")}
-                           for d in event["documents"] if isinstance(d, dict)],
-            ))
-            case.last_case_seq = event["case_seq"]
-            if outcome == EventOutcome.APPLIED:
-                case.last_status = event["status"][:40]
-            if event["bpms_case_id"]:
-                case.bpms_case_id = event["bpms_case_id"]
-            if payload.get("final") or (kind is not None and event["status"] in kind.final_statuses):
-                case.finished = True
-            case.updated_at = now
-            dirty[case.pk] = case
-            counts[str(outcome)] = counts.get(str(outcome), 0) + 1
-        AppliedEvent.objects.bulk_create(new_rows)
-        BpmsCase.objects.bulk_update(
-            list(dirty.values()),
-            ["last_case_seq", "last_status", "bpms_case_id", "registered_at", "deadline", "finished", "updated_at"],
-        )
-    return counts
+        case = BpmsCase.objects.select_for_update().get(pk=case.pk)
+        event = _with_deadline(case, event)
+        outcome, error = _domain_apply(case, kind, event)
+        AppliedEvent.objects.filter(pk=applied_event.pk).update(outcome=outcome, error=error)
+        if outcome == EventOutcome.APPLIED:
+            _advance(case, event, outcome, kind)
+            case.save(update_fields=_CASE_FIELDS)
+    return str(outcome)
 
 
 def _seq_of(raw) -> int:
@@ -476,10 +406,10 @@ def _seq_of(raw) -> int:
 def feed_pull(*, limit: int = 500, max_pages: int = 50, chunk: int = 100) -> int:
     """Apply the feed from the acknowledged cursor; one run at a time. Returns events handled.
 
-    Events are applied in chunks of `chunk` per transaction (`events_apply_batch`: each event
-    in its own savepoint, so one refusal never undoes the others) and the cursor moves in the
-    same transaction: a crash re-reads at most one chunk, which the per-case sequence makes
-    harmless."""
+    Events are applied in chunks of `chunk` per transaction (`events_apply`: each event in its
+    own savepoint, so one refusal never undoes the others) and the cursor moves in the same
+    transaction: a crash re-reads at most one chunk, which the per-case sequence makes harmless.
+    The HTTP calls and the domains' prepare step run between the transactions."""
     lock_timeout = int(conf("BPMS_FEED_LOCK_SECONDS", 300))
     if not cache.add(FEED_LOCK_KEY, "1", timeout=lock_timeout):
         return 0
@@ -493,9 +423,9 @@ def feed_pull(*, limit: int = 500, max_pages: int = 50, chunk: int = 100) -> int
                 break
             for start in range(0, len(events), chunk):
                 part = events[start:start + chunk]
-                prepared = events_prepare(raws=part)  # slow domain work (PDF signing) outside the transaction
+                prepared = events_prepare(raws=part)
                 with transaction.atomic():
-                    events_apply_batch(raws=part, source="feed", prepared=prepared)
+                    events_apply(raws=part, source="feed", prepared=prepared)
                     handled += len(part)
                     last_seq = max(last_seq, max(_seq_of(raw) for raw in part))
                     # Monotonic even if two pulls ever overlap (the lock is per cache backend).

@@ -270,6 +270,16 @@ PKI_DIR = Path(env.str("PKI_DIR", default=str(VAR_DIR / "pki")))
 BPMS_BASE_URL = env.str("BPMS_BASE_URL", default="http://127.0.0.1:8090")
 BPMS_API_TOKEN = env.str("BPMS_API_TOKEN", default="dev-bpms-token")
 BPMS_WEBHOOK_SECRET = env.str("BPMS_WEBHOOK_SECRET", default="dev-bpms-webhook-secret")
+# bpms_bridge reads these from settings only (docs/bpms-api.md).
+BPMS_HTTP_TIMEOUT = env.float("BPMS_HTTP_TIMEOUT", default=10.0)
+BPMS_HTTP_RETRIES = env.int("BPMS_HTTP_RETRIES", default=2)  # connection attempts retried by the transport
+BPMS_OUTBOX_LEASE_SECONDS = env.float("BPMS_OUTBOX_LEASE_SECONDS", default=120.0)
+BPMS_OUTBOX_BACKOFF_BASE = env.float("BPMS_OUTBOX_BACKOFF_BASE", default=2.0)
+BPMS_OUTBOX_BACKOFF_CAP = env.float("BPMS_OUTBOX_BACKOFF_CAP", default=1800.0)
+BPMS_OUTBOX_MAX_ATTEMPTS = env.int("BPMS_OUTBOX_MAX_ATTEMPTS", default=15)
+BPMS_FEED_LOCK_SECONDS = env.int("BPMS_FEED_LOCK_SECONDS", default=300)
+# Extra case kinds for benches that run their own worker: "kind=dotted.path.apply_event[,...]".
+BPMS_EXTRA_CASE_KINDS = env.str("BPMS_EXTRA_CASE_KINDS", default="")
 
 # --- Security headers -------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

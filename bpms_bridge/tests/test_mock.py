@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bpms_bridge.signatures import webhook_verify
+from bpms_bridge.contract import webhook_verify
 from bpms_bridge.tests.mockproc import MockProcess, free_port
 from bpms_bridge.workcalendar import registration_moment
 

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bpms_bridge import registry
+from bpms_bridge.contract import webhook_signature
 from bpms_bridge.models import AppliedEvent, BpmsCase, OutboxMessage
-from bpms_bridge.signatures import webhook_signature
 from bpms_bridge.tests import fakekind
 
 pytestmark = pytest.mark.django_db
