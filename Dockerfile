@@ -1,4 +1,5 @@
-# Production image of homeportal: one image for web, worker, beat and the BPMS mock.
+# Production image of homeportal: one image for web, worker and beat. `COPY . .` takes the
+# context minus .dockerignore, which keeps out the stand-ins (bpms_mock/ ...) and dev state.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \

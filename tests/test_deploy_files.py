@@ -36,3 +36,23 @@ def test_dockerfile_installs_weasyprint_libraries():
     text = (settings.BASE_DIR / "Dockerfile").read_text()
     for package in ("libpango-1.0-0", "libpangoft2-1.0-0", "fonts-dejavu-core"):
         assert package in text
+
+
+STANDINS = ("bpms_mock",)
+
+
+def test_the_production_image_does_not_contain_the_stand_ins():
+    """The Dockerfile copies the build context minus .dockerignore: every stand-in is excluded
+    there and no COPY line names one; compose builds the mock's own image for the dev profile."""
+    dockerfile = (settings.BASE_DIR / "Dockerfile").read_text()
+    ignored = {line.strip().strip("/") for line in (settings.BASE_DIR / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    copies = [line for line in dockerfile.splitlines() if line.strip().upper().startswith(("COPY", "ADD"))]
+    for standin in STANDINS:
+        assert standin in ignored, f"{standin}/ must be in .dockerignore"
+        assert not any(standin in line for line in copies), f"the Dockerfile must not copy {standin}/"
+        assert not any(line.lstrip("!").strip("/") == standin for line in ignored if line.startswith("!"))
+    compose = (settings.BASE_DIR / "docker-compose.yml").read_text()
+    mock = compose[compose.index("\n  bpms-mock:"):].split("\n  mailpit:")[0]
+    assert 'profiles: ["dev"]' in mock and "context: ./bpms_mock" in mock
+    assert '["python", "-m", "bpms_mock"' in mock

@@ -1,23 +1,21 @@
-"""Run the BPMS Simbase mock: `python -m bpms_bridge.mock --port 8090 [--host 0.0.0.0]`.
+"""Run the BPMS Simbase mock: `python -m bpms_mock --port 8090 [--host 0.0.0.0]`;
+`python -m bpms_mock --openapi` prints the OpenAPI document (docs/bpms-openapi.json).
 
 Options default from the environment (BPMS_API_TOKEN, BPMS_WEBHOOK_SECRET, BPMS_WEBHOOK_URL,
-BPMS_MOCK_DB, BPMS_MOCK_AUTOPILOT, BPMS_MOCK_PACE, HOMEPORTAL_VAR_DIR, WEB_PORT). See docs/bpms-api.md.
+BPMS_MOCK_DB, BPMS_MOCK_AUTOPILOT, BPMS_MOCK_PACE, HOMEPORTAL_VAR_DIR, WEB_PORT): a stand-in
+process, so it reads them here, at its entry point. See docs/bpms-api.md.
 """
 
 import argparse
+import json
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
-from .server import make_server
-from .service import MockService
-from .store import Store
-
 
 def default_db() -> str:
-    var = os.environ.get("HOMEPORTAL_VAR_DIR") or str(Path(__file__).resolve().parents[2] / "var")
+    var = os.environ.get("HOMEPORTAL_VAR_DIR") or str(Path(__file__).resolve().parents[1] / "var")
     return os.environ.get("BPMS_MOCK_DB") or str(Path(var) / "bpms-mock" / "mock.sqlite3")
 
 
@@ -26,8 +24,8 @@ def env_bool(name: str, default: bool) -> bool:
     return default if raw is None else raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bpms_bridge.mock", description="BPMS Simbase mock")
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bpms_mock", description="BPMS Simbase mock")
     parser.add_argument("--host", default=os.environ.get("BPMS_MOCK_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("BPMS_PORT", "8090")))
     parser.add_argument("--db", default=default_db(), help="SQLite file of the mock (':memory:' for none)")
@@ -42,27 +40,38 @@ def main(argv=None) -> int:
     parser.add_argument("--token", default=os.environ.get("BPMS_API_TOKEN", "dev-bpms-token"))
     parser.add_argument("--fast-pdf", action="store_true", help="minimal PDFs instead of WeasyPrint (tests)")
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
-    args = parser.parse_args(argv)
+    parser.add_argument("--openapi", action="store_true", help="print the OpenAPI document and exit")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from .app import create_app, openapi_document, with_faults
+
+    if args.openapi:
+        print(json.dumps(openapi_document(), ensure_ascii=False, indent=2))
+        return 0
+    import uvicorn
+
+    from .service import MockService
+    from .store import Store
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     service = MockService(
         Store(args.db), token=args.token, webhook_url=args.webhook_url, webhook_secret=args.webhook_secret,
         autopilot=args.autopilot, pace=args.pace, fast_pdf=args.fast_pdf,
     )
-    server = make_server(service, args.host, args.port)
     service.start_background()
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     logging.getLogger("bpms_mock").info(
         "BPMS Simbase mock on http://%s:%s/ (db %s, autopilot %s, pace %ss, webhook %s)",
-        args.host, server.server_address[1], args.db, "on" if args.autopilot else "off", args.pace, args.webhook_url or "off",
+        args.host, args.port, args.db, "on" if args.autopilot else "off", args.pace, args.webhook_url or "off",
     )
     try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
+        uvicorn.run(with_faults(create_app(service), service), host=args.host, port=args.port,
+                    log_level=args.log_level.lower(), access_log=False, proxy_headers=False, http="h11",
+                    timeout_graceful_shutdown=2)
     finally:
         service.stop()
-        server.server_close()
     return 0
 
 

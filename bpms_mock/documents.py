@@ -3,9 +3,10 @@ hand-made PDF if WeasyPrint cannot be loaded), base64-encoded for the JSON API."
 
 from __future__ import annotations
 
-import base64
 import html
 import logging
+
+from bpms_bridge.contract import document_wire
 
 logger = logging.getLogger("bpms_mock")
 
@@ -65,4 +66,4 @@ def pdf(title: str, lines: list[str], *, fast: bool = False) -> bytes:
 
 
 def attachment(name: str, data: bytes, content_type: str = "application/pdf") -> dict:
-    return {"name": name, "content_type": content_type, "data_b64": base64.b64encode(data).decode()}
+    return document_wire(name, data, content_type)

@@ -1,6 +1,7 @@
 # ruff: noqa: S310 — the local mock over http://127.0.0.1 only
 """The BPMS Simbase mock over HTTP (a real process): idempotent intake, the feed, operator
-actions, documents, fault switches, the signed webhook and the operator page."""
+actions, documents, fault switches, the signed webhook, the operator page and the generated
+OpenAPI document."""
 
 import base64
 import datetime as dt
@@ -14,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from bpms_bridge.contract import webhook_verify
-from bpms_bridge.tests.mockproc import MockProcess, free_port
 from bpms_bridge.workcalendar import registration_moment
+from bpms_mock.testing import MockProcess, free_port
 
 
 def submit(mock, external_id="a1", key="k1", kind="submit", case_kind="appeal", payload=None):
@@ -165,30 +166,57 @@ def test_signed_webhook_is_posted(tmp_path):
         server.shutdown()
 
 
-def test_openapi_document_in_docs_matches_the_mock():
+def test_openapi_document_in_docs_matches_the_mock(bpms_mock):
+    """docs/bpms-openapi.json is generated from the mock's routes (`python -m bpms_mock --openapi`)."""
     from pathlib import Path
 
-    from bpms_bridge.mock.openapi import OPENAPI
+    from bpms_mock.app import openapi_document
 
+    spec = openapi_document()
     committed = json.loads((Path(__file__).resolve().parents[2] / "docs" / "bpms-openapi.json").read_text())
-    assert committed == OPENAPI, "regenerate docs/bpms-openapi.json from bpms_bridge/mock/openapi.py"
-    assert {"/api/messages", "/api/events", "/admin/faults"} <= set(OPENAPI["paths"])
+    assert committed == spec, "regenerate: python -m bpms_mock --openapi > docs/bpms-openapi.json"
+    assert bpms_mock.call("GET", "/api/openapi.json", token="")[1] == spec
+    assert {"/api/messages", "/api/events", "/api/cases/{case_id}", "/admin/faults"} <= set(spec["paths"])
+
+
+def test_the_event_schema_is_the_contracts():
+    from bpms_bridge.contract import DOCUMENT_FIELDS, EVENT_FIELDS
+    from bpms_mock.app import openapi_document
+
+    schemas = openapi_document()["components"]["schemas"]
+    assert tuple(schemas["Event"]["properties"]) == EVENT_FIELDS
+    assert set(schemas["Event"]["required"]) == set(EVENT_FIELDS)
+    assert set(DOCUMENT_FIELDS) <= set(schemas["Document"]["required"])
+
+
+@pytest.mark.parametrize("query", ["after=-99999999999999999999999", "after=-1", "after=abc", "limit=0", "limit=5000",
+                                   "after=99999999999999999999999"])
+def test_feed_parameters_are_validated_not_500(bpms_mock, query):
+    status, answer = bpms_mock.call("GET", f"/api/events?{query}")
+    assert status == 400 and answer["error"]
+
+
+def test_bad_bodies_are_400_not_500(bpms_mock):
+    for path in ("/admin/faults", "/admin/actions", "/admin/emit", "/admin/autopilot"):
+        assert bpms_mock.call("POST", path, ["not", "an", "object"])[0] == 400, path
+    assert bpms_mock.call("POST", "/admin/faults", {"no_such_switch": 1})[0] == 400
+    assert bpms_mock.call("POST", "/admin/faults", {"delay_before": -1})[0] == 400
 
 
 def test_procfile_command_line_starts_with_defaults(tmp_path):
-    """`python -m bpms_bridge.mock --port $BPMS_PORT` (the Procfile line): SQLite under
+    """`python -m bpms_mock --port $BPMS_PORT` (the Procfile line): SQLite under
     $HOMEPORTAL_VAR_DIR/bpms-mock/, the autopilot on."""
     import os
     import subprocess
     import sys
 
-    from bpms_bridge.tests.mockproc import ROOT
+    from bpms_mock.testing import ROOT
 
     port = free_port()
     env = {**os.environ, "HOMEPORTAL_VAR_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
     for key in ("BPMS_MOCK_DB", "BPMS_MOCK_AUTOPILOT", "BPMS_MOCK_PACE"):
         env.pop(key, None)
-    proc = subprocess.Popen([sys.executable, "-m", "bpms_bridge.mock", "--port", str(port)], cwd=ROOT, env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "bpms_mock", "--port", str(port)], cwd=ROOT, env=env)
     try:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -216,32 +244,3 @@ def test_application_route_and_avr_document(bpms_mock):
     avr = events[2]["documents"][0]
     assert avr["kind"] == "avr" and base64.b64decode(avr["data_b64"]).startswith(b"%PDF")
     assert events[-1]["payload"]["final"] is True
-
-
-@pytest.mark.django_db
-def test_a_refused_event_is_applied_again_from_bpms(bpms_mock):
-    from bpms_bridge import registry, services
-    from bpms_bridge.models import AppliedEvent
-    from bpms_bridge.tests import fakekind
-
-    fakekind.reset()
-    registry.register_case_kind("fake", apply_event="bpms_bridge.tests.fakekind.apply_event")
-    try:
-        fakekind.create("c1")
-        message = services.outbox_enqueue(case_kind="fake", case_id="c1", kind="submit", payload={}, idempotency_key="c1")
-        services.outbox_send(message_id=message.pk)
-        bpms_mock.call("POST", "/admin/emit", {"events": [
-            {"case_kind": "fake", "external_id": "c1", "status": "in_review", "documents": [
-                {"name": "n.pdf", "content_type": "application/pdf", "data_b64": base64.b64encode(b"%PDF-1.4").decode()}]}]})
-        services.feed_pull()
-        refused = AppliedEvent.objects.get()
-        assert refused.outcome == "failed" and "not allowed" in refused.error
-        assert services.event_reapply(applied_event=refused) == "failed"  # still refused
-        fakekind.STATUS["c1"] = "registered"  # e.g. the domain was fixed by hand
-        assert services.event_reapply(applied_event=refused) == "applied"
-        refused.refresh_from_db()
-        assert refused.outcome == "applied" and fakekind.STATUS["c1"] == "in_review"
-        assert fakekind.EVENTS["c1"][-1]["documents"][0]["name"] == "n.pdf"
-        assert refused.case.__class__.objects.get(pk=refused.case_id).last_status == "in_review"
-    finally:
-        registry.unregister_case_kind("fake")

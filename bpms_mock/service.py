@@ -1,5 +1,5 @@
 """The mock's behaviour: accepting messages, operator actions, the autopilot, faults and the
-webhook dispatcher. HTTP lives in server.py."""
+webhook dispatcher. HTTP lives in app.py."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import queue
 import random
 import threading
 import time
-import urllib.error
-import urllib.request
 
-from bpms_bridge.signatures import webhook_signature
+import httpx
+
+from bpms_bridge.contract import webhook_request
 from bpms_bridge.workcalendar import add_working_time, registration_moment
 
 from . import documents, routes
@@ -217,18 +217,17 @@ class MockService:
                 logger.exception("autopilot step failed")
 
     def _post_webhook(self, events: list[dict]) -> bool:
-        body = json.dumps({"events": events}, ensure_ascii=False).encode()
-        req = urllib.request.Request(self.webhook_url, data=body, method="POST")  # noqa: S310
-        req.add_header("Content-Type", "application/json")
-        req.add_header("X-BPMS-Signature", webhook_signature(secret=self.webhook_secret, timestamp=int(time.time()), body=body))
+        """One signed delivery, tried 3 times with backoff; then forgotten (the feed is reliable)."""
+        body, headers = webhook_request(secret=self.webhook_secret, events=events)
         for attempt in range(3):
             try:
-                with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
-                    resp.read()
-                return True
-            except (urllib.error.URLError, OSError, ValueError):
-                if self._stop.wait(0.5 * (2 ** attempt) + random.random() * 0.2):
-                    return False
+                response = httpx.post(self.webhook_url, content=body, headers=headers, timeout=10)
+                if response.status_code < 500:
+                    return response.status_code < 400
+            except httpx.HTTPError:
+                pass
+            if self._stop.wait(0.5 * (2 ** attempt) + random.random() * 0.2):
+                return False
         return False
 
     def _webhook_loop(self) -> None:
