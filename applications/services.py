@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import logging
 import secrets
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from django.utils.translation import gettext as _
 from cabinets.models import Contract, Organization, User
 from cabinets.selectors import legal_entity_lookup
 from cabinets.services import notification_create
+from homeportal.files import stored_first
 from homeportal.uploads import ALLOWED_TYPES_HELP, sniff_kind
 
 from .models import (
@@ -105,15 +107,19 @@ def _actor_label(actor) -> str:
 
 
 def history_add(
-    *, application: Application, event: str, actor=None, now=None, comment: str = "", file: ContentFile | None = None,
+    *, application: Application, event: str, actor=None, now=None, comment: str = "", file: ContentFile | str | None = None,
     from_status: str = "", to_status: str = "", actor_label: str | None = None,
 ) -> ApplicationHistory:
+    """`file`: new content, or the name of a file already stored (homeportal.files.stored_first:
+    written before the caller's transaction)."""
     entry = ApplicationHistory(
         application=application, event=event, actor=actor if getattr(actor, "pk", None) else None,
         actor_label=actor_label if actor_label is not None else _actor_label(actor), at=now or timezone.now(),
         comment=comment, from_status=from_status, to_status=to_status,
     )
-    if file is not None:
+    if isinstance(file, str):
+        entry.file.name = file
+    elif file is not None:
         entry.file.save(file.name, file, save=False)
     entry.save()
     return entry
@@ -133,7 +139,7 @@ STATUS_TITLES_KK = {
 
 def application_transition(
     application: Application, *, to: str, actor=None, payload: dict | None = None, now=None,
-    comment: str = "", file: ContentFile | None = None, actor_label: str | None = None,
+    comment: str = "", file: ContentFile | str | None = None, actor_label: str | None = None,
 ) -> Application:
     """Move the application to `to` if the table allows it; history, notification and outbox follow."""
     now = now or timezone.now()
@@ -682,17 +688,19 @@ def moderation_decide(*, application: Application, moderator: User, items: list[
                 context={"application": application, "items": items, "moderator": moderator, "now": now},
             )
         pdf = _pdf_issue_by_kzhk(pdf=pdf, title="Заключение по результатам модерации")
-        conclusion = ContentFile(pdf, name=f"conclusion-{application.public_id.hex[:8]}.pdf")
+        filename = f"conclusion-{application.public_id.hex[:8]}.pdf"
+        conclusion = stored_first(ModerationReview, "conclusion_pdf", filename, pdf)  # storage before the transaction
+        history_file = stored_first(ApplicationHistory, "file", filename, pdf)
     with transaction.atomic():
         review = ModerationReview(application=application, moderator=moderator, decision=decision, items=items, created_at=now)
         if conclusion is not None:
-            review.conclusion_pdf.save(conclusion.name, conclusion, save=False)
+            review.conclusion_pdf.name = conclusion
         review.save()
         remarks_text = "\n".join(f"{i['name']}: {i.get('remark', '')}" for i in items if not i.get("ok"))
         if has_remarks:
             application_transition(
                 application, to=Status.REVISION, actor=moderator, now=now, comment=remarks_text,
-                file=ContentFile(pdf, name=conclusion.name), actor_label="АО «КЖК»",
+                file=history_file, actor_label="АО «КЖК»",
             )
             consents_reset_for_developer(application=application)
         else:
@@ -747,14 +755,14 @@ def application_apply_bpms_event(*, case_id: str, event: dict) -> None:
             first = history_docs[0] if history_docs else None
             application_transition(
                 application, to=status, now=now, payload=changes, comment=comment, actor_label="АО «КЖК» (BPMS)",
-                file=ContentFile(first[2], name=first[1].get("name", "document.pdf")) if first else None,
+                file=_bpms_file(first[1], first[2]) if first else None,
             )
             history_docs = history_docs[1:]
         elif changes:
             Application.objects.filter(pk=application.pk).update(**changes)
         for _kind, d, data in history_docs:
             history_add(application=application, event="document_received", now=now, actor_label="АО «КЖК» (BPMS)",
-                        comment=d.get("title") or d.get("name", ""), file=ContentFile(data, name=d.get("name", "document.pdf")))
+                        comment=d.get("title") or d.get("name", ""), file=_bpms_file(d, data))
         application.refresh_from_db()
         if status == Status.REJECTED and not decision_docs:
             decision_docs.append((DecisionDocument.Kind.REJECTION, {"name": "otkaz.pdf"}, _decision_pdf(
@@ -763,29 +771,70 @@ def application_apply_bpms_event(*, case_id: str, event: dict) -> None:
             decision_docs.append((DecisionDocument.Kind.PLEDGE, {"name": "dogovor-zaloga.pdf", "title": "Договор залога"},
                                   _decision_pdf(application, "applications/pdf/pledge.html", comment=comment, now=now)))
         for kind, d, data in decision_docs:
-            if kind == DecisionDocument.Kind.REJECTION:
+            if kind == DecisionDocument.Kind.REJECTION and not d.get("kzhk_issued"):
                 data = _pdf_issue_by_kzhk(pdf=data, title="Уведомление об отказе")
+                d = {**d, "stored_name": ""}
             decision_document_add(
                 application=application, kind=kind, title=d.get("title") or _default_title(kind), data=data,
-                filename=d.get("name", "document.pdf"), now=now,
+                filename=d.get("name", "document.pdf"), now=now, stored_name=d.get("stored_name") or "",
             )
 
 
 def application_prepare_bpms_event(*, case_id: str, event: dict) -> dict:
     """bpms_bridge's prepare step, run before its transaction: the official notices of a
-    revision or rejection are issued under KZhK's key here, so no transaction is held while
-    signing; application_apply_bpms_event keeps what this made."""
+    revision or rejection are issued under KZhK's key here, and the rejection notice / pledge
+    agreement BPMS did not send are rendered here, so no transaction is held while rendering or
+    signing; application_apply_bpms_event keeps what this made (the bridge then stores it)."""
     status = event.get("status")
-    if status not in (Status.REVISION, Status.REJECTED):
+    if status not in (Status.REVISION, Status.REJECTED, Status.APPROVED):
         return event
+    default_kind = {Status.REJECTED: DecisionDocument.Kind.REJECTION}.get(status)
     documents = []
     for d in event.get("documents") or []:
-        kind = d.get("kind") or {Status.REJECTED: DecisionDocument.Kind.REJECTION}.get(status)
-        if not kind and d.get("data_b64") and not d.get("kzhk_issued"):
-            issued = _issue_or_keep(base64.b64decode(d["data_b64"]), d)
+        kind = d.get("kind") or default_kind
+        official = kind == DecisionDocument.Kind.REJECTION or (not kind and status != Status.APPROVED)
+        if official and d.get("data_b64") and not d.get("kzhk_issued"):
+            title = "Уведомление об отказе" if kind else (d.get("title") or d.get("name", ""))
+            issued = _issue_or_keep(base64.b64decode(d["data_b64"]), {**d, "title": title})
             d = {**d, "data_b64": base64.b64encode(issued).decode(), "kzhk_issued": True}
         documents.append(d)
+    documents += _missing_decision_documents(case_id, event, status, documents)
     return {**event, "documents": documents}
+
+
+def _missing_decision_documents(case_id: str, event: dict, status: str, documents: list[dict]) -> list[dict]:
+    """The rejection notice or pledge agreement KZhK issues when BPMS sends none (once: only when
+    the application is entering that status)."""
+    application = Application.objects.filter(public_id=case_id).first() if _is_uuid(case_id) else None
+    kinds = {d.get("kind") for d in documents}
+    if application is None or application.status == status or (documents and status == Status.REJECTED):
+        return []
+    payload = event.get("payload") or {}
+    comment = str(payload.get("comment") or payload.get("notes") or payload.get("reason") or "")
+    now = datetime.datetime.fromisoformat(event["occurred_at"]) if event.get("occurred_at") else timezone.now()
+    if status == Status.REJECTED:
+        pdf = _pdf_issue_by_kzhk(pdf=_decision_pdf(application, "applications/pdf/rejection.html", comment=comment, now=now),
+                                 title="Уведомление об отказе")
+        return [{"name": "otkaz.pdf", "content_type": "application/pdf", "kind": DecisionDocument.Kind.REJECTION,
+                 "data_b64": base64.b64encode(pdf).decode(), "kzhk_issued": True}]
+    if status == Status.APPROVED and DecisionDocument.Kind.PLEDGE not in kinds:
+        pdf = _decision_pdf(application, "applications/pdf/pledge.html", comment=comment, now=now)
+        return [{"name": "dogovor-zaloga.pdf", "title": "Договор залога", "content_type": "application/pdf",
+                 "kind": DecisionDocument.Kind.PLEDGE, "data_b64": base64.b64encode(pdf).decode()}]
+    return []
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _bpms_file(document: dict, data: bytes) -> ContentFile | str:
+    """The file bpms_bridge already stored for a BPMS document, or its content to store now."""
+    return document.get("stored_name") or ContentFile(data, name=document.get("name", "document.pdf"))
 
 
 def _issue_or_keep(data: bytes, document: dict) -> bytes:
@@ -810,7 +859,7 @@ def _decision_pdf(application: Application, template_name: str, *, comment: str,
 
 
 def decision_document_add(
-    *, application: Application, kind: str, title: str, data: bytes, filename: str, now=None
+    *, application: Application, kind: str, title: str, data: bytes, filename: str, now=None, stored_name: str = ""
 ) -> DecisionDocument:
     """A document from KZhK after the decision. Pledge agreements and АВР are signed by the УК and
     the developer (a signing multi-party document); a rejection notice is for information."""
@@ -819,7 +868,10 @@ def decision_document_add(
     now = now or timezone.now()
     state = DecisionDocument.State.INFO if kind == DecisionDocument.Kind.REJECTION else DecisionDocument.State.TO_SIGN
     doc = DecisionDocument(application=application, kind=kind, title=title or filename, state=state, created_at=now)
-    doc.file.save(filename, ContentFile(data), save=False)
+    if stored_name:  # written before the caller's transaction (bpms_bridge stores inbound documents)
+        doc.file.name = stored_name
+    else:
+        doc.file.save(filename, ContentFile(data), save=False)
     doc.save()
     if state == DecisionDocument.State.TO_SIGN:
         parties = [{"organization": org} for org in filter(None, (application.organization, application.developer))]

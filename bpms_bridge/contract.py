@@ -79,8 +79,10 @@ def document_wire(name: str, content: bytes, content_type: str = "application/pd
 
 @dataclass(frozen=True)
 class Document(Mapping):
-    """A document carried by an event. `content` is the decoded bytes; `extra` keeps any other key
-    BPMS sent (e.g. a domain's own marker after its prepare step). Mapping access: the wire form."""
+    """A document carried by an event. `content` is the decoded bytes; `stored_name` the file the
+    portal's bridge wrote it to before its transaction (domains reference it instead of writing
+    again); `extra` keeps any other key (e.g. a domain's own marker after its prepare step).
+    Mapping access: the wire form (plus `stored_name` once stored)."""
 
     name: str
     content_type: str
@@ -88,6 +90,7 @@ class Document(Mapping):
     kind: str = ""
     title: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    stored_name: str = ""
 
     @classmethod
     def from_wire(cls, raw: Any) -> Document:
@@ -99,11 +102,12 @@ class Document(Mapping):
             content = base64.b64decode(str(raw.get("data_b64") or ""), validate=True)
         except (binascii.Error, ValueError):
             raise ContractError(f"document {raw.get('name')!r}: data_b64 is not base64") from None
-        known = {"name", "content_type", "data_b64", "kind", "title"}
+        known = {"name", "content_type", "data_b64", "kind", "title", "stored_name"}
         return cls(
             name=str(raw.get("name") or "document.pdf"), content_type=str(raw.get("content_type") or "application/pdf"),
             content=content, kind=str(raw.get("kind") or ""), title=str(raw.get("title") or ""),
             extra=MappingProxyType({k: v for k, v in raw.items() if k not in known}),
+            stored_name=str(raw.get("stored_name") or ""),
         )
 
     def _wire(self) -> dict:
@@ -114,6 +118,8 @@ class Document(Mapping):
                 wire["kind"] = self.kind
             if self.title:
                 wire["title"] = self.title
+            if self.stored_name:
+                wire["stored_name"] = self.stored_name
             object.__setattr__(self, "_wire_cache", wire)
         return wire
 

@@ -14,18 +14,23 @@ per-case seq), in per-case order; `feed_pull` reads the feed from the acknowledg
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
 import random
 
 from django.core.cache import cache
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.text import get_valid_filename
 
 from . import client, registry, selectors
 from .client import conf
@@ -221,33 +226,67 @@ def _parse_event(raw) -> Event:
 
 
 def _prepared(event: Event) -> Event:
-    """The domain's optional prepare_event, run before any transaction is opened (slow work such
-    as KZhK's PAdES signature on a notice). A failure leaves the event as BPMS sent it."""
+    """Everything slow, before any transaction is opened: the domain's optional prepare_event
+    (e.g. KZhK's PAdES signature on a notice, a PDF it renders), then the documents written to
+    storage (domains reference `Document.stored_name`). A failing prepare leaves the event as
+    BPMS sent it."""
     kind = registry.case_kind(event.case_kind)
     prepare = kind.prepare_event() if kind is not None else None
-    if prepare is None:
+    if prepare is not None:
+        try:
+            prepared = prepare(case_id=event.external_id, event=event)
+            if isinstance(prepared, Event):
+                event = prepared
+            elif prepared is not None:
+                event = event.with_changes(payload=prepared.get("payload"), documents=prepared.get("documents"))
+        except Exception:  # noqa: BLE001 — apply_event still runs and does what it can
+            logger.exception("bpms event %s: prepare_event of %s failed", event.seq, event.case_kind)
+    return _stored(event)
+
+
+def _stored(event: Event) -> Event:
+    """The event's documents written to the default storage (outside any transaction)."""
+    if all(d.stored_name for d in event.documents):
         return event
+    folder = f"bpms/{event.case_kind}/{event.occurred_at:%Y/%m}"
+    documents = []
+    for i, document in enumerate(event.documents):
+        if not document.stored_name:
+            try:
+                name = f"{folder}/{event.seq}-{i}-{_safe_filename(document.name)}"
+                document = dataclasses.replace(document, stored_name=default_storage.save(name, ContentFile(document.content)))
+            except Exception:  # noqa: BLE001 — storage down: the domain stores it itself
+                logger.exception("bpms event %s: document %s could not be stored ahead", event.seq, i)
+        documents.append(document)
+    return event.with_changes(documents=documents)
+
+
+def _safe_filename(name: str) -> str:
     try:
-        prepared = prepare(case_id=event.external_id, event=event)
-        if isinstance(prepared, Event) or prepared is None:
-            return prepared or event
-        return event.with_changes(payload=prepared.get("payload"), documents=prepared.get("documents"))
-    except Exception:  # noqa: BLE001 — apply_event still runs and does what it can
-        logger.exception("bpms event %s: prepare_event of %s failed", event.seq, event.case_kind)
-        return event
+        return get_valid_filename(name)[-120:]
+    except SuspiciousFileOperation:
+        return "document.pdf"
+
+
+def _unseen(events: list[Event]) -> list[Event]:
+    """The events not applied yet (every event arrives twice: webhook and feed): only those are
+    worth the slow prepare step."""
+    seen = set(AppliedEvent.objects.filter(seq__in=[e.seq for e in events]).values_list("seq", flat=True))
+    return [e for e in events if e.seq not in seen]
 
 
 def events_prepare(*, raws: list) -> list[Event | None]:
-    """Parse events and run each domain's prepare_event — before any transaction opens.
-    A malformed event is logged and comes back as None."""
-    events: list[Event | None] = []
+    """Parse events and run the slow steps (`_prepared`) of those not applied yet — before any
+    transaction opens. A malformed event is logged and comes back as None."""
+    parsed: list[Event | None] = []
     for raw in raws:
         try:
-            events.append(_prepared(_parse_event(raw)))
+            parsed.append(_parse_event(raw))
         except BridgeError as exc:
             logger.warning("bpms: malformed event %r skipped: %s", raw.get("seq") if isinstance(raw, dict) else raw, exc)
-            events.append(None)
-    return events
+            parsed.append(None)
+    unseen = {e.seq for e in _unseen([e for e in parsed if e is not None])} if any(parsed) else set()
+    return [_prepared(e) if e is not None and e.seq in unseen else e for e in parsed]
 
 
 def _with_deadline(case: BpmsCase, event: Event) -> Event:
@@ -356,8 +395,8 @@ def events_apply(*, raws: list, source: str = "feed", strict_order: bool = False
 
 def event_apply(*, raw: dict, source: str = "feed", strict_order: bool = False) -> str:
     """`events_apply` for one event; a malformed one raises BridgeError."""
-    event = _prepared(_parse_event(raw))
-    return events_apply(raws=[raw], source=source, strict_order=strict_order, prepared=[event])[0]
+    _parse_event(raw)  # malformed: BridgeError for the caller
+    return events_apply(raws=[raw], source=source, strict_order=strict_order)[0]
 
 
 def events_apply_batch(*, raws: list, source: str = "feed", prepared: list[Event | None] | None = None) -> dict[str, int]:

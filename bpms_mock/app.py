@@ -308,6 +308,23 @@ def openapi_document() -> dict:
     return create_app(service=None).openapi()  # type: ignore[arg-type]
 
 
+async def _buffered(receive):
+    """The whole request body read now; a `receive` that replays it (None: the caller left)."""
+    chunks, more = [], True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    replay = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+
+    async def replayed():
+        return replay.pop() if replay else await receive()
+
+    return replayed
+
+
 def with_faults(app, service: MockService):
     """The fault switches of /api calls (after the token check, like the real BPMS's failures):
     drop the connection, delay before/after handling, answer 500."""
@@ -329,6 +346,11 @@ def with_faults(app, service: MockService):
                 await asyncio.sleep(0.05)
                 return None
         if faults["delay_before"]:
+            # A hung BPMS still handles the call once it wakes up, even if the caller gave up:
+            # read the request first so that the caller's disconnect does not cancel it.
+            receive = await _buffered(receive)
+            if receive is None:
+                return None
             await asyncio.sleep(faults["delay_before"])
         if faults["fail_500"]:
             return await JSONResponse({"error": "fault switch: fail_500"}, status_code=500)(scope, receive, send)
