@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import pgettext
 
 from cabinets.models import Contract, Organization
+from homeportal.files import stored_first
 
 from . import transitions
 from .models import (
@@ -419,6 +420,7 @@ class Document:
     name: str
     content: bytes
     content_type: str = "application/pdf"
+    stored_name: str = ""  # already in storage (written before the transaction): referenced, not written again
 
 
 def _as_document(value) -> Document | None:
@@ -431,7 +433,8 @@ def _as_document(value) -> Document | None:
         if data is None and value.get("data_b64"):
             data = base64.b64decode(value["data_b64"])
         return Document(name=value.get("name") or "document.pdf", content=data or b"",
-                        content_type=value.get("content_type") or "application/pdf")
+                        content_type=value.get("content_type") or "application/pdf",
+                        stored_name=str(value.get("stored_name") or ""))
     raise TransitionRefused("document must be a Document or a dict", code="payload")
 
 
@@ -491,7 +494,7 @@ def appeal_transition(
             appeal.revision_deadline = _as_date(payload.get("revision_deadline"))
             fields.append("revision_deadline")
         elif to == S.DS_APPLICANT_SIGNING:
-            appeal.ds_file.save(document.name, ContentFile(document.content), save=False)
+            _file_set(appeal.ds_file, document)
             fields.append("ds_file")
             _ds_document_create(appeal=appeal, content=document.content, filename=f"ds-{appeal.public_id}.pdf")
         elif to == S.DS_SIGNED:
@@ -499,7 +502,7 @@ def appeal_transition(
             appeal.ds_date = _as_date(payload["ds_date"])
             fields += ["ds_number", "ds_date"]
             if document:
-                appeal.ds_signed_file.save(document.name, ContentFile(document.content), save=False)
+                _file_set(appeal.ds_signed_file, document)
                 fields.append("ds_signed_file")
             AppealSignature.objects.get_or_create(
                 appeal=appeal, party=AppealSignature.Party.DS_KZHK, round=1,
@@ -517,10 +520,17 @@ def appeal_transition(
         )
         if document:
             step.document_name = document.name[:255]
-            step.document.save(document.name, ContentFile(document.content), save=False)
+            _file_set(step.document, document)
         step.save()
         _after_transition(appeal, source=source, target=to, now=now)
     return appeal
+
+
+def _file_set(fieldfile, document: Document) -> None:
+    if document.stored_name:
+        fieldfile.name = document.stored_name
+    else:
+        fieldfile.save(document.name, ContentFile(document.content), save=False)
 
 
 def _default_actor_name(actor: str) -> str:
@@ -610,7 +620,7 @@ def appeal_apply_bpms_event(*, case_id: str, event: dict) -> Appeal | None:
         logger.warning("appeal %s: BPMS event %s -> %s would go backwards, ignored", case_id, appeal.status, target)
         return appeal
     raw_payload = dict(event.get("payload") or {})
-    issued_ds = raw_payload.pop(PREPARED_DS_KEY, None)  # KZhK's ДС, signed by appeal_prepare_bpms_event
+    issued_ds = raw_payload.pop(PREPARED_DS_KEY, None)  # KZhK's ДС, signed and stored by appeal_prepare_bpms_event
     payload = _bpms_payload(raw_payload, target=target,
                             occurred_at=_as_datetime(event.get("occurred_at")) or timezone.now())
     documents = event.get("documents") or []
@@ -621,9 +631,9 @@ def appeal_apply_bpms_event(*, case_id: str, event: dict) -> Appeal | None:
     document = payload.get("document")
     if target == S.DS_SIGNED and appeal.ds_file:
         # The signed ДС the portal offers is KZhK's PAdES issue of the very PDF the parties signed.
-        payload["document"] = Document(
-            name=f"ДС-{payload.get('ds_number', '')}.pdf",
-            content=base64.b64decode(issued_ds) if issued_ds else _ds_issue_signed(appeal, title="ДС"))
+        name = f"ДС-{payload.get('ds_number', '')}.pdf"
+        payload["document"] = (Document(name=name, content=b"", stored_name=issued_ds) if issued_ds
+                               else Document(name=name, content=_ds_issue_signed(appeal, title="ДС")))
     elif target in (S.REVISION, S.REJECTED) and document and b"/ByteRange" not in document.content:
         # An official notification must be verifiable: an unsigned one is issued under KZhK's key.
         payload["document"] = Document(name=document.name,
@@ -633,7 +643,7 @@ def appeal_apply_bpms_event(*, case_id: str, event: dict) -> Appeal | None:
                              now=_as_datetime(event.get("occurred_at")) or timezone.now())
 
 
-PREPARED_DS_KEY = "_kzhk_issued_ds_b64"
+PREPARED_DS_KEY = "_kzhk_issued_ds_stored"  # the stored name of KZhK's issue of the ДС
 NOTICE_TITLE = "Уведомление АО «КЖК»"
 
 
@@ -654,7 +664,9 @@ def appeal_prepare_bpms_event(*, case_id: str, event: dict) -> dict:
             documents[0] = {k: v for k, v in documents[0].items() if k != "data"} | {
                 "data_b64": base64.b64encode(signed).decode()}
     if target == S.DS_SIGNED and appeal.ds_file:
-        payload[PREPARED_DS_KEY] = base64.b64encode(_ds_issue_signed(appeal, title="ДС")).decode()
+        name = f"ДС-{payload.get('ds_number', '')}.pdf"
+        payload[PREPARED_DS_KEY] = stored_first(Appeal, "ds_signed_file", name, _ds_issue_signed(appeal, title="ДС"),
+                                                instance=appeal)
     return {**event, "documents": documents, "payload": payload}
 
 

@@ -166,3 +166,27 @@ def test_the_guard_sees_a_transaction():
         calls.append(("storage write", connection.in_atomic_block))
     with pytest.raises(AssertionError, match="inside a transaction"):
         assert_outside_transactions(calls, "storage write")
+
+
+def test_webhook_path_of_an_appeal(client, io_calls, bpms):
+    """Appeals: KZhK signs the revision notice and the bridge stores it before its transaction;
+    the ДС to sign arrives the same way."""
+    from appeals.models import AppealStatus
+    from appeals.tests.factories import AppealFactory
+
+    appeal = AppealFactory(status=AppealStatus.IN_REVIEW)
+    notice = {"name": "zamechaniya.pdf", "content_type": "application/pdf", "data_b64": notice_pdf()}
+    events = [{
+        "seq": 50, "case_seq": 1, "case_id": "SB-2026-000002", "case_kind": "appeal", "external_id": str(appeal.public_id),
+        "status": AppealStatus.REVISION, "occurred_at": "2026-11-23T10:00:00+05:00",
+        "payload": {"notes": "Приложите расчёт", "deadline": "2026-11-30T19:00:00+05:00"}, "documents": [notice],
+    }]
+    io_calls.clear()
+    body, headers = webhook_request(secret=settings.BPMS_WEBHOOK_SECRET, events=events)
+    response = client.post(reverse("bpms_bridge:webhook"), data=body, content_type="application/json",
+                           HTTP_X_BPMS_SIGNATURE=headers["X-BPMS-Signature"])
+    assert response.json() == {"results": ["applied"]}
+    appeal.refresh_from_db()
+    step = appeal.history.filter(status=AppealStatus.REVISION).get()
+    assert b"/ByteRange" in step.document.read()  # KZhK's signature, stored ahead
+    assert_outside_transactions(io_calls, "pdf signature", "storage write")
