@@ -193,8 +193,8 @@ class Event(Mapping):
             raise ContractError(f"malformed event: {exc}") from None
         if occurred_at.tzinfo is None:
             raise ContractError("malformed event: occurred_at must carry a UTC offset")
-        payload = raw.get("payload") or {}
-        documents = raw.get("documents") or []
+        payload = {} if raw.get("payload") is None else raw["payload"]
+        documents = [] if raw.get("documents") is None else raw["documents"]
         if not isinstance(payload, Mapping) or not isinstance(documents, list | tuple):
             raise ContractError("malformed event: payload must be an object and documents a list")
         return cls(

@@ -7,9 +7,9 @@ import base64
 import copy
 import datetime as dt
 import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
+
+import httpx
 
 from .certs import pkcs12_open
 from .cms import cms_sign
@@ -25,15 +25,18 @@ class SimulatorResult:
     signer: str = ""
 
 
-def _http(method: str, url: str, *, headers: dict, data: bytes | None = None, timeout: int = 20) -> tuple[int, str]:
+def _http(method: str, url: str, *, headers: dict, data: bytes | None = None, timeout: float = 20) -> tuple[int, str]:
+    """One call with a timeout; a connection that cannot be opened is retried twice (GET and PUT
+    of the QR protocol are idempotent). HTTP errors come back as (status, body); no answer at
+    all raises ConnectionError."""
     if not url.startswith(("http://", "https://")):
         raise ValueError("only http(s) URLs")
-    req = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - scheme checked
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
-            return resp.status, resp.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode("utf-8", "replace")
+        with httpx.Client(timeout=timeout, transport=httpx.HTTPTransport(retries=2)) as client:
+            response = client.request(method, url, headers=headers, content=data)
+    except httpx.HTTPError as exc:  # callers handle OSError (no answer) as before
+        raise ConnectionError(f"{type(exc).__name__}: {exc}") from None
+    return response.status_code, response.text
 
 
 def egov_mobile_sign(*, qr_text: str, p12: bytes, password: str, accept_language: str = "ru") -> SimulatorResult:
