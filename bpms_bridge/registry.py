@@ -4,14 +4,16 @@ Each domain registers itself in its AppConfig.ready()::
 
     register_case_kind("appeal", apply_event="appeals.services.appeal_apply_bpms_event")
 
-`apply_event(*, case_id: str, event: dict)` applies one event through the domain's transition
-function. The bridge calls it inside a transaction that also records the event as applied, in
-per-case order, at most once per event (see docs/bpms-api.md).
+`apply_event(*, case_id: str, event: contract.Event)` applies one event through the domain's
+transition function. The bridge calls it inside a transaction that also records the event as
+applied, in per-case order, at most once per event (see docs/bpms-api.md). The event is typed
+and also a read-only Mapping (`event["status"]`, `event.get("payload")`).
 
-`prepare_event(*, case_id: str, event: dict) -> dict` (optional) does the slow part first,
-OUTSIDE any transaction — e.g. KZhK's PAdES signature on an official notice — and returns the
-event (documents/payload replaced) that apply_event then stores. No transaction is held across
-signing or PDF rendering.
+`prepare_event(*, case_id: str, event: contract.Event) -> Event | dict` (optional) does the
+slow part first, OUTSIDE any transaction — e.g. KZhK's PAdES signature on an official notice,
+a PDF it renders — and returns the event (documents/payload replaced) that apply_event then
+stores; the bridge writes the documents to storage before its transaction. No transaction is
+held across signing, PDF rendering or storage writes.
 """
 
 from __future__ import annotations
