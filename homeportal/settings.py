@@ -310,5 +310,6 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "axes": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},  # a line per request (the feed pull runs every 5 s)
     },
 }
