@@ -1,0 +1,53 @@
+"""Defects of the guarantee screens (#12): one invitation link whichever button, the create
+modal's «Создать», numeric fields that keep what was typed, the shareholders formset."""
+
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from applications.models import DeveloperInvitation
+from applications.tests.factories import ApplicationFactory, valid_tab_data
+
+pytestmark = pytest.mark.django_db
+
+
+def stage_url(app, stage, tab=None):
+    url = reverse("applications:stage", args=[app.public_id, stage])
+    return url + (f"?tab={tab}" if tab else "")
+
+
+def _developer_post(action):
+    return {**valid_tab_data()["developer"], "tab": "developer", "action": action}
+
+
+def _shown_link(response) -> str:
+    return re.search(r"data-generated-link>([^<]+)<", response.content.decode()).group(1)
+
+
+def _path(link: str) -> str:
+    return "/" + link.split("/", 3)[3]
+
+
+def test_the_generated_link_still_opens_after_the_email_is_sent(company_client, company, registry,
+                                                                django_capture_on_commit_callbacks):
+    app = ApplicationFactory(organization=company, data=valid_tab_data())
+    link = _shown_link(company_client.post(stage_url(app, 1), _developer_post("generate_link")))
+    with django_capture_on_commit_callbacks(execute=True):
+        company_client.post(stage_url(app, 1), _developer_post("send_invitation"))
+    assert link in mail.outbox[0].body  # one invitation, one link
+    assert company_client.get(_path(link)).status_code == 200
+    assert _shown_link(company_client.post(stage_url(app, 1), _developer_post("generate_link"))) == link
+    assert DeveloperInvitation.objects.filter(application=app).count() == 1
+
+
+def test_a_changed_developer_gets_a_new_link_and_the_old_one_dies(company_client, company, registry,
+                                                                  django_capture_on_commit_callbacks):
+    app = ApplicationFactory(organization=company, data=valid_tab_data())
+    first = _shown_link(company_client.post(stage_url(app, 1), _developer_post("generate_link")))
+    post = {**_developer_post("generate_link"), "developer-email": "other@demo.kz"}
+    second = _shown_link(company_client.post(stage_url(app, 1), post))
+    assert first != second
+    assert company_client.get(_path(first)).status_code == 404
+    assert company_client.get(_path(second)).status_code == 200
