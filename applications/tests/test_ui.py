@@ -4,6 +4,7 @@ modal's «Создать», numeric fields that keep what was typed, the shareho
 import re
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
@@ -51,3 +52,38 @@ def test_a_changed_developer_gets_a_new_link_and_the_old_one_dies(company_client
     assert first != second
     assert company_client.get(_path(first)).status_code == 404
     assert company_client.get(_path(second)).status_code == 200
+
+
+def test_letters_in_a_numeric_field_are_kept_and_called_out(company_client, company):
+    app = ApplicationFactory(organization=company, data=valid_tab_data())
+    post = {**valid_tab_data()["project"], "tab": "project", "action": "save",
+            "project-ms_buildings": "12a", "project-cost": "10 000 000,50"}
+    response = company_client.post(stage_url(app, 1), post, follow=True)
+    html = response.content.decode()
+    app.refresh_from_db()
+    assert app.data["project"]["project-ms_buildings"] == "12a"  # stored as typed
+    field = re.search(r'<input[^>]*name="project-ms_buildings"[^>]*>', html).group(0)
+    assert 'type="text"' in field and 'inputmode="numeric"' in field and 'value="12a"' in field
+    assert 'pattern="[0-9]*"' in field
+    block = re.search(r'data-field="project-ms_buildings".*?</div>', html, re.S).group(0)
+    assert "Введите только цифры." in block and "Обязательное поле" not in block
+    cost = re.search(r'data-field="project-cost".*?</div>', html, re.S).group(0)
+    assert 'inputmode="decimal"' in cost and "field-error" not in cost  # spaces and a comma are a number
+
+
+def test_numeric_message_in_kazakh(company_client, company):
+    app = ApplicationFactory(organization=company, data=valid_tab_data())
+    company_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "kk"
+    post = {**valid_tab_data()["project"], "tab": "project", "action": "save", "project-ms_floors": "бес"}
+    html = company_client.post(stage_url(app, 1), post, follow=True).content.decode()
+    block = re.search(r'data-field="project-ms_floors".*?</div>', html, re.S).group(0)
+    assert "Тек цифрларды енгізіңіз." in block and 'value="бес"' in block
+
+
+@pytest.mark.parametrize("value", ["１２", "٣", "1.5", "-3"])
+def test_non_ascii_or_fractional_digits_are_not_a_whole_number(value):
+    from applications.forms import WholeNumberField
+
+    field = WholeNumberField(required=False)
+    with pytest.raises(Exception, match="digits only|цифр"):
+        field.clean(value)
