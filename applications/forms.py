@@ -266,6 +266,15 @@ class CreateApplicationForm(PortalForm):
         self.fields["contract"].choices = [(str(c.pk), str(c)) for c in self.contracts]
         self._errors = None  # PortalFormMixin validated before the choices existed: validate again
 
+    @property
+    def choice(self) -> dict:
+        """What has been chosen so far (raw, before validation): decides what the modal shows.
+        «Создать» is ready after «Нет», after a contract is picked or after «Выбор другого договора?» = «Да»."""
+        data = self.data if self.is_bound else {}
+        under, other = data.get("under_contract", ""), data.get("other_contract", "")
+        ready = under == "no" or (under == "yes" and (bool(data.get("contract")) or other == "yes"))
+        return {"under_contract": under, "other_contract": other, "ready": ready}
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("under_contract") != "yes":

@@ -4,12 +4,13 @@ scoped to the user's organization (another organization's object is a 404)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from bpms_bridge.selectors import case_terms
 from cabinets.selectors import contracts_of, legal_entity_lookup
@@ -43,6 +44,11 @@ def _get(request, public_id):
 
 def _is_htmx(request) -> bool:
     return bool(getattr(request, "htmx", False))
+
+
+def _redirect(request, url: str):
+    """A plain redirect, or for htmx a client-side one (the whole page changes, not the swap target)."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 # --- signing, behind one function ------------------------------------------------------------
@@ -87,28 +93,31 @@ def subsidy_list(request):
 
 @login_required
 def application_create(request):
+    """«Создание заявки на гарантирование»: the modal (htmx) or the page; `step=choose` only
+    re-renders with what was chosen (the no-JS way to make «Создать» appear)."""
     organization = _organization(request)
     contracts = contracts_of(organization=organization, kind="guarantee")
     form = CreateApplicationForm(request.POST or None, contracts=contracts)
-    if request.method == "POST" and form.is_valid():
-        contract = None
-        if form.cleaned_data["under_contract"] == "yes":
-            if form.cleaned_data.get("other_contract") == "yes":
-                contract = services.contract_register_outside_portal(
-                    organization=organization, number=form.cleaned_data["contract_number"],
-                    signed_on=form.cleaned_data["contract_date"], project_name=form.cleaned_data["contract_project"],
-                )
-            else:
-                contract = contracts.get(pk=form.cleaned_data["contract"])
-        application = services.application_create(organization=organization, actor=request.user, contract=contract)
-        url = reverse("applications:stage", args=[application.public_id, 1])
-        if _is_htmx(request):
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = url
-            return response
-        return redirect(url)
-    template = "applications/create_modal.html" if _is_htmx(request) else "applications/create_page.html"
-    return render(request, template, {"form": form, "contracts": form.contracts})
+    choosing = request.POST.get("step") == "choose"
+    if request.method == "POST" and not choosing and form.is_valid():
+        application = services.application_create(
+            organization=organization, actor=request.user, contract=_chosen_contract(form, organization, contracts)
+        )
+        return _redirect(request, reverse("applications:stage", args=[application.public_id, 1]))
+    template = "applications/create.html#modal" if request.htmx else "applications/create.html"
+    return render(request, template, {"form": form, "contracts": form.contracts,
+                                      "show_errors": form.is_bound and not choosing})
+
+
+def _chosen_contract(form, organization, contracts):
+    if form.cleaned_data["under_contract"] != "yes":
+        return None
+    if form.cleaned_data.get("other_contract") == "yes":
+        return services.contract_register_outside_portal(
+            organization=organization, number=form.cleaned_data["contract_number"],
+            signed_on=form.cleaned_data["contract_date"], project_name=form.cleaned_data["contract_project"],
+        )
+    return contracts.get(pk=form.cleaned_data["contract"])
 
 
 @login_required

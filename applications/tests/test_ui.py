@@ -87,3 +87,36 @@ def test_non_ascii_or_fractional_digits_are_not_a_whole_number(value):
     field = WholeNumberField(required=False)
     with pytest.raises(Exception, match="digits only|цифр"):
         field.clean(value)
+
+
+def _create_button(html: str) -> str:
+    return re.search(r"<div[^>]*data-create-actions[^>]*>", html).group(0)
+
+
+def test_create_shows_only_after_a_choice_without_js(company_client, company):
+    from tests.factories import ContractFactory
+
+    contract = ContractFactory(organization=company)
+    url = reverse("applications:create")
+    html = company_client.get(url).content.decode()
+    assert " hidden" in _create_button(html)  # no «Создать» before Да/Нет
+    assert 'name="step" value="choose"' in html  # the no-JS way to tell the choice
+    no = company_client.post(url, {"under_contract": "no", "step": "choose"})
+    assert no.status_code == 200 and " hidden" not in _create_button(no.content.decode())
+    yes = company_client.post(url, {"under_contract": "yes", "step": "choose"}).content.decode()
+    assert " hidden" in _create_button(yes) and "field-error" not in yes  # choosing is not submitting
+    picked = company_client.post(url, {"under_contract": "yes", "contract": str(contract.pk), "step": "choose"})
+    assert " hidden" not in _create_button(picked.content.decode())
+    other = company_client.post(url, {"under_contract": "yes", "other_contract": "yes", "step": "choose"})
+    assert " hidden" not in _create_button(other.content.decode())
+    from applications.models import Application
+
+    assert not Application.objects.exists()
+
+
+def test_the_modal_is_a_partial_of_the_create_page(company_client):
+    url = reverse("applications:create")
+    modal = company_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in modal and "modal-backdrop" in modal and "data-create-actions" in modal
+    page = company_client.get(url).content.decode()
+    assert "<html" in page and "modal-backdrop" not in page and "data-create-actions" in page
