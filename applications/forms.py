@@ -149,7 +149,18 @@ class ShareholderForm(PortalForm):
     )
 
 
+ROW_KEY = re.compile(r"sh-([0-9]{1,4})-[a-zA-Z_]+", re.ASCII)
+
+
 class BaseShareholderFormSet(forms.BaseFormSet):
+    """«Участники/акционеры», repeatable. «+ Добавить» is the submit button `sh-ADD`, each block's 🗑
+    is a submit button of the block's own DELETE field: both work as plain posts and with htmx."""
+
+    ROW_FIELDS = ("name", "bin_iin", "share", "registered_on")
+    MAX_ROWS = 200
+    DAMAGED = _("The form's block counter arrived damaged: the blocks below are as you typed them — "
+                "check them and save again.")
+
     def clean(self):
         total = Decimal("0")
         for form in self.forms:
@@ -158,8 +169,47 @@ class BaseShareholderFormSet(forms.BaseFormSet):
         if total > 100:
             raise ValidationError(_("The shares add up to %(total)s %%; the sum cannot exceed 100 %%."), params={"total": total})
 
+    @property
+    def add_requested(self) -> bool:
+        return bool(self.data.get(f"{self.prefix}-ADD"))
 
-ShareholderFormSet = forms.formset_factory(ShareholderForm, formset=BaseShareholderFormSet, extra=0, min_num=1)
+    def counters_damaged(self) -> bool:
+        """TOTAL/INITIAL not plain ASCII digits (Python's int() would read «٣» as 3)."""
+        raw = [str(self.data.get(f"{self.prefix}-{key}", "")) for key in ("TOTAL_FORMS", "INITIAL_FORMS")]
+        return not all(DIGITS.fullmatch(value) for value in raw) or not self.management_form.is_valid()
+
+    def typed_rows(self) -> list[dict]:
+        """The blocks exactly as typed, without those whose 🗑 was pressed (never the last one),
+        plus an empty block for «+ Добавить». Rows are found by the numbers in their field names, so
+        damaged counters lose nothing."""
+        present = sorted({int(m.group(1)) for key in self.data if (m := ROW_KEY.fullmatch(key))})
+        if not self.counters_damaged():
+            present = [i for i in present if i < self.total_form_count()]
+        rows, kept = [], []
+        for i in present[: self.MAX_ROWS]:
+            row = {key: str(self.data.get(f"{self.prefix}-{i}-{key}", ""))[:2000] for key in self.ROW_FIELDS}
+            rows.append(row)
+            if not self.data.get(f"{self.prefix}-{i}-DELETE"):
+                kept.append(row)
+        rows = kept if kept else rows
+        if self.add_requested and len(rows) < self.MAX_ROWS:
+            rows.append(dict.fromkeys(self.ROW_FIELDS, ""))
+        return rows or [dict.fromkeys(self.ROW_FIELDS, "")]
+
+    def rows_changed(self) -> bool:
+        """«+ Добавить» or a 🗑 was pressed (the page then shows the blocks again, nothing else)."""
+        return self.add_requested or any(
+            key.endswith("-DELETE") and ROW_KEY.fullmatch(key) for key in self.data if self.data.get(key)
+        )
+
+    def mark_damaged(self) -> None:
+        self.non_form_errors()  # validates first
+        self._non_form_errors.append(self.DAMAGED)
+
+
+ShareholderFormSet = forms.formset_factory(
+    ShareholderForm, formset=BaseShareholderFormSet, extra=0, min_num=1, can_delete=True, can_delete_extra=True,
+)
 
 
 class HeadForm(PortalForm):

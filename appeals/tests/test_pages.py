@@ -67,3 +67,25 @@ def test_ds_page_names_the_signature_table_once(cabinet_client, cabinet_user):
                                payload={"document": Document("ДС.pdf", PDF)})
     html = cabinet_client.get(reverse("appeals:ds", args=[appeal.public_id])).content.decode()
     assert visible_text(html).count("Сведения о подписи") == 1
+
+
+def test_no_page_of_the_appeal_creation_writes_on_get(cabinet_client, cabinet_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from appeals.models import AppealCategory
+
+    AppealCategory.objects.filter(code="other").update(is_active=False)  # as if staff had hidden it
+    with CaptureQueriesContext(connection) as queries:
+        for url in (reverse("appeals:list"), reverse("appeals:new") + "?kind=guarantee",
+                    reverse("appeals:new_contract") + "?kind=guarantee"):
+            assert cabinet_client.get(url).status_code == 200
+    writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+              and "django_session" not in q["sql"]]
+    assert not writes
+
+
+def test_other_category_comes_from_the_migration(db):
+    from appeals.models import AppealCategory
+
+    assert AppealCategory.objects.filter(code="other", is_other=True, is_active=True).exists()

@@ -120,3 +120,55 @@ def test_the_modal_is_a_partial_of_the_create_page(company_client):
     assert "<html" not in modal and "modal-backdrop" in modal and "data-create-actions" in modal
     page = company_client.get(url).content.decode()
     assert "<html" in page and "modal-backdrop" not in page and "data-create-actions" in page
+
+
+SH = {"tab": "shareholders", "sh-TOTAL_FORMS": "1", "sh-INITIAL_FORMS": "0",
+      "sh-0-name": "Иванов", "sh-0-bin_iin": "160340003066", "sh-0-share": "50", "sh-0-registered_on": "2016-03-01"}
+
+
+def test_shareholders_formset_add_and_remove_without_js(company_client, company):
+    app = ApplicationFactory(organization=company)
+    html = company_client.get(stage_url(app, 1, "shareholders")).content.decode()
+    assert "remove_shareholder" not in html and "add_shareholder" not in html
+    added = company_client.post(stage_url(app, 1), {**SH, "sh-ADD": "1"})
+    app.refresh_from_db()
+    assert len(app.data["shareholders"]) == 2 and app.data["shareholders"][0]["name"] == "Иванов"
+    assert added.status_code == 200 and 'name="sh-1-name"' in added.content.decode()
+    assert 'name="sh-1-DELETE"' in added.content.decode()  # each block's 🗑 is its formset DELETE
+    company_client.post(stage_url(app, 1), {**SH, "sh-TOTAL_FORMS": "2", "sh-1-name": "Петров", "sh-0-DELETE": "on"})
+    app.refresh_from_db()
+    assert [r["name"] for r in app.data["shareholders"]] == ["Петров"]
+
+
+def test_shareholders_formset_with_htmx_answers_the_stage_partial(company_client, company):
+    app = ApplicationFactory(organization=company)
+    response = company_client.post(stage_url(app, 1), {**SH, "sh-ADD": "1"}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html and 'name="sh-1-name"' in html
+
+
+@pytest.mark.parametrize("counter", ["٣", "²", "３", "abc", "", "-1"])
+def test_damaged_formset_counters_are_a_message_and_keep_the_rows(company_client, company, counter):
+    app = ApplicationFactory(organization=company)
+    response = company_client.post(stage_url(app, 1), {**SH, "sh-TOTAL_FORMS": counter, "action": "save"},
+                                   HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    app.refresh_from_db()
+    assert app.data["shareholders"][0]["name"] == "Иванов"  # what was typed is kept
+    assert "Иванов" in html and "field-error" in html and "Счётчик блоков формы" in html
+
+
+def test_a_huge_formset_counter_adds_no_phantom_blocks(company_client, company):
+    app = ApplicationFactory(organization=company)
+    response = company_client.post(stage_url(app, 1), {**SH, "sh-TOTAL_FORMS": "9" * 20, "action": "save"})
+    assert response.status_code == 302
+    app.refresh_from_db()
+    assert [r["name"] for r in app.data["shareholders"]] == ["Иванов"]
+
+
+def test_the_last_shareholder_block_is_not_removed(company_client, company):
+    app = ApplicationFactory(organization=company)
+    company_client.post(stage_url(app, 1), {**SH, "sh-0-DELETE": "on"})
+    app.refresh_from_db()
+    assert len(app.data["shareholders"]) == 1
