@@ -58,3 +58,41 @@ def test_review_term_labels_sit_beside_their_values(page, login_browser, width):
             assert abs(label["y"] - value["y"]) < 4 and label["x"] < value["x"]
         else:  # stacked: the value right under its label
             assert label["y"] < value["y"] and abs(label["x"] - value["x"]) < 4
+
+
+def test_create_without_js_asks_first_then_creates(browser, live_server, login_browser, user):
+    context = browser.new_context(base_url=live_server.url, locale="ru-RU", java_script_enabled=False)
+    page = context.new_page()
+    try:
+        login_browser(page, user)
+        page.goto("/applications/guarantee/new/")
+        expect(page.get_by_role("button", name="Создать", exact=True)).to_be_hidden()
+        page.get_by_label("Нет").first.check()
+        page.get_by_role("button", name="Далее").click()
+        page.get_by_role("button", name="Создать", exact=True).click()
+        expect(page.get_by_role("tab", name="Информация об УК")).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_numeric_letters_stay_and_a_block_is_removed(page, login_browser, user):
+    from applications.tests.factories import ApplicationFactory, valid_tab_data
+
+    app = ApplicationFactory(organization=user.organization, data=valid_tab_data())
+    login_browser(page, user)
+    page.goto(f"/applications/guarantee/{app.public_id}/stage/1/?tab=project")
+    field = page.get_by_label("Количество многоэтажных домов")
+    field.fill("")
+    field.press_sequentially("12a")
+    expect(field).to_have_value("12a")  # a type=number input would have dropped the letter
+    page.get_by_role("button", name="Сохранить черновик").click()
+    expect(page.locator("#id_project-ms_buildings_error")).to_have_text("Введите только цифры.")
+    expect(page.get_by_label("Количество многоэтажных домов")).to_have_value("12a")
+    page.get_by_role("tab", name="Состав акционеров / учредителей").click()
+    page.get_by_role("button", name="+ Добавить ещё").click()
+    blocks = page.locator("fieldset.repeat-block")
+    expect(blocks).to_have_count(2)
+    blocks.nth(1).get_by_label("Наименование организации или ФИО").fill("ТОО «Второй»")
+    blocks.nth(0).get_by_role("button", name="Удалить блок 1").click()
+    expect(blocks).to_have_count(1)
+    expect(blocks.nth(0).get_by_label("Наименование организации или ФИО")).to_have_value("ТОО «Второй»")
