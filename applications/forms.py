@@ -3,7 +3,7 @@ decide whether they are valid and give the message at the field."""
 
 import datetime
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -44,37 +44,40 @@ class DecimalInput(forms.TextInput):
         super().__init__({"inputmode": "decimal", "pattern": "[0-9 ]+([.,][0-9]+)?", **(attrs or {})})
 
 
-class WholeNumberField(forms.IntegerField):
+class TypedNumberMixin:
+    """Reads what was typed: spaces dropped, then `pattern` or «digits only» at the field."""
+
+    pattern: re.Pattern
+
+    def to_python(self, value):
+        value = SPACES.sub("", str(value if value is not None else ""))
+        if value in self.empty_values:
+            return None
+        if not self.pattern.fullmatch(value):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return self.convert(value)
+
+
+class WholeNumberField(TypedNumberMixin, forms.IntegerField):
     """A count typed as digits (ASCII only: «１２» or «٣» is refused, never read as 12 or 3)."""
 
     widget = DigitsInput
+    pattern = DIGITS
     default_error_messages = {"invalid": _("Enter digits only.")}
 
-    def to_python(self, value):
-        value = SPACES.sub("", str(value if value is not None else ""))
-        if value in self.empty_values:
-            return None
-        if not DIGITS.fullmatch(value):
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
+    def convert(self, value: str) -> int:
         return int(value)
 
 
-class NumberField(forms.DecimalField):
+class NumberField(TypedNumberMixin, forms.DecimalField):
     """An amount or an area: digits, a comma or a point before the fraction, spaces allowed."""
 
     widget = DecimalInput
+    pattern = NUMBER
     default_error_messages = {"invalid": _("Enter a number: digits only, with a comma before the fraction.")}
 
-    def to_python(self, value):
-        value = SPACES.sub("", str(value if value is not None else ""))
-        if value in self.empty_values:
-            return None
-        if not NUMBER.fullmatch(value):
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
-        try:
-            return Decimal(value.replace(",", "."))
-        except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+    def convert(self, value: str) -> Decimal:
+        return Decimal(value.replace(",", "."))  # the pattern admits only valid decimals
 
 
 def not_in_future(value: datetime.date) -> None:
