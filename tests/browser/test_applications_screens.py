@@ -29,7 +29,9 @@ def test_create_button_waits_for_a_choice(page, login_browser, user):
     page.get_by_role("link", name="Создать заявку").click()
     dialog = page.get_by_role("dialog")
     create = dialog.get_by_role("button", name="Создать", exact=True)
-    expect(create).to_be_hidden()
+    expect(dialog.get_by_label("Да").first).to_be_visible()  # the modal is there …
+    expect(create).to_have_count(1)
+    expect(create).to_be_hidden()  # … and «Создать» in it waits for a choice
     dialog.get_by_label("Да").first.check()
     expect(create).to_be_hidden()  # «Да» alone: a contract must be picked first
     dialog.get_by_text("ДЛГ-1/1").locator("xpath=..").get_by_text("Выбрать").click()
@@ -88,11 +90,15 @@ def test_numeric_letters_stay_and_a_block_is_removed(page, login_browser, user):
     page.get_by_role("button", name="Сохранить черновик").click()
     expect(page.locator("#id_project-ms_buildings_error")).to_have_text("Введите только цифры.")
     expect(page.get_by_label("Количество многоэтажных домов")).to_have_value("12a")
-    page.get_by_role("tab", name="Состав акционеров / учредителей").click()
-    page.get_by_role("button", name="+ Добавить ещё").click()
+    tab = page.get_by_role("tab", name="Состав акционеров / учредителей")
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
     blocks = page.locator("fieldset.repeat-block")
-    expect(blocks).to_have_count(2)
-    blocks.nth(1).get_by_label("Наименование организации или ФИО").fill("ТОО «Второй»")
+    expect(blocks).to_have_count(2)  # the two of the test data
+    page.get_by_role("button", name="+ Добавить ещё").click()
+    expect(blocks).to_have_count(3)
+    blocks.nth(2).get_by_label("Наименование организации или ФИО").fill("ТОО «Второй»")
     blocks.nth(0).get_by_role("button", name="Удалить блок 1").click()
-    expect(blocks).to_have_count(1)
-    expect(blocks.nth(0).get_by_label("Наименование организации или ФИО")).to_have_value("ТОО «Второй»")
+    expect(blocks).to_have_count(2)
+    expect(blocks.nth(0).get_by_label("Наименование организации или ФИО")).to_have_value("ТОО «Учредитель»")
+    expect(blocks.nth(1).get_by_label("Наименование организации или ФИО")).to_have_value("ТОО «Второй»")
