@@ -28,9 +28,10 @@ def test_create_button_waits_for_a_choice(page, login_browser, user):
     page.goto("/applications/guarantee/")
     page.get_by_role("link", name="Создать заявку").click()
     dialog = page.get_by_role("dialog")
-    create = dialog.get_by_role("button", name="Создать", exact=True)
+    create = dialog.locator("[data-create-actions] button")
     expect(dialog.get_by_label("Да").first).to_be_visible()  # the modal is there …
     expect(create).to_have_count(1)
+    expect(create).to_have_text("Создать")
     expect(create).to_be_hidden()  # … and «Создать» in it waits for a choice
     dialog.get_by_label("Да").first.check()
     expect(create).to_be_hidden()  # «Да» alone: a contract must be picked first
