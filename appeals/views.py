@@ -42,9 +42,8 @@ def _signing_modal_response(request, signing_request):
 
 
 def _redirect(request, url):
-    if getattr(request, "htmx", False):
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
+    """A plain redirect, or for htmx a client-side one (the whole page changes, not the swap target)."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 @login_required
@@ -72,7 +71,7 @@ def appeal_new_type(request):
     _organization(request)
     kind = kind_or_default(request.GET.get("kind", ""))
     context = {"kind": kind, "kinds": AppealKind.choices}
-    template = "appeals/partials/type_modal.html" if request.htmx else "appeals/new_type.html"
+    template = "appeals/new_type.html#modal" if request.htmx else "appeals/new_type.html"
     return render(request, template, context)
 
 
@@ -81,7 +80,6 @@ def appeal_new_contract(request):
     """«1. Выберите договор…», «2. Выберите категорию обращения» → «Создать обращение»."""
     organization = _organization(request)
     kind = kind_or_default(request.POST.get("kind") or request.GET.get("kind", ""))
-    services.category_other_ensure()
     contracts = selectors.contracts_for_appeal(organization=organization, kind=kind)
     categories = selectors.categories_for(kind=kind)
     form = AppealStartForm(request.POST or None, contracts=contracts, categories=categories)
@@ -96,7 +94,7 @@ def appeal_new_contract(request):
         else:
             return _redirect(request, reverse("appeals:edit", args=[appeal.public_id]))
     context = {"kind": kind, "form": form, "kind_label": AppealKind(kind).label}
-    template = "appeals/partials/contract_modal.html" if request.htmx else "appeals/new_contract.html"
+    template = "appeals/new_contract.html#modal" if request.htmx else "appeals/new_contract.html"
     # htmx swaps only 2xx answers: the modal with its errors comes back as 200 there.
     return render(request, template, context, status=400 if form.errors and not request.htmx else 200)
 
@@ -159,7 +157,7 @@ def appeal_sign(request, public_id):
     consent_form = ConsentForm(request.POST)
     if not consent_form.is_valid():
         if request.htmx:
-            return render(request, "appeals/partials/consent_modal.html",
+            return render(request, "appeals/edit.html#consent_modal",
                           {"appeal": appeal, "consent_form": consent_form})
         return render(request, "appeals/edit.html", _edit_context(request, appeal, consent_form=consent_form),
                       status=400)
@@ -200,7 +198,7 @@ def _slot_response(request, appeal, slot_key, *, error=None, status=200):
             raise Http404
         slot["error"] = error
         # htmx (and appeals.js) swap only 2xx answers: the slot with its error comes back as 200.
-        return render(request, "appeals/partials/slot.html", {
+        return render(request, "appeals/edit.html#slot", {
             "appeal": appeal, "slot": slot, "can_edit": transitions.user_can(appeal.status, transitions.EDIT),
             "max_mb": MAX_FILE_BYTES // (1024 * 1024), "max_bytes": MAX_FILE_BYTES})
     if error:

@@ -2,6 +2,7 @@
 decide whether they are valid and give the message at the field."""
 
 import datetime
+import re
 from decimal import Decimal
 
 from django import forms
@@ -26,6 +27,59 @@ YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+# Numbers are typed into text inputs: `type=number` drops letters before the form is sent
+# (the user then read «Обязательное поле»). inputmode brings the phone's digit keyboard.
+DIGITS = re.compile(r"[0-9]+", re.ASCII)
+NUMBER = re.compile(r"[0-9]+([.,][0-9]+)?", re.ASCII)
+SPACES = re.compile(r"[\s\u00a0\u202f]+")  # "10 000 000" as people write it
+
+
+class DigitsInput(forms.TextInput):
+    def __init__(self, attrs=None):
+        super().__init__({"inputmode": "numeric", "pattern": "[0-9]*", **(attrs or {})})
+
+
+class DecimalInput(forms.TextInput):
+    def __init__(self, attrs=None):
+        super().__init__({"inputmode": "decimal", "pattern": "[0-9 ]+([.,][0-9]+)?", **(attrs or {})})
+
+
+class TypedNumberMixin:
+    """Reads what was typed: spaces dropped, then `pattern` or «digits only» at the field."""
+
+    pattern: re.Pattern
+
+    def to_python(self, value):
+        value = SPACES.sub("", str(value if value is not None else ""))
+        if value in self.empty_values:
+            return None
+        if not self.pattern.fullmatch(value):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return self.convert(value)
+
+
+class WholeNumberField(TypedNumberMixin, forms.IntegerField):
+    """A count typed as digits (ASCII only: «１２» or «٣» is refused, never read as 12 or 3)."""
+
+    widget = DigitsInput
+    pattern = DIGITS
+    default_error_messages = {"invalid": _("Enter digits only.")}
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+
+class NumberField(TypedNumberMixin, forms.DecimalField):
+    """An amount or an area: digits, a comma or a point before the fraction, spaces allowed."""
+
+    widget = DecimalInput
+    pattern = NUMBER
+    default_error_messages = {"invalid": _("Enter a number: digits only, with a comma before the fraction.")}
+
+    def convert(self, value: str) -> Decimal:
+        return Decimal(value.replace(",", "."))  # the pattern admits only valid decimals
+
+
 def not_in_future(value: datetime.date) -> None:
     if value and value > timezone.localdate():
         raise ValidationError(_("The date cannot be in the future."), code="future")
@@ -45,7 +99,7 @@ class CompanyInfoForm(PortalForm):
 
     name_ru = forms.CharField(label=_("Organization name (in Russian)"), max_length=500)
     name_kk = forms.CharField(label=_("Organization name (in the state language)"), max_length=500)
-    bin = forms.CharField(label=_("BIN"), max_length=12, validators=[validate_bin])
+    bin = forms.CharField(label=_("BIN"), max_length=12, validators=[validate_bin], widget=DigitsInput())
     legal_address = forms.CharField(label=_("Legal address"), max_length=500)
     actual_same = forms.BooleanField(label=_("Matches the legal address"), required=False)
     region = forms.CharField(label=_("Region"), max_length=200, required=False)
@@ -61,7 +115,7 @@ class CompanyInfoForm(PortalForm):
     website = forms.CharField(label=_("Website"), max_length=300, required=False)
     iik = forms.CharField(label=_("Bank account number (IIK)"), max_length=34, validators=[validate_kz_iban])
     bik = forms.CharField(label=_("Bank identification code (BIK)"), max_length=8, validators=[validate_bik])
-    kbe = forms.CharField(label=_("Beneficiary code (KBe)"), max_length=2, validators=[validate_kbe])
+    kbe = forms.CharField(label=_("Beneficiary code (KBe)"), max_length=2, validators=[validate_kbe], widget=DigitsInput())
     bank_name = forms.CharField(label=_("Name of the servicing bank"), max_length=300)
 
     ACTUAL_ADDRESS = ("region", "district", "city", "settlement", "street", "house")
@@ -87,8 +141,8 @@ class ShareholderForm(PortalForm):
     """One block of «Состав акционеров / учредителей»."""
 
     name = forms.CharField(label=_("Organization name or full name"), max_length=500)
-    bin_iin = forms.CharField(label=_("BIN/IIN"), max_length=12, validators=[validate_bin_or_iin])
-    share = forms.DecimalField(
+    bin_iin = forms.CharField(label=_("BIN/IIN"), max_length=12, validators=[validate_bin_or_iin], widget=DigitsInput())
+    share = NumberField(
         label=_("Share in the authorised capital"), help_text=_("In percent, from 0 to 100."),
         min_value=Decimal("0"), max_value=Decimal("100"),
         max_digits=6, decimal_places=2,
@@ -98,7 +152,18 @@ class ShareholderForm(PortalForm):
     )
 
 
+ROW_KEY = re.compile(r"sh-([0-9]{1,4})-[a-zA-Z_]+", re.ASCII)
+
+
 class BaseShareholderFormSet(forms.BaseFormSet):
+    """«Участники/акционеры», repeatable. «+ Добавить» is the submit button `sh-ADD`, each block's 🗑
+    is a submit button of the block's own DELETE field: both work as plain posts and with htmx."""
+
+    ROW_FIELDS = ("name", "bin_iin", "share", "registered_on")
+    MAX_ROWS = 200
+    DAMAGED = _("The form's block counter arrived damaged: the blocks below are as you typed them — "
+                "check them and save again.")
+
     def clean(self):
         total = Decimal("0")
         for form in self.forms:
@@ -107,15 +172,54 @@ class BaseShareholderFormSet(forms.BaseFormSet):
         if total > 100:
             raise ValidationError(_("The shares add up to %(total)s %%; the sum cannot exceed 100 %%."), params={"total": total})
 
+    @property
+    def add_requested(self) -> bool:
+        return bool(self.data.get(f"{self.prefix}-ADD"))
 
-ShareholderFormSet = forms.formset_factory(ShareholderForm, formset=BaseShareholderFormSet, extra=0, min_num=1)
+    def counters_damaged(self) -> bool:
+        """TOTAL/INITIAL not plain ASCII digits (Python's int() would read «٣» as 3)."""
+        raw = [str(self.data.get(f"{self.prefix}-{key}", "")) for key in ("TOTAL_FORMS", "INITIAL_FORMS")]
+        return not all(DIGITS.fullmatch(value) for value in raw) or not self.management_form.is_valid()
+
+    def typed_rows(self) -> list[dict]:
+        """The blocks exactly as typed, without those whose 🗑 was pressed (never the last one),
+        plus an empty block for «+ Добавить». Rows are found by the numbers in their field names, so
+        damaged counters lose nothing."""
+        present = sorted({int(m.group(1)) for key in self.data if (m := ROW_KEY.fullmatch(key))})
+        if not self.counters_damaged():
+            present = [i for i in present if i < self.total_form_count()]
+        rows, kept = [], []
+        for i in present[: self.MAX_ROWS]:
+            row = {key: str(self.data.get(f"{self.prefix}-{i}-{key}", ""))[:2000] for key in self.ROW_FIELDS}
+            rows.append(row)
+            if not self.data.get(f"{self.prefix}-{i}-DELETE"):
+                kept.append(row)
+        rows = kept if kept else rows
+        if self.add_requested and len(rows) < self.MAX_ROWS:
+            rows.append(dict.fromkeys(self.ROW_FIELDS, ""))
+        return rows or [dict.fromkeys(self.ROW_FIELDS, "")]
+
+    def rows_changed(self) -> bool:
+        """«+ Добавить» or a 🗑 was pressed (the page then shows the blocks again, nothing else)."""
+        return self.add_requested or any(
+            key.endswith("-DELETE") and ROW_KEY.fullmatch(key) for key in self.data if self.data.get(key)
+        )
+
+    def mark_damaged(self) -> None:
+        self.non_form_errors()  # validates first
+        self._non_form_errors.append(self.DAMAGED)
+
+
+ShareholderFormSet = forms.formset_factory(
+    ShareholderForm, formset=BaseShareholderFormSet, extra=0, min_num=1, can_delete=True, can_delete_extra=True,
+)
 
 
 class HeadForm(PortalForm):
     """«Руководитель исполнительного органа»."""
 
     full_name = forms.CharField(label=_("Full name"), max_length=300)
-    iin = forms.CharField(label=_("IIN"), max_length=12, validators=[validate_iin])
+    iin = forms.CharField(label=_("IIN"), max_length=12, validators=[validate_iin], widget=DigitsInput())
     position = forms.CharField(label=pgettext_lazy("head of the executive body", "Position"), max_length=300)
     appointment_document = forms.CharField(label=_("Appointment document"), max_length=300)
     appointment_number = forms.CharField(label=_("Appointment document number"), max_length=100)
@@ -136,15 +240,15 @@ class ProjectForm(PortalForm):
     individual_housing = forms.ChoiceField(
         label=_("Includes individual housing construction (IZhS)?"), choices=YES_NO, widget=forms.RadioSelect
     )
-    ms_buildings = forms.IntegerField(label=_("Number of multi-storey buildings"), min_value=1, required=False)
-    ms_floors = forms.IntegerField(label=_("Number of floors"), min_value=1, max_value=200, required=False)
-    ms_apartments = forms.IntegerField(label=_("Number of apartments"), min_value=1, required=False)
-    ms_area = forms.DecimalField(label=_("Total residential area, m²"), min_value=Decimal("1"), required=False)
-    ih_houses = forms.IntegerField(label=_("Number of individual houses"), min_value=1, required=False)
-    ih_area = forms.DecimalField(label=_("Total area of individual houses, m²"), min_value=Decimal("1"), required=False)
+    ms_buildings = WholeNumberField(label=_("Number of multi-storey buildings"), min_value=1, required=False)
+    ms_floors = WholeNumberField(label=_("Number of floors"), min_value=1, max_value=200, required=False)
+    ms_apartments = WholeNumberField(label=_("Number of apartments"), min_value=1, required=False)
+    ms_area = NumberField(label=_("Total residential area, m²"), min_value=Decimal("1"), required=False)
+    ih_houses = WholeNumberField(label=_("Number of individual houses"), min_value=1, required=False)
+    ih_area = NumberField(label=_("Total area of individual houses, m²"), min_value=Decimal("1"), required=False)
     start_on = forms.DateField(label=_("Construction start date"), widget=DATE_WIDGET)
     end_on = forms.DateField(label=_("Planned completion date"), widget=DATE_WIDGET)
-    cost = forms.DecimalField(label=_("Project cost, KZT"), min_value=Decimal("1"), max_digits=18, decimal_places=2)
+    cost = NumberField(label=_("Project cost, KZT"), min_value=Decimal("1"), max_digits=18, decimal_places=2)
 
     MULTI_STOREY_FIELDS = ("ms_buildings", "ms_floors", "ms_apartments", "ms_area")
     INDIVIDUAL_FIELDS = ("ih_houses", "ih_area")
@@ -173,7 +277,7 @@ class ProjectForm(PortalForm):
 class DeveloperForm(PortalForm):
     """«Информация о застройщике» (filled by the УК: whom to invite)."""
 
-    bin = forms.CharField(label=_("BIN"), max_length=12, validators=[validate_bin])
+    bin = forms.CharField(label=_("BIN"), max_length=12, validators=[validate_bin], widget=DigitsInput())
     name = forms.CharField(
         label=_("Organization name"), max_length=500, widget=forms.TextInput(attrs={"readonly": "readonly"})
     )
@@ -214,6 +318,15 @@ class CreateApplicationForm(PortalForm):
         self.contracts = list(contracts)
         self.fields["contract"].choices = [(str(c.pk), str(c)) for c in self.contracts]
         self._errors = None  # PortalFormMixin validated before the choices existed: validate again
+
+    @property
+    def choice(self) -> dict:
+        """What has been chosen so far (raw, before validation): decides what the modal shows.
+        «Создать» is ready after «Нет», after a contract is picked or after «Выбор другого договора?» = «Да»."""
+        data = self.data if self.is_bound else {}
+        under, other = data.get("under_contract", ""), data.get("other_contract", "")
+        ready = under == "no" or (under == "yes" and (bool(data.get("contract")) or other == "yes"))
+        return {"under_contract": under, "other_contract": other, "ready": ready}
 
     def clean(self):
         cleaned = super().clean()

@@ -11,7 +11,6 @@ import base64
 import datetime
 import hashlib
 import logging
-import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -383,8 +382,21 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _invitation_token(*, application: Application, created_at, bin: str, email: str) -> str:
+    """The link's secret (10 URL-safe characters ≈ 60 bits), derived with SECRET_KEY from the
+    invitation's own fields: whichever button shows it, it is the same link, and the database,
+    which keeps only its hash, cannot rebuild it."""
+    from django.utils.crypto import salted_hmac
+
+    value = f"{application.public_id}|{created_at.isoformat()}|{bin}|{email}"
+    digest = salted_hmac("applications.invitation", value, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest).decode()[:10]
+
+
 def invitation_create(*, application: Application, actor: User, now=None) -> tuple[DeveloperInvitation, str]:
-    """A new single-use link (10 random URL-safe characters ≈ 60 bits); earlier unused links die."""
+    """The application's one live invitation link: «Сгенерировать ссылку» and «Отправить
+    электронное уведомление» both give it. A new link (and the old ones die) only when the
+    developer's BIN, e-mail or phone changed, or the last link was used or expired."""
     from .selectors import tab_form
 
     now = now or timezone.now()
@@ -392,13 +404,19 @@ def invitation_create(*, application: Application, actor: User, now=None) -> tup
     form = tab_form(application, "developer")
     if not form.is_valid():
         raise ApplicationError(_("Fill in the developer's BIN, name, phone and e-mail first."), code="developer_incomplete")
-    token = secrets.token_urlsafe(8)[:10]
+    bin_, email, phone = form.cleaned_data["bin"], form.cleaned_data["email"], form.cleaned_data["phone"]
     with transaction.atomic():
+        live = (application.invitations.select_for_update()
+                .filter(used_at__isnull=True, expires_at__gt=now).order_by("-created_at").first())
+        if live is not None and (live.bin, live.email, live.phone) == (bin_, email, phone):
+            token = _invitation_token(application=application, created_at=live.created_at, bin=bin_, email=email)
+            if live.token_hash == _token_hash(token):  # not so after a SECRET_KEY rotation: a new link
+                return live, token
         application.invitations.filter(used_at__isnull=True).update(expires_at=now)
+        token = _invitation_token(application=application, created_at=now, bin=bin_, email=email)
         invitation = DeveloperInvitation.objects.create(
-            application=application, token_hash=_token_hash(token), bin=form.cleaned_data["bin"],
-            email=form.cleaned_data["email"], phone=form.cleaned_data["phone"], created_at=now,
-            expires_at=now + INVITATION_TTL,
+            application=application, token_hash=_token_hash(token), bin=bin_, email=email, phone=phone,
+            created_at=now, expires_at=now + INVITATION_TTL,
         )
         history_add(application=application, event="invitation_link", actor=actor, now=now, comment=invitation.bin)
     return invitation, token
@@ -409,7 +427,7 @@ def invitation_url(token: str) -> str:
 
 
 def invitation_send(*, application: Application, actor: User, now=None) -> DeveloperInvitation:
-    """E-mail the developer a fresh link (the link is in the e-mail only; we keep its hash)."""
+    """E-mail the developer the application's invitation link (the same one «Сгенерировать ссылку» shows)."""
     now = now or timezone.now()
     invitation, token = invitation_create(application=application, actor=actor, now=now)
     url = invitation_url(token)

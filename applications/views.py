@@ -1,15 +1,19 @@
 """Thin views of «Мои заявки» → «Гарантирование». Every object is fetched through a selector
 scoped to the user's organization (another organization's object is a 404)."""
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from bpms_bridge.selectors import case_terms
 from cabinets.selectors import contracts_of, legal_entity_lookup
@@ -17,7 +21,7 @@ from homeportal.pagination import paginate
 from homeportal.uploads import private_file_response, upload_limit, upload_was_too_large
 
 from . import selectors, services
-from .forms import AvrReturnForm, CreateApplicationForm
+from .forms import AvrReturnForm, CreateApplicationForm, ShareholderFormSet
 from .models import (
     Application,
     ConsentDocument,
@@ -41,8 +45,9 @@ def _get(request, public_id):
     return selectors.application_get(organization=_organization(request), public_id=public_id)
 
 
-def _is_htmx(request) -> bool:
-    return bool(getattr(request, "htmx", False))
+def _redirect(request, url: str):
+    """A plain redirect, or for htmx a client-side one (the whole page changes, not the swap target)."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 # --- signing, behind one function ------------------------------------------------------------
@@ -87,28 +92,31 @@ def subsidy_list(request):
 
 @login_required
 def application_create(request):
+    """«Создание заявки на гарантирование»: the modal (htmx) or the page; `step=choose` only
+    re-renders with what was chosen (the no-JS way to make «Создать» appear)."""
     organization = _organization(request)
     contracts = contracts_of(organization=organization, kind="guarantee")
     form = CreateApplicationForm(request.POST or None, contracts=contracts)
-    if request.method == "POST" and form.is_valid():
-        contract = None
-        if form.cleaned_data["under_contract"] == "yes":
-            if form.cleaned_data.get("other_contract") == "yes":
-                contract = services.contract_register_outside_portal(
-                    organization=organization, number=form.cleaned_data["contract_number"],
-                    signed_on=form.cleaned_data["contract_date"], project_name=form.cleaned_data["contract_project"],
-                )
-            else:
-                contract = contracts.get(pk=form.cleaned_data["contract"])
-        application = services.application_create(organization=organization, actor=request.user, contract=contract)
-        url = reverse("applications:stage", args=[application.public_id, 1])
-        if _is_htmx(request):
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = url
-            return response
-        return redirect(url)
-    template = "applications/create_modal.html" if _is_htmx(request) else "applications/create_page.html"
-    return render(request, template, {"form": form, "contracts": form.contracts})
+    choosing = request.POST.get("step") == "choose"
+    if request.method == "POST" and not choosing and form.is_valid():
+        application = services.application_create(
+            organization=organization, actor=request.user, contract=_chosen_contract(form, organization, contracts)
+        )
+        return _redirect(request, reverse("applications:stage", args=[application.public_id, 1]))
+    template = "applications/create.html#modal" if request.htmx else "applications/create.html"
+    return render(request, template, {"form": form, "contracts": form.contracts,
+                                      "show_errors": form.is_bound and not choosing})
+
+
+def _chosen_contract(form, organization, contracts):
+    if form.cleaned_data["under_contract"] != "yes":
+        return None
+    if form.cleaned_data.get("other_contract") == "yes":
+        return services.contract_register_outside_portal(
+            organization=organization, number=form.cleaned_data["contract_number"],
+            signed_on=form.cleaned_data["contract_date"], project_name=form.cleaned_data["contract_project"],
+        )
+    return contracts.get(pk=form.cleaned_data["contract"])
 
 
 @login_required
@@ -148,26 +156,45 @@ STAGE1_TAB_CODES = [code for code, _t, _f in selectors.STAGE1_TABS]
 COMPANY_TABS = STAGE1_TAB_CODES + ["expertise"]
 
 
+@dataclass
+class _Stage:
+    """One request on one stage of one application: who asks and which tab it is on."""
+
+    application: object
+    stage: int
+    tab: str
+    role: str | None
+
+    @property
+    def current_tab(self) -> str | None:
+        """The tab whose fields this stage's form carries (stage 1: the open tab; 3: the expertise)."""
+        return self.tab if self.stage == 1 else ("expertise" if self.stage == 3 else None)
+
+    @property
+    def company_edits(self) -> bool:
+        return self.role == Provider.COMPANY and self.application.is_editable
+
+    def url(self, stage: int | None = None, query: str = "") -> str:
+        return reverse("applications:stage", args=[self.application.public_id, stage or self.stage]) + query
+
+
+def _stage_of(request, public_id, stage: int) -> _Stage:
+    if stage not in (1, 2, 3, 4):
+        raise Http404
+    application = _get(request, public_id)
+    role = selectors.role_of(application=application, organization=request.user.organization)
+    tab = request.GET.get("tab") or request.POST.get("tab") or "company"
+    return _Stage(application, stage, tab if tab in STAGE1_TAB_CODES else "company", role)
+
+
 def _tab_values(request, tab: str) -> dict:
     """What was typed in a tab, kept exactly — only this tab's own fields, each cut at 2 000 characters."""
-    if tab == "shareholders":
-        return {k: v[:2000] for k, v in request.POST.items() if k.startswith("sh-")}
     names = selectors.tab_form(selectors.Application(data={}), tab).fields
     return {f"{tab}-{name}": request.POST[f"{tab}-{name}"][:2000] for name in names if f"{tab}-{name}" in request.POST}
 
 
-def _shareholder_rows(values: dict) -> list[dict]:
-    raw = str(values.get("sh-TOTAL_FORMS") or "0")
-    total = int(raw) if raw.isdigit() else 1
-    rows = []
-    for i in range(min(total, 200)):
-        rows.append({key: values.get(f"sh-{i}-{key}", "") for key in ("name", "bin_iin", "share", "registered_on")})
-    return rows
-
-
-def _stage_context(request, application, stage: int, tab: str | None, bound=None):
-    organization = request.user.organization
-    role = selectors.role_of(application=application, organization=organization)
+def _stage_context(request, page: _Stage, *, bound=None, **extra) -> dict:
+    application, stage, role = page.application, page.stage, page.role
     readiness = selectors.application_readiness(application)
     editable = application.is_editable
     ctx = {
@@ -176,130 +203,153 @@ def _stage_context(request, application, stage: int, tab: str | None, bound=None
         "can_send": role == Provider.COMPANY and readiness.complete and application.status in (Status.DRAFT, Status.REVISION),
         "can_sign": role == Provider.COMPANY and application.status in (Status.DRAFT, Status.REVISION, Status.TO_SIGN)
         and (readiness.complete or application.status == Status.TO_SIGN),
-        "max_file_mb": MAX_FILE_BYTES // (1024 * 1024),
-        "Status": Status,
+        "max_file_mb": MAX_FILE_BYTES // (1024 * 1024), "Status": Status, "tab": page.tab,
+        "tab_editable": editable and role == Provider.COMPANY, **extra,
     }
     if stage == 1:
         ctx["tabs"] = [(code, title, readiness.tabs.get(code)) for code, title, _f in selectors.STAGE1_TABS]
-        ctx["tab"] = tab
-        form = bound if bound is not None else _unbound_tab_form(application, tab)
-        ctx["form"] = form
-        ctx["tab_editable"] = editable and role == Provider.COMPANY
-        if tab == "developer":
+        if page.tab == "developer":
             ctx["invitations"] = application.invitations.order_by("-created_at")[:3]
-    elif stage in (2, 3):
+    if stage in (2, 3):
         ctx["document_fields"] = selectors.document_fields(application, stage)
-        if stage == 3:
-            ctx["form"] = bound if bound is not None else _unbound_tab_form(application, "expertise")
-            ctx["tab_editable"] = editable and role == Provider.COMPANY
-    else:
+    if page.current_tab:
+        # The tab's form over the stored values; the template shows errors only after a submit.
+        ctx["form"] = bound if bound is not None else selectors.tab_form(application, page.current_tab)
+    if stage == 4:
         ctx["consents"] = selectors.consent_rows(application)
         ctx["decision_documents"] = selectors.decision_documents(application)
         ctx["reviews"] = application.reviews.all()[:5]
     return ctx
 
 
-def _unbound_tab_form(application, tab):
-    """The tab's form over the stored values; the template shows errors only after a submit."""
-    return selectors.tab_form(application, tab)
+def _stage_render(request, page: _Stage, **ctx):
+    """The stage page, or for htmx its partial `body` (stage.html#body)."""
+    template = "applications/stage.html#body" if request.htmx else "applications/stage.html"
+    return render(request, template, _stage_context(request, page, **ctx))
 
 
 @login_required
 def application_stage(request, public_id, stage: int):
-    if stage not in (1, 2, 3, 4):
-        raise Http404
-    application = _get(request, public_id)
-    organization = request.user.organization
-    role = selectors.role_of(application=application, organization=organization)
-    tab = request.GET.get("tab") or request.POST.get("tab") or "company"
-    if stage == 1 and tab not in STAGE1_TAB_CODES:
-        tab = "company"
-    current_tab = tab if stage == 1 else ("expertise" if stage == 3 else None)
-
+    """One stage of the 4-stage form. A POST first keeps what was typed in the open tab, then
+    runs the pressed button's action (`STAGE_ACTIONS`)."""
+    page = _stage_of(request, public_id, stage)
     if request.method != "POST":
-        ctx = _stage_context(request, application, stage, tab)
-        ctx["show_errors"] = request.GET.get("check") == "1"
-        if _is_htmx(request):
-            response = render(request, "applications/partials/stage_body.html", ctx)
-            response["HX-Push-Url"] = request.get_full_path()  # the tab is part of the address
-            return response
-        return render(request, "applications/stage.html", ctx)
-
-    action = request.POST.get("action", "save")
+        response = _stage_render(request, page, show_errors=request.GET.get("check") == "1")
+        if request.htmx:
+            push_url(response, request.get_full_path())  # the tab is part of the address
+        return response
     bound = None
-    if current_tab and role == Provider.COMPANY and application.is_editable:
-        values = _tab_values(request, current_tab)
-        if current_tab == "shareholders":
-            rows = _shareholder_rows(values)
-            if action == "add_shareholder":
-                rows.append({"name": "", "bin_iin": "", "share": "", "registered_on": ""})
-            elif action.startswith("remove_shareholder:"):
-                idx = int(action.split(":", 1)[1]) if action.split(":", 1)[1].isdigit() else -1
-                if 0 <= idx < len(rows) and len(rows) > 1:
-                    rows.pop(idx)
-            stored = rows
-        else:
-            stored = values
-            if current_tab == "developer" and action == "search":
-                record = legal_entity_lookup(bin=(values.get("developer-bin") or "").strip())
-                stored = {**values, "developer-name": record.name_ru if record else ""}
-                if record is None:
-                    messages.error(request, _("No legal entity with this BIN was found in the registry."))
-        try:
-            application = services.application_save_tab(
-                application=application, tab=current_tab, values=stored, actor=request.user
-            )
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-            return redirect("applications:stage", public_id, stage)
-        bound = selectors.tab_form(application, current_tab)
-
+    if page.current_tab and page.company_edits:
+        stored = _store_typed_tab(request, page)
+        if isinstance(stored, HttpResponseBase):
+            return stored
+        bound, blocks_changed, damaged = stored
+        if blocks_changed or damaged:  # «+ Добавить» / 🗑: the blocks again, nothing else
+            return _stage_render(request, page, bound=bound, show_errors=damaged)
+    action = "goto_tab" if "goto_tab" in request.POST else request.POST.get("action", "save")
     try:
-        if action == "save":
-            if not application.is_editable:
-                raise ApplicationError(_("The application has been sent and can no longer be changed."))
-            services.application_draft_saved(application=application, actor=request.user)
-            messages.success(request, _("The draft has been saved."))
-        elif action in ("generate_link", "send_invitation"):
-            if role != Provider.COMPANY:
-                raise PermissionDenied
-            if action == "generate_link":
-                _inv, token = services.invitation_create(application=application, actor=request.user)
-                request.session["applications_last_link"] = None  # the link is shown once, never kept
-                ctx_link = services.invitation_url(token)
-                ctx = _stage_context(request, application, stage, tab, bound=bound)
-                ctx.update(show_errors=True, generated_link=ctx_link)
-                return render(request, _stage_template(request), ctx)
-            services.invitation_send(application=application, actor=request.user)
-            messages.success(request, _("The invitation has been sent to the developer's e-mail."))
-        elif action == "next":
-            if stage == 1 and not _stage1_valid(application):
-                messages.error(request, _("Fill in the required fields of every tab correctly to go on."))
-                first_bad = next(c for c in STAGE1_TAB_CODES if not selectors.tab_is_valid(application, c))
-                if first_bad != tab:
-                    return redirect(reverse("applications:stage", args=[public_id, 1]) + f"?tab={first_bad}&check=1")
-            elif stage in (2, 3) and role == Provider.COMPANY and not _company_stage_valid(application, stage, bound):
-                messages.error(request, _("Fill in the required fields of every tab correctly to go on."))
-            else:
-                return redirect("applications:stage", public_id, min(stage + 1, 4))
-        elif action == "back":
-            return redirect("applications:stage", public_id, max(stage - 1, 1))
-        elif action.startswith("goto_tab:"):
-            target = action.split(":", 1)[1]
-            if target in STAGE1_TAB_CODES:
-                return redirect(reverse("applications:stage", args=[public_id, 1]) + f"?tab={target}")
+        return STAGE_ACTIONS.get(action, _stage_show)(request, page, bound)
     except ApplicationError as exc:
         messages.error(request, exc.message)
-
-    if action == "save" and not _is_htmx(request):
-        return redirect(reverse("applications:stage", args=[public_id, stage]) + (f"?tab={tab}&check=1" if stage == 1 else "?check=1"))
-    ctx = _stage_context(request, application, stage, tab, bound=bound)
-    ctx["show_errors"] = True
-    return render(request, _stage_template(request), ctx)
+        return _stage_render(request, page, bound=bound, show_errors=True)
 
 
-def _stage_template(request):
-    return "applications/partials/stage_body.html" if _is_htmx(request) else "applications/stage.html"
+def _store_typed_tab(request, page: _Stage):
+    """Keeps the open tab's values as typed: (bound form over them, blocks added/removed, counters
+    damaged), or a redirect when the service refuses."""
+    tab = page.current_tab
+    changed = damaged = False
+    if tab == "shareholders":
+        posted = ShareholderFormSet(data=request.POST, prefix="sh")
+        stored, changed, damaged = posted.typed_rows(), posted.rows_changed(), posted.counters_damaged()
+    else:
+        stored = _tab_values(request, tab)
+        if tab == "developer" and request.POST.get("action") == "search":
+            record = legal_entity_lookup(bin=(stored.get("developer-bin") or "").strip())
+            stored["developer-name"] = record.name_ru if record else ""
+            if record is None:
+                messages.error(request, _("No legal entity with this BIN was found in the registry."))
+    try:
+        page.application = services.application_save_tab(
+            application=page.application, tab=tab, values=stored, actor=request.user
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(page.url())
+    bound = selectors.tab_form(page.application, tab)
+    if damaged:
+        bound.mark_damaged()
+    return bound, changed, damaged
+
+
+# --- the stage form's buttons: each takes (request, page, bound form of the open tab or None) ---
+
+
+def _stage_show(request, page, bound):
+    """The stage again with the messages at the fields (an unknown button does just this)."""
+    return _stage_render(request, page, bound=bound, show_errors=True)
+
+
+def _stage_save(request, page, bound):
+    """«Сохранить черновик»."""
+    if not page.application.is_editable:
+        raise ApplicationError(_("The application has been sent and can no longer be changed."))
+    services.application_draft_saved(application=page.application, actor=request.user)
+    messages.success(request, _("The draft has been saved."))
+    if request.htmx:
+        return _stage_show(request, page, bound)
+    return redirect(page.url(query=f"?tab={page.tab}&check=1" if page.stage == 1 else "?check=1"))
+
+
+def _stage_next(request, page, bound):
+    """«Далее»: only over a valid stage; on stage 1 to the first tab that is not."""
+    application, stage = page.application, page.stage
+    if stage == 1 and not _stage1_valid(application):
+        messages.error(request, _("Fill in the required fields of every tab correctly to go on."))
+        first_bad = next(c for c in STAGE1_TAB_CODES if not selectors.tab_is_valid(application, c))
+        if first_bad != page.tab:
+            return redirect(page.url(1, f"?tab={first_bad}&check=1"))
+        return _stage_show(request, page, bound)
+    if stage in (2, 3) and page.role == Provider.COMPANY and not _company_stage_valid(application, stage, bound):
+        messages.error(request, _("Fill in the required fields of every tab correctly to go on."))
+        return _stage_show(request, page, bound)
+    return redirect(page.url(min(stage + 1, 4)))
+
+
+def _stage_back(request, page, bound):
+    return redirect(page.url(max(page.stage - 1, 1)))
+
+
+def _stage_goto_tab(request, page, bound):
+    """A tab of stage 1 (the typed values of the open one were kept)."""
+    target = request.POST.get("goto_tab", "")
+    return redirect(page.url(1, f"?tab={target}")) if target in STAGE1_TAB_CODES else _stage_show(request, page, bound)
+
+
+def _company_only(page):
+    if page.role != Provider.COMPANY:
+        raise PermissionDenied
+
+
+def _stage_generate_link(request, page, bound):
+    """«Сгенерировать ссылку»: the application's invitation link, shown on the page (never stored)."""
+    _company_only(page)
+    _invitation, token = services.invitation_create(application=page.application, actor=request.user)
+    return _stage_render(request, page, bound=bound, show_errors=True, generated_link=services.invitation_url(token))
+
+
+def _stage_send_invitation(request, page, bound):
+    """«Отправить электронное уведомление»: the same link by e-mail."""
+    _company_only(page)
+    services.invitation_send(application=page.application, actor=request.user)
+    messages.success(request, _("The invitation has been sent to the developer's e-mail."))
+    return _stage_show(request, page, bound)
+
+
+STAGE_ACTIONS = {
+    "save": _stage_save, "next": _stage_next, "back": _stage_back, "goto_tab": _stage_goto_tab,
+    "generate_link": _stage_generate_link, "send_invitation": _stage_send_invitation, "search": _stage_show,
+}
 
 
 def _company_stage_valid(application, stage: int, bound) -> bool:
@@ -318,7 +368,7 @@ def developer_lookup(request, public_id):
     _get(request, public_id)
     bin_ = (request.GET.get("developer-bin") or request.POST.get("developer-bin") or "").strip()
     record = legal_entity_lookup(bin=bin_) if len(bin_) == 12 else None
-    return render(request, "applications/partials/developer_name.html", {"record": record, "searched": True, "bin": bin_})
+    return render(request, "applications/stage.html#developer_name", {"record": record, "searched": True, "bin": bin_})
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -347,11 +397,11 @@ def file_upload(request, public_id, document_type_id):
                                  actor=request.user, provider=role)
         except ApplicationError as exc:
             errors.append(exc.message)
-    if _is_htmx(request) or request.headers.get("X-Requested-With") == "XMLHttpRequest":
+    if request.htmx or request.headers.get("X-Requested-With") == "XMLHttpRequest":  # applications.js's XHR
         field = next(f for f in selectors.document_fields(application, document_type.stage)
                      if f.document_type.pk == document_type.pk)
         status = 400 if errors else 200
-        return render(request, "applications/partials/document_field.html", {
+        return render(request, "applications/stage.html#document_field", {
             "df": field, "application": application, "errors": errors, "role": role,
             "editable": application.is_editable}, status=status)
     for e in errors:

@@ -4,6 +4,8 @@ import datetime
 
 from django.conf import settings
 
+from .demo_identities import DEMO_COMPANY_BIN, DEMO_DEVELOPER_BIN, REGISTRY
+from .iin import iin_bin_make
 from .models import (
     Contract,
     FaqEntry,
@@ -15,11 +17,7 @@ from .models import (
     SurveyQuestion,
     User,
 )
-from .validators import iin_bin_check_digit
 
-# BINs from the manuals (seed 002/003); both pass the check-digit rule.
-DEMO_COMPANY_BIN = "160340003066"
-DEMO_DEVELOPER_BIN = "150240008272"
 DEMO_STAFF_USERNAME = "moderator"
 DEMO_STAFF_PASSWORD = "Moderator-2026!"
 # Cabinet users: the same people (IIN) as the demo key files of signing/pki.py, so the
@@ -55,21 +53,10 @@ FAQ = [
 ]
 
 
-def _iin(first_eleven: str) -> str:
-    """Same rule as signing.pki.make_iin_bin: bump the 11th digit until a check digit exists."""
-    base = int(first_eleven)
-    while True:
-        digits = f"{base:011d}"
-        check = iin_bin_check_digit(digits)
-        if check is not None:
-            return digits + str(check)
-        base += 1
-
-
 def _seed_cabinet_users(*, stdout) -> None:
     for _slug, first, surname, name, patronymic, bin_, email, mobile in DEMO_CABINET_USERS:
         organization = Organization.objects.get(bin=bin_)
-        iin = _iin(first)
+        iin = iin_bin_make(first)
         username = User.cabinet_username(bin=bin_, iin=iin)
         if not User.objects.filter(username=username).exists():
             User.objects.create_user(
@@ -110,10 +97,6 @@ def _seed_faq_and_survey() -> None:
     SurveyQuestion.objects.create(survey=survey, position=4, kind=SurveyQuestion.Kind.TEXT, required=False,
                                   text_ru="Ваши предложения", text_kk="Сіздің ұсыныстарыңыз")
 
-REGISTRY = [
-    (DEMO_COMPANY_BIN, "ТОО «Демо Уполномоченная Компания»", "«Демо Уәкілетті Компания» ЖШС", "г. Астана, ул. Достык, 13"),
-    (DEMO_DEVELOPER_BIN, "ТОО «Демо Застройщик»", "«Демо Құрылыс салушы» ЖШС", "г. Алматы, пр. Абая, 1"),
-]
 
 CONTRACTS = [
     ("ДЛГ-23-02-064/147", datetime.date(2023, 7, 20),

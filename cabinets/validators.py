@@ -5,25 +5,9 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-_WEIGHTS_1 = list(range(1, 12))
-_WEIGHTS_2 = [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2]
+from .iin import iin_bin_check_digit, iin_bin_checksum_ok  # noqa: F401 - the rule lives in cabinets/iin.py
+
 PHONE_RE = re.compile(r"^\+7\d{10}$")
-
-
-def iin_bin_check_digit(first_eleven: str) -> int | None:
-    """The check digit for 11 digits, or None when no digit makes a valid number."""
-    digits = [int(c) for c in first_eleven]
-    check = sum(w * d for w, d in zip(_WEIGHTS_1, digits, strict=True)) % 11
-    if check == 10:
-        check = sum(w * d for w, d in zip(_WEIGHTS_2, digits, strict=True)) % 11
-    return None if check == 10 else check
-
-
-def iin_bin_checksum_ok(value: str) -> bool:
-    """IIN and BIN share one rule: 12 digits, the last a mod-11 check digit over the first 11."""
-    if not (isinstance(value, str) and len(value) == 12 and value.isdigit()):
-        return False
-    return iin_bin_check_digit(value[:11]) == int(value[11])
 
 
 def validate_bin(value: str) -> None:

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.conf import settings
 
-from cabinets.validators import iin_bin_check_digit
+from cabinets.iin import iin_bin_make as make_iin_bin  # the one generator (cabinets/iin.py), old name kept
 
 # Role OIDs as НУЦ РК puts them into the extendedKeyUsage of its certificates.
 OID_INDIVIDUAL = "1.2.398.3.3.4.1.1"
@@ -62,17 +62,6 @@ PKI_VERSION = 3  # bump to regenerate every existing PKI directory
 CRL_VALIDITY = dt.timedelta(days=7)
 
 
-def make_iin_bin(first_eleven: str) -> str:
-    """A 12-digit IIN/BIN with a valid check digit; bumps the 11th digit until one exists."""
-    base = int(first_eleven)
-    while True:
-        digits = f"{base:011d}"
-        check = iin_bin_check_digit(digits)
-        if check is not None:
-            return digits + str(check)
-        base += 1
-
-
 @dataclass(frozen=True)
 class DemoPerson:
     slug: str
@@ -92,7 +81,7 @@ class DemoPerson:
 
 
 def demo_people() -> list[DemoPerson]:
-    from cabinets.demo import DEMO_COMPANY_BIN, DEMO_DEVELOPER_BIN, REGISTRY
+    from cabinets.demo_identities import DEMO_COMPANY_BIN, DEMO_DEVELOPER_BIN, REGISTRY
 
     company = REGISTRY[0][1]
     developer = REGISTRY[1][1]

@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from . import pki, selectors, services
 from .certs import SigningError
@@ -32,7 +33,7 @@ PASSWORD_FIELD_CODES = {"wrong_password"}
 
 
 def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
+    return bool(request.htmx)  # django-htmx's HtmxMiddleware
 
 
 def _safe_return_url(request, url: str) -> str:
@@ -44,9 +45,7 @@ def _safe_return_url(request, url: str) -> str:
 def _done(request, sr: SigningRequest) -> HttpResponse:
     url = _safe_return_url(request, sr.return_url)
     if _is_htmx(request):
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
+        return HttpResponseClientRedirect(url)
     return redirect(url)
 
 

@@ -4,19 +4,14 @@ import datetime
 
 import factory
 
+from cabinets.iin import iin_bin_make
 from cabinets.models import Contract, Organization, User
-from cabinets.validators import iin_bin_check_digit
 
 
 def valid_kz_number(prefix: str, seq: int) -> str:
     """A 12-digit IIN/BIN with a correct check digit, unique per sequence number."""
-    n = seq
-    while True:
-        body = f"{prefix}{n:0{11 - len(prefix)}d}"[:11]
-        digit = iin_bin_check_digit(body)
-        if digit is not None:
-            return body + str(digit)
-        n += 100000
+    width = 11 - len(prefix)
+    return iin_bin_make(f"{prefix}{seq:0{width}d}"[:11], step=10**width)
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):

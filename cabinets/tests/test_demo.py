@@ -3,6 +3,7 @@ import io
 import pytest
 
 from cabinets import demo
+from cabinets.iin import iin_bin_make
 from cabinets.models import FaqEntry, Survey, User
 
 pytestmark = pytest.mark.django_db
@@ -23,4 +24,4 @@ def test_demo_iins_match_the_signing_demo_people():
     signing_pki = pytest.importorskip("signing.pki")
     people = {p.slug: p.iin for p in signing_pki.demo_people()}
     for slug, first, *_rest in demo.DEMO_CABINET_USERS:
-        assert people[slug] == demo._iin(first)
+        assert people[slug] == iin_bin_make(first)

@@ -51,7 +51,7 @@ def test_ecp_signing_completes_and_calls_on_complete(client, company_user, make_
     callbacks.CALLS.clear()
     sr = make_request()
     response = _ecp_post(client, sr, "company_head_sign", HTTP_HX_REQUEST="true")
-    assert response.status_code == 204 and response["HX-Redirect"] == "/done/"
+    assert response.status_code == 200 and response["HX-Redirect"] == "/done/"
     sr.refresh_from_db()
     assert sr.status == SigningRequest.Status.COMPLETED
     sig = Signature.objects.get(signing_request=sr)

@@ -7,13 +7,22 @@
     return checked ? checked.value : "";
   }
 
-  // <div data-show-when="name=value">: shown only when that radio is chosen.
+  // <div data-show-when="name=value">: shown only when that radio is chosen; "name=*": any choice;
+  // "a=1&b=2": all of them; "a=1|b=2": any of the alternatives (the server renders the same rule).
+  function conditionHolds(form, condition) {
+    return condition.split("|").some(function (alternative) {
+      return alternative.split("&").every(function (term) {
+        var parts = term.split("="), value = radioValue(form, parts[0]);
+        return parts[1] === "*" ? value !== "" : value === parts[1];
+      });
+    });
+  }
+
   // <div data-hide-when="name">: hidden while that checkbox is ticked.
   function applyConditions(root) {
     root.querySelectorAll("[data-show-when]").forEach(function (el) {
-      var parts = el.getAttribute("data-show-when").split("=");
       var form = el.closest("form") || document;
-      el.hidden = radioValue(form, parts[0]) !== parts[1];
+      el.hidden = !conditionHolds(form, el.getAttribute("data-show-when"));
     });
     root.querySelectorAll("[data-hide-when]").forEach(function (el) {
       var form = el.closest("form") || document;
