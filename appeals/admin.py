@@ -76,7 +76,7 @@ class AppealSignatureInline(admin.TabularInline):
     model = AppealSignature
     extra = 0
     can_delete = False
-    fields = ("party", "round", "organization_name", "bin", "signer_name", "signer_iin", "signed_at")
+    fields = ("party", "round", "organization_name", "bin", "signer_name", "signature", "signed_at")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

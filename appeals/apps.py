@@ -13,3 +13,7 @@ class AppealsConfig(AppConfig):
             "appeal", apply_event="appeals.services.appeal_apply_bpms_event", final_statuses=("rejected", "ds_signed"),
             prepare_event="appeals.services.appeal_prepare_bpms_event",
         )
+        from signing.completion import register_completion
+
+        register_completion("appeals:appeal_signed", function="appeals.services.appeal_signing_completed")
+        register_completion("appeals:ds_signed", function="appeals.services.appeal_ds_signing_completed")

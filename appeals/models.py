@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from cabinets.models import Contract, Organization
+from homeportal.history import HistoryEntry
+from homeportal.history import history_document_path as _history_document_path
 from homeportal.i18n import Localized
 
 
@@ -99,9 +101,8 @@ def appeal_document_path(instance, filename: str) -> str:
     return f"appeals/{instance.public_id}/kzhk/{uuid.uuid4().hex}{ext}"
 
 
-def history_document_path(instance, filename: str) -> str:
-    ext = os.path.splitext(filename)[1].lower()[:10]
-    return f"appeals/{instance.appeal.public_id}/history/{uuid.uuid4().hex}{ext}"
+# Kept for migration 0001; the history rows use homeportal.history.history_document_path.
+history_document_path = _history_document_path
 
 
 class Appeal(models.Model):
@@ -190,9 +191,11 @@ class AppealFile(models.Model):
 OFFICIAL_LETTER = "letter"
 
 
-class AppealHistory(models.Model):
+class AppealHistory(HistoryEntry):
     """One step of «История заявки»: forming, signing, each status with its payload and,
-    where KZhK sent one, a document («Скачать»)."""
+    where KZhK sent one, a document («Скачать»). The shape is `homeportal.history.HistoryEntry`."""
+
+    OWNER_FIELD = "appeal"
 
     class Event(models.TextChoices):
         CREATED = "created", pgettext_lazy("appeals", "Application formed")
@@ -202,23 +205,13 @@ class AppealHistory(models.Model):
         DS_SIGNED_BY_PARTY = "ds_party_signed", pgettext_lazy("appeals", "SA signed by a party")
 
     appeal = models.ForeignKey(Appeal, verbose_name=_("Appeal"), on_delete=models.CASCADE, related_name="history")
-    event = models.CharField(_("Event"), max_length=30, choices=Event.choices)
+    event = models.CharField(_("Event"), max_length=40, choices=Event.choices)
     status = models.CharField(_("Status"), max_length=30, choices=AppealStatus.choices, blank=True)
     from_status = models.CharField(_("Previous status"), max_length=30, choices=AppealStatus.choices, blank=True)
-    actor_name = models.CharField(_("Who"), max_length=300, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("User"), null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    payload = models.JSONField(_("Data"), default=dict, blank=True)
-    document = models.FileField(_("Document"), upload_to=history_document_path, blank=True, max_length=300)
-    document_name = models.CharField(_("Document name"), max_length=255, blank=True)
-    created_at = models.DateTimeField(_("Date"), default=timezone.now)
 
-    class Meta:
+    class Meta(HistoryEntry.Meta):
         verbose_name = _("History step")
         verbose_name_plural = _("Application history")
-        ordering = ["created_at", "pk"]
 
     def __str__(self):
         return f"{self.get_event_display()} {self.status}"
@@ -226,7 +219,9 @@ class AppealHistory(models.Model):
 
 class AppealSignature(models.Model):
     """Who signed what: the appeal itself, or the ДС by the applicant, the developer and KZhK
-    (the «Сведения о подписи» table). The CMS itself is kept by the signing app."""
+    (the «Сведения о подписи» table). A party's signature made in the portal is
+    `signature` (signing.Signature: CMS, certificate, signer, time); the names shown here are
+    the party as the table shows it — for KZhK, whose stamp is a PAdES issue, the only record."""
 
     class Party(models.TextChoices):
         APPEAL = "appeal", pgettext_lazy("appeals", "Applicant (application)")
@@ -240,9 +235,10 @@ class AppealSignature(models.Model):
     organization_name = models.CharField(_("Organization"), max_length=500, blank=True)
     bin = models.CharField(_("BIN"), max_length=12, blank=True)
     signer_name = models.CharField(_("Signer"), max_length=300, blank=True)
-    signer_iin = models.CharField(_("IIN"), max_length=12, blank=True)
-    certificate_serial = models.CharField(_("Certificate serial number"), max_length=200, blank=True)
-    signature_ref = models.CharField(_("Signature reference"), max_length=100, blank=True)
+    signature = models.ForeignKey(
+        "signing.Signature", verbose_name=_("Signature"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
     signed_at = models.DateTimeField(_("Signed"), default=timezone.now)
 
     class Meta:

@@ -11,7 +11,7 @@ from django.utils.translation import pgettext
 from cabinets.models import Contract, Organization
 
 from . import transitions
-from .models import Appeal, AppealCategory, AppealFile, AppealHistory, AppealSignature
+from .models import OFFICIAL_LETTER, Appeal, AppealCategory, AppealFile, AppealHistory, AppealSignature
 
 
 def appeals_visible_to(*, organization: Organization) -> QuerySet[Appeal]:
@@ -144,3 +144,70 @@ def ds_signature_table(*, appeal: Appeal) -> list[dict] | None:
         "signed_at": timezone.localtime(kzhk.signed_at) if kzhk else None, "link": "",
     })
     return rows
+
+
+# --- What a draft still needs, who signs the ДС, what BPMS receives (reads moved out of services) ---
+
+
+def document_slots(appeal: Appeal) -> list[dict]:
+    """The upload slots of an appeal: the official letter (always required) then the category's
+    documents. Each slot: key, name, required, document (CategoryDocument or None)."""
+    slots = [{"key": OFFICIAL_LETTER, "document": None, "required": True,
+              "name": pgettext("appeals", "Scan of the official appeal letter signed by an authorised person and sealed by the organization")}]
+    for doc in appeal.category.documents.all():
+        slots.append({"key": str(doc.pk), "document": doc, "required": doc.is_required, "name": doc.name})
+    return slots
+
+
+def appeal_readiness_errors(appeal: Appeal) -> dict[str, str]:
+    """What still has to be filled in before the appeal can be signed: {field or slot: message}."""
+    errors: dict[str, str] = {}
+    required = pgettext("appeals", "This field is required.")
+    category = appeal.category
+    if category.is_other:
+        if not appeal.other_text.strip():
+            errors["other_text"] = required
+    else:
+        if not appeal.change_subject.strip():
+            errors["change_subject"] = required
+        if category.asks_values:
+            if not appeal.value_from.strip():
+                errors["value_from"] = required
+            if not appeal.value_to.strip():
+                errors["value_to"] = required
+        if category.asks_justification and not appeal.justification.strip():
+            errors["justification"] = required
+    present = {f.slot for f in appeal.files.all()}
+    for slot in document_slots(appeal):
+        if slot["required"] and slot["key"] not in present:
+            if slot["key"] == OFFICIAL_LETTER:
+                errors[slot["key"]] = pgettext("appeals", "The scan of the official letter is required.")
+            else:
+                errors[slot["key"]] = pgettext("appeals", "Upload this document.")
+    return errors
+
+
+def ds_party_of(appeal: Appeal, organization: Organization) -> str | None:
+    if organization.pk == appeal.organization_id:
+        return AppealSignature.Party.DS_APPLICANT
+    if appeal.contract.developer_id and organization.pk == appeal.contract.developer_id:
+        return AppealSignature.Party.DS_DEVELOPER
+    return None
+
+
+def appeal_submit_payload(appeal: Appeal) -> dict:
+    return {
+        "case_id": str(appeal.public_id),
+        "organization_bin": appeal.organization.bin,
+        "contract_number": appeal.contract.number,
+        "contract_date": appeal.contract.signed_on.isoformat(),
+        "type": appeal.kind,
+        "category": appeal.category.code,
+        "change_subject": appeal.change_subject,
+        "value_from": appeal.value_from,
+        "value_to": appeal.value_to,
+        "justification": appeal.justification,
+        "other_text": appeal.other_text,
+        "sent_at": appeal.sent_at.isoformat() if appeal.sent_at else None,
+        "files": [{"id": f.pk, "name": f.original_name, "size": f.size, "slot": f.slot} for f in appeal.files.all()],
+    }

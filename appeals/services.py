@@ -9,9 +9,9 @@ from __future__ import annotations
 import base64
 import datetime
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -19,7 +19,10 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import pgettext
 
 from cabinets.models import Contract, Organization
+from cabinets.services import notify_both_languages
+from homeportal import workflow
 from homeportal.files import stored_first
+from homeportal.i18n import in_both_languages
 
 from . import transitions
 from .models import (
@@ -32,6 +35,7 @@ from .models import (
     AppealStatus,
     CategoryDocument,
 )
+from .selectors import appeal_readiness_errors, appeal_submit_payload, ds_party_of
 from .transitions import Actor
 
 logger = logging.getLogger("appeals")
@@ -74,14 +78,6 @@ def _outbox_enqueue(*, case_id: str, kind: str, payload: dict, idempotency_key: 
     outbox_enqueue(case_kind="appeal", case_id=case_id, kind=kind, payload=payload, idempotency_key=idempotency_key)
 
 
-def _notify(*, organization: Organization, title: tuple[str, str], body: tuple[str, str], link: str) -> None:
-    from cabinets.services import notification_create
-
-    notification_create(
-        organization=organization, title_ru=title[0], title_kk=title[1], body_ru=body[0], body_kk=body[1], link=link
-    )
-
-
 def _pdf_render(*, template_name: str, context: dict) -> bytes:
     from signing.services import pdf_render
 
@@ -114,7 +110,7 @@ def _ds_document_create(*, appeal: Appeal, content: bytes, filename: str):
     developer = appeal.contract.developer
     if developer is not None and developer.pk != appeal.organization_id:
         parties.append({"organization": developer, "allowed_roles": sorted(SIGNING_ROLES)})
-    title_ru, title_kk = _in_both_languages(lambda: pgettext("appeals", "Supplementary agreement to contract %(number)s") % {
+    title_ru, title_kk = in_both_languages(lambda: pgettext("appeals", "Supplementary agreement to contract %(number)s") % {
         "number": appeal.contract.number})
     return signed_document_create(subject=appeal, document=content, filename=filename, title_ru=title_ru,
                                   title_kk=title_kk, parties=parties)
@@ -135,14 +131,6 @@ def _signing_request_create(**kwargs):
     from signing.services import signing_request_create
 
     return signing_request_create(**kwargs)
-
-
-def _in_both_languages(fn) -> tuple[str, str]:
-    out = []
-    for lang in ("ru", "kk"):
-        with translation.override(lang):
-            out.append(str(fn()))
-    return out[0], out[1]
 
 
 # --- Drafts ----------------------------------------------------------------------------------------
@@ -221,16 +209,6 @@ def appeal_delete(*, appeal: Appeal) -> None:
         transaction.on_commit(lambda: [storage.delete(n) for n in names])
 
 
-def document_slots(appeal: Appeal) -> list[dict]:
-    """The upload slots of an appeal: the official letter (always required) then the category's
-    documents. Each slot: key, name, required, document (CategoryDocument or None)."""
-    slots = [{"key": OFFICIAL_LETTER, "document": None, "required": True,
-              "name": pgettext("appeals", "Scan of the official appeal letter signed by an authorised person and sealed by the organization")}]
-    for doc in appeal.category.documents.all():
-        slots.append({"key": str(doc.pk), "document": doc, "required": doc.is_required, "name": doc.name})
-    return slots
-
-
 def _document_for_slot(appeal: Appeal, slot: str) -> CategoryDocument | None:
     if slot == OFFICIAL_LETTER:
         return None
@@ -271,34 +249,6 @@ def appeal_file_delete(*, appeal_file: AppealFile) -> None:
         transaction.on_commit(lambda: storage.delete(name))
 
 
-def appeal_readiness_errors(appeal: Appeal) -> dict[str, str]:
-    """What still has to be filled in before the appeal can be signed: {field or slot: message}."""
-    errors: dict[str, str] = {}
-    required = pgettext("appeals", "This field is required.")
-    category = appeal.category
-    if category.is_other:
-        if not appeal.other_text.strip():
-            errors["other_text"] = required
-    else:
-        if not appeal.change_subject.strip():
-            errors["change_subject"] = required
-        if category.asks_values:
-            if not appeal.value_from.strip():
-                errors["value_from"] = required
-            if not appeal.value_to.strip():
-                errors["value_to"] = required
-        if category.asks_justification and not appeal.justification.strip():
-            errors["justification"] = required
-    present = {f.slot for f in appeal.files.all()}
-    for slot in document_slots(appeal):
-        if slot["required"] and slot["key"] not in present:
-            if slot["key"] == OFFICIAL_LETTER:
-                errors[slot["key"]] = pgettext("appeals", "The scan of the official letter is required.")
-            else:
-                errors[slot["key"]] = pgettext("appeals", "Upload this document.")
-    return errors
-
-
 # --- Signing the appeal ------------------------------------------------------------------------------
 
 
@@ -312,13 +262,13 @@ def appeal_sign_start(*, appeal: Appeal, user, consent: bool):
         raise AppealError(pgettext("appeals", "Fill in the required fields and upload the required documents."), field=None,
                           code="incomplete")
     pdf = appeal_pdf(appeal=appeal)
-    title_ru, title_kk = _in_both_languages(lambda: pgettext("appeals", "Appeal to JSC «KZhK» on contract %(number)s") % {
+    title_ru, title_kk = in_both_languages(lambda: pgettext("appeals", "Appeal to JSC «KZhK» on contract %(number)s") % {
         "number": appeal.contract.number})
     return _signing_request_create(
         subject=appeal, document=pdf, filename=f"appeal-{appeal.public_id}.pdf", title_ru=title_ru, title_kk=title_kk,
         purpose="sign", organization=appeal.organization, required_bin=appeal.organization.bin,
         allowed_roles=set(SIGNING_ROLES),
-        on_complete="appeals.services.appeal_signing_completed", return_url=reverse("appeals:list"),
+        on_complete="appeals:appeal_signed", return_url=reverse("appeals:list"),
         signer_user=user,
     )
 
@@ -345,7 +295,7 @@ class Signer:
     bin: str = ""
     organization_name: str = ""
     serial_number: str = ""
-    reference: str = ""
+    signature: object = None  # the signing.Signature, when the signature was made in the portal
 
 
 def _signer_of(signature) -> Signer:
@@ -356,7 +306,7 @@ def _signer_of(signature) -> Signer:
         bin=getattr(info, "bin", "") or getattr(signature, "signer_bin", "") or "",
         organization_name=getattr(info, "organization_name", "") or "",
         serial_number=str(getattr(info, "serial_number", "") or getattr(signature, "certificate_serial", "") or ""),
-        reference=str(getattr(signature, "public_id", "") or getattr(signature, "pk", "") or ""),
+        signature=signature if getattr(signature, "_meta", None) and signature._meta.label == "signing.Signature" else None,
     )
 
 
@@ -368,12 +318,12 @@ def appeal_signed(*, appeal: Appeal, signer: Signer, user=None, now: datetime.da
         AppealSignature.objects.create(
             appeal=locked, party=AppealSignature.Party.APPEAL, round=round_no,
             organization_name=signer.organization_name or locked.organization.name_ru, bin=signer.bin,
-            signer_name=signer.full_name, signer_iin=signer.iin, certificate_serial=signer.serial_number,
-            signature_ref=signer.reference, signed_at=now,
+            signer_name=signer.full_name, signature=signer.signature, signed_at=now,
         )
         AppealHistory.objects.create(
             appeal=locked, event=AppealHistory.Event.SIGNED, status=locked.status, actor=user,
             actor_name=signer.full_name or _actor_name(user), payload={"signer_iin": signer.iin}, created_at=now,
+            signature=signer.signature,
         )
         return appeal_transition(locked, to=S.SENT, actor=Actor.APPLICANT, actor_user=user,
                                  actor_name=signer.full_name, now=now)
@@ -415,20 +365,15 @@ def _as_datetime(value) -> datetime.datetime | None:
     return parsed
 
 
-@dataclass
-class Document:
-    name: str
-    content: bytes
-    content_type: str = "application/pdf"
-    stored_name: str = ""  # already in storage (written before the transaction): referenced, not written again
+Document = workflow.Document
 
 
 def _as_document(value) -> Document | None:
     if not value:
         return None
-    if isinstance(value, Document):
+    if isinstance(value, Document | workflow.StoredDocument):
         return value
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         data = value.get("data")
         if data is None and value.get("data_b64"):
             data = base64.b64decode(value["data_b64"])
@@ -438,99 +383,13 @@ def _as_document(value) -> Document | None:
     raise TransitionRefused("document must be a Document or a dict", code="payload")
 
 
-def _json_safe(payload: dict) -> dict:
-    out = {}
-    for key, value in payload.items():
-        if key == "document":
-            continue
-        if isinstance(value, datetime.datetime | datetime.date):
-            value = value.isoformat()
-        out[key] = value if isinstance(value, str | int | float | bool | type(None)) else str(value)
-    return out
+def _refused_message(source: str, target: str) -> str:
+    return pgettext("appeals", "The application cannot move from «%(source)s» to «%(target)s».") % {
+        "source": source, "target": target}
 
 
-def appeal_transition(
-    appeal: Appeal, *, to: str, actor: str, payload: dict | None = None, actor_user=None, actor_name: str = "",
-    now: datetime.datetime | None = None,
-) -> Appeal:
-    """Moves an appeal along the transition table, or refuses (and logs) the move."""
-    payload = dict(payload or {})
-    now = now or timezone.now()
-    with transaction.atomic():
-        appeal = Appeal.objects.select_for_update().select_related("organization", "contract").get(pk=appeal.pk)
-        source = appeal.status
-        rule = transitions.find(source, to)
-        if rule is None or actor not in rule.actors:
-            logger.warning("appeal %s: transition %s -> %s by %s refused", appeal.public_id, source, to, actor)
-            raise TransitionRefused(
-                pgettext("appeals", "The application cannot move from «%(source)s» to «%(target)s».") % {
-                    "source": S(source).label, "target": S(to).label if to in S.values else to},
-                code="transition",
-            )
-        missing = [k for k in rule.required if payload.get(k) in (None, "", b"")]
-        if missing:
-            logger.warning("appeal %s: transition %s -> %s refused, missing %s", appeal.public_id, source, to, missing)
-            raise TransitionRefused(pgettext("appeals", "Data missing for the new status: %(fields)s") % {"fields": ", ".join(missing)},
-                                    code="payload")
-        fields = ["status", "updated_at"]
-        document = _as_document(payload.get("document"))
-        history_payload = _json_safe(payload)
-        appeal.status = to
-        appeal.updated_at = now
-        if to == S.SENT:
-            appeal.sent_at = now
-            fields.append("sent_at")
-        elif to == S.REGISTERED:
-            appeal.registration_number = str(payload["registration_number"])[:100]
-            appeal.registered_at = _as_datetime(payload.get("registered_at")) or _registration_moment(appeal.sent_at or now)
-            appeal.review_deadline = _as_date(payload.get("review_deadline"))
-            fields += ["registration_number", "registered_at", "review_deadline"]
-            history_payload["registered_at"] = appeal.registered_at.isoformat()
-        elif to == S.IN_REVIEW:
-            appeal.executor_name = str(payload["executor_name"])[:300]
-            appeal.internal_number = str(payload["internal_number"])[:100]
-            fields += ["executor_name", "internal_number"]
-        elif to == S.REVISION:
-            appeal.revision_deadline = _as_date(payload.get("revision_deadline"))
-            fields.append("revision_deadline")
-        elif to == S.DS_APPLICANT_SIGNING:
-            _file_set(appeal.ds_file, document)
-            fields.append("ds_file")
-            _ds_document_create(appeal=appeal, content=document.content, filename=f"ds-{appeal.public_id}.pdf")
-        elif to == S.DS_SIGNED:
-            appeal.ds_number = str(payload["ds_number"])[:100]
-            appeal.ds_date = _as_date(payload["ds_date"])
-            fields += ["ds_number", "ds_date"]
-            if document:
-                _file_set(appeal.ds_signed_file, document)
-                fields.append("ds_signed_file")
-            AppealSignature.objects.get_or_create(
-                appeal=appeal, party=AppealSignature.Party.DS_KZHK, round=1,
-                defaults={"organization_name": "АО «Казахстанская Жилищная Компания»",
-                          "signer_name": actor_name or _actor_name(actor_user), "signed_at": now},
-            )
-        if "seq" in payload:
-            appeal.last_bpms_seq = int(payload["seq"])
-            fields.append("last_bpms_seq")
-        appeal.save(update_fields=fields)
-        step = AppealHistory(
-            appeal=appeal, event=AppealHistory.Event.STATUS, status=to, from_status=source, actor=actor_user,
-            actor_name=actor_name or _actor_name(actor_user) or _default_actor_name(actor), payload=history_payload,
-            created_at=now,
-        )
-        if document:
-            step.document_name = document.name[:255]
-            _file_set(step.document, document)
-        step.save()
-        _after_transition(appeal, source=source, target=to, now=now)
-    return appeal
-
-
-def _file_set(fieldfile, document: Document) -> None:
-    if document.stored_name:
-        fieldfile.name = document.stored_name
-    else:
-        fieldfile.save(document.name, ContentFile(document.content), save=False)
+def _missing_message(fields: list[str]) -> str:
+    return pgettext("appeals", "Data missing for the new status: %(fields)s") % {"fields": ", ".join(fields)}
 
 
 def _default_actor_name(actor: str) -> str:
@@ -539,8 +398,78 @@ def _default_actor_name(actor: str) -> str:
     return ""
 
 
-def _after_transition(appeal: Appeal, *, source: str, target: str, now: datetime.datetime) -> None:
+# --- What entering each status does (one hook per target) --------------------------------------
+
+
+def _enter_sent(step: workflow.Step) -> None:
+    step.set(sent_at=step.now)
+
+
+def _enter_registered(step: workflow.Step) -> None:
+    appeal, payload = step.obj, step.payload
+    registered_at = _as_datetime(payload.get("registered_at")) or _registration_moment(appeal.sent_at or step.now)
+    step.set(registration_number=str(payload["registration_number"])[:100], registered_at=registered_at,
+             review_deadline=_as_date(payload.get("review_deadline")))
+    step.note(registered_at=registered_at)
+
+
+def _enter_in_review(step: workflow.Step) -> None:
+    step.set(executor_name=str(step.payload["executor_name"])[:300],
+             internal_number=str(step.payload["internal_number"])[:100])
+
+
+def _enter_revision(step: workflow.Step) -> None:
+    step.set(revision_deadline=_as_date(step.payload.get("revision_deadline")))
+
+
+def _enter_ds_applicant_signing(step: workflow.Step) -> None:
+    appeal = step.obj
+    appeal.ds_file.name = step.document.path  # the stored ДС, also the history step's document
+    step.set(ds_file=appeal.ds_file)
+    _ds_document_create(appeal=appeal, content=_document_bytes(step), filename=f"ds-{appeal.public_id}.pdf")
+
+
+def _enter_ds_signed(step: workflow.Step) -> None:
+    appeal = step.obj
+    step.set(ds_number=str(step.payload["ds_number"])[:100], ds_date=_as_date(step.payload["ds_date"]))
+    if step.document is not None:
+        appeal.ds_signed_file.name = step.document.path
+        step.set(ds_signed_file=appeal.ds_signed_file)
+    AppealSignature.objects.get_or_create(
+        appeal=appeal, party=AppealSignature.Party.DS_KZHK, round=1,
+        defaults={"organization_name": "АО «Казахстанская Жилищная Компания»", "signer_name": step.actor_name,
+                  "signed_at": step.now},
+    )
+
+
+def _every_move(step: workflow.Step) -> None:
+    if "seq" in step.payload:  # the BPMS event that made the move
+        step.set(last_bpms_seq=int(step.payload["seq"]))
+
+
+def _record(step: workflow.Step) -> AppealHistory:
+    entry = AppealHistory(
+        appeal=step.obj, event=AppealHistory.Event.STATUS, status=step.target, from_status=step.source,
+        actor=step.user, actor_name=step.actor_name, payload=step.history_payload, comment=step.comment,
+        created_at=step.now,
+    )
+    if step.document is not None:
+        entry.attach(name=step.document.name, path=step.document.path, sha256=step.document.sha256)
+    entry.save()
+    return entry
+
+
+def _document_bytes(step: workflow.Step) -> bytes:
+    document = step.payload.get("document")
+    if isinstance(document, Document):
+        return document.content
+    with AppealHistory(appeal=step.obj).document.storage.open(step.document.path, "rb") as fh:
+        return fh.read()
+
+
+def _after_transition(step: workflow.Step) -> None:
     """Side effects: BPMS outbox rows in the same transaction, notifications once it commits."""
+    appeal, source, target = step.obj, step.source, step.target
     case_id = str(appeal.public_id)
     if target == S.SENT:
         # The first signature creates the BPMS case; after a revision the case is resubmitted.
@@ -551,25 +480,51 @@ def _after_transition(appeal: Appeal, *, source: str, target: str, now: datetime
     elif target == S.DS_KZHK_SIGNING:
         _outbox_enqueue(case_id=case_id, kind="signed_ds", payload={"case_id": case_id},
                         idempotency_key=f"appeal:{case_id}:signed_ds")
-    link = reverse("appeals:history", args=[appeal.public_id])
     status_label = S(target).label
-    title = _in_both_languages(lambda: pgettext("appeals", "Appeal on contract %(number)s: %(status)s") % {
-        "number": appeal.contract.number, "status": status_label})
-    body = _in_both_languages(lambda: pgettext("appeals", "The status of your appeal has changed to «%(status)s».") % {
-        "status": status_label})
-    organization = appeal.organization
-    transaction.on_commit(lambda: _notify(organization=organization, title=title, body=body, link=link))
+    number = appeal.contract.number
+    notify_both_languages(
+        organization=appeal.organization, link=reverse("appeals:history", args=[appeal.public_id]),
+        title=lambda: pgettext("appeals", "Appeal on contract %(number)s: %(status)s") % {
+            "number": number, "status": status_label},
+        body=lambda: pgettext("appeals", "The status of your appeal has changed to «%(status)s».") % {
+            "status": status_label})
     developer = appeal.contract.developer
-    if developer is not None and developer.pk != organization.pk and target in (S.DS_APPLICANT_SIGNING, S.DS_SIGNED):
+    if developer is not None and developer.pk != appeal.organization_id and target in (S.DS_APPLICANT_SIGNING, S.DS_SIGNED):
         # The contract's developer is a party to the ДС: it learns when to sign and when it is signed.
         if target == S.DS_APPLICANT_SIGNING:
-            dev_title = _in_both_languages(lambda: pgettext(
-                "appeals", "A supplementary agreement to contract %(number)s awaits your signature") % {
-                "number": appeal.contract.number})
+            def dev_title():
+                return pgettext("appeals", "A supplementary agreement to contract %(number)s awaits your signature") % {
+                    "number": number}
         else:
-            dev_title = title
-        dev_link = reverse("appeals:ds", args=[appeal.public_id])
-        transaction.on_commit(lambda: _notify(organization=developer, title=dev_title, body=dev_title, link=dev_link))
+            def dev_title():
+                return pgettext("appeals", "Appeal on contract %(number)s: %(status)s") % {
+                    "number": number, "status": status_label}
+        notify_both_languages(organization=developer, title=dev_title, body=dev_title,
+                              link=reverse("appeals:ds", args=[appeal.public_id]))
+
+
+WORKFLOW = workflow.Workflow(
+    name="appeal", model=Appeal, transitions=transitions.TRANSITIONS, labels=S, error=TransitionRefused,
+    refused_message=_refused_message, missing_message=_missing_message, select_related=("organization", "contract"),
+    actor_label=lambda actor, user, appeal: workflow.user_name(user) or _default_actor_name(actor), on_every=_every_move, after=_after_transition, history=_record,
+    history_document_field=lambda appeal: AppealHistory(appeal=appeal).document,
+    on_enter={
+        S.SENT: _enter_sent, S.REGISTERED: _enter_registered, S.IN_REVIEW: _enter_in_review,
+        S.REVISION: _enter_revision, S.DS_APPLICANT_SIGNING: _enter_ds_applicant_signing, S.DS_SIGNED: _enter_ds_signed,
+    },
+)
+
+
+def appeal_transition(
+    appeal: Appeal, *, to: str, actor: str, payload: dict | None = None, actor_user=None, actor_name: str = "",
+    now: datetime.datetime | None = None,
+) -> Appeal:
+    """Moves an appeal along the transition table, or refuses (and logs) the move."""
+    payload = dict(payload or {})
+    if payload.get("document") is not None:
+        payload["document"] = _as_document(payload["document"])
+    return WORKFLOW.transition(appeal, to=to, actor=actor, payload=payload, user=actor_user, actor_name=actor_name,
+                               now=now)
 
 
 def kzhk_document_pdf(*, appeal: Appeal, title: str, lines: list[str]) -> bytes:
@@ -580,24 +535,6 @@ def kzhk_document_pdf(*, appeal: Appeal, title: str, lines: list[str]) -> bytes:
         "contract_number": appeal.contract.number, "contract_date": appeal.contract.signed_on, "lines": lines,
     })
     return _pdf_issue_by_kzhk(pdf=pdf, title=title)
-
-
-def appeal_submit_payload(appeal: Appeal) -> dict:
-    return {
-        "case_id": str(appeal.public_id),
-        "organization_bin": appeal.organization.bin,
-        "contract_number": appeal.contract.number,
-        "contract_date": appeal.contract.signed_on.isoformat(),
-        "type": appeal.kind,
-        "category": appeal.category.code,
-        "change_subject": appeal.change_subject,
-        "value_from": appeal.value_from,
-        "value_to": appeal.value_to,
-        "justification": appeal.justification,
-        "other_text": appeal.other_text,
-        "sent_at": appeal.sent_at.isoformat() if appeal.sent_at else None,
-        "files": [{"id": f.pk, "name": f.original_name, "size": f.size, "slot": f.slot} for f in appeal.files.all()],
-    }
 
 
 # --- BPMS status feed ------------------------------------------------------------------------------------
@@ -703,28 +640,20 @@ def _read(fieldfile) -> bytes:
 # --- ДС signing ----------------------------------------------------------------------------------------------
 
 
-def ds_party_of(appeal: Appeal, organization: Organization) -> str | None:
-    if organization.pk == appeal.organization_id:
-        return AppealSignature.Party.DS_APPLICANT
-    if appeal.contract.developer_id and organization.pk == appeal.contract.developer_id:
-        return AppealSignature.Party.DS_DEVELOPER
-    return None
-
-
 def appeal_ds_sign_start(*, appeal: Appeal, organization: Organization, user):
     party = ds_party_of(appeal, organization)
     if appeal.status != S.DS_APPLICANT_SIGNING or party is None or not appeal.ds_file:
         raise AppealError(pgettext("appeals", "The supplementary agreement cannot be signed now."), code="status")
     if appeal.signatures.filter(party=party).exists():
         raise AppealError(pgettext("appeals", "You have already signed the supplementary agreement."), code="status")
-    title_ru, title_kk = _in_both_languages(lambda: pgettext("appeals", "Supplementary agreement to contract %(number)s") % {
+    title_ru, title_kk = in_both_languages(lambda: pgettext("appeals", "Supplementary agreement to contract %(number)s") % {
         "number": appeal.contract.number})
     document = _ds_document(appeal)
     return _signing_request_create(
         subject=appeal, signed_document=document, document=bytes(document.document) if document else _read(appeal.ds_file),
         filename=f"ds-{appeal.public_id}.pdf", title_ru=title_ru,
         title_kk=title_kk, purpose="sign", organization=organization, required_bin=organization.bin,
-        allowed_roles=set(SIGNING_ROLES), on_complete="appeals.services.appeal_ds_signing_completed",
+        allowed_roles=set(SIGNING_ROLES), on_complete="appeals:ds_signed",
         return_url=reverse("appeals:ds", args=[appeal.public_id]), signer_user=user,
     )
 
@@ -750,13 +679,12 @@ def appeal_ds_signed(*, appeal: Appeal, organization: Organization, signer: Sign
             return appeal
         AppealSignature.objects.create(
             appeal=appeal, party=party, organization_name=signer.organization_name or organization.name_ru,
-            bin=signer.bin or organization.bin, signer_name=signer.full_name, signer_iin=signer.iin,
-            certificate_serial=signer.serial_number, signature_ref=signer.reference, signed_at=now,
+            bin=signer.bin or organization.bin, signer_name=signer.full_name, signature=signer.signature, signed_at=now,
         )
         AppealHistory.objects.create(
             appeal=appeal, event=AppealHistory.Event.DS_SIGNED_BY_PARTY, status=appeal.status, actor=user,
             actor_name=signer.full_name or _actor_name(user),
-            payload={"party": party, "organization": organization.name_ru}, created_at=now,
+            payload={"party": party, "organization": organization.name_ru}, created_at=now, signature=signer.signature,
         )
         parties = set(appeal.signatures.values_list("party", flat=True))
         needed = {AppealSignature.Party.DS_APPLICANT}

@@ -1,10 +1,11 @@
 """The one transition table of an appeal: which status may follow which, who may cause it, the
 payload each status carries, and what the applicant may do in each status.
 
-`appeals.services.appeal_transition` refuses (and logs) anything not listed here, whoever asks.
+`appeals.services.appeal_transition` (the appeal's `homeportal.workflow.Workflow`) refuses (and
+logs) anything not listed here, whoever asks.
 """
 
-from dataclasses import dataclass
+from homeportal.workflow import Transition
 
 from .models import AppealStatus as S
 
@@ -17,15 +18,6 @@ class Actor:
 
 
 KZHK = frozenset({Actor.BPMS, Actor.STAFF})
-
-
-@dataclass(frozen=True)
-class Transition:
-    source: str
-    target: str
-    actors: frozenset
-    required: tuple = ()  # payload keys that must be present and non-empty
-    optional: tuple = ()
 
 
 TRANSITIONS: tuple[Transition, ...] = (

@@ -102,7 +102,7 @@ def appeal_new_contract(request):
 def _edit_context(request, appeal, *, form=None, tab="info", slot_errors=None, consent_form=None):
     files = selectors.appeal_files_by_slot(appeal)
     slots = []
-    for slot in services.document_slots(appeal):
+    for slot in selectors.document_slots(appeal):
         slots.append({**slot, "files": files.get(slot["key"], []), "error": (slot_errors or {}).get(slot["key"])})
     return {
         "appeal": appeal, "contract": appeal.contract, "form": form or AppealForm(
@@ -136,7 +136,7 @@ def appeal_edit(request, public_id):
     if not signing:
         messages.success(request, pgettext("appeals", "The draft is saved."))
         return redirect("appeals:edit", public_id=appeal.public_id)
-    errors = services.appeal_readiness_errors(appeal)
+    errors = selectors.appeal_readiness_errors(appeal)
     if errors:
         for name, message in errors.items():
             if name in form.fields:
@@ -216,7 +216,7 @@ def appeal_file_upload(request, public_id):
     appeal = selectors.appeal_get(organization=organization, public_id=public_id)
     form = UploadForm(request.POST, request.FILES)
     slot_key = request.POST.get("slot", "")
-    if slot_key not in {s["key"] for s in services.document_slots(appeal)}:
+    if slot_key not in {s["key"] for s in selectors.document_slots(appeal)}:
         raise Http404
     if not transitions.user_can(appeal.status, transitions.EDIT):
         return _slot_response(request, appeal, slot_key, error=pgettext("appeals",
@@ -291,7 +291,7 @@ def appeal_ds(request, public_id):
     appeal = selectors.appeal_get_visible(organization=organization, public_id=public_id)
     if appeal.status not in transitions.DEVELOPER_VISIBLE:
         raise Http404
-    party = services.ds_party_of(appeal, organization)
+    party = selectors.ds_party_of(appeal, organization)
     signatures = selectors.ds_signature_rows(appeal=appeal)
     can_sign = (appeal.status == AppealStatus.DS_APPLICANT_SIGNING and party is not None
                 and not any(s.party == party for s in signatures))

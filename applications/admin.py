@@ -64,7 +64,7 @@ class FileInline(ReadOnlyInline):
 
 class HistoryInline(ReadOnlyInline):
     model = ApplicationHistory
-    fields = ("at", "event", "to_status", "actor_label", "comment")
+    fields = ("created_at", "event", "status", "actor_name", "comment", "document_name")
     readonly_fields = fields
 
 

@@ -7,6 +7,13 @@ class ApplicationsConfig(AppConfig):
     verbose_name = _("Guarantee applications")
 
     def ready(self):
+        from signing.completion import register_completion
+
+        for name, function in (("applications:application_signed", "application_on_signed"),
+                               ("applications:consent_signed", "consent_on_signed"),
+                               ("applications:decision_document_signed", "decision_document_on_signed"),
+                               ("applications:invitation_confirmed", "invitation_on_signed")):
+            register_completion(name, function=f"applications.services.{function}")
         try:
             from bpms_bridge.registry import register_case_kind
         except ImportError:  # the bridge is optional for this app's own tests

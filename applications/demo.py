@@ -73,8 +73,8 @@ def seed(*, stdout) -> None:
         },
         created_at=now, updated_at=now,
     )
-    ApplicationHistory.objects.create(application=draft, event="created", to_status=Status.DRAFT, at=now,
-                                      actor_label=company.name_ru)
+    ApplicationHistory.objects.create(application=draft, event="created", status=Status.DRAFT, created_at=now,
+                                      actor_name=company.name_ru)
     developer_attach_if_known(application=draft)  # the demo developer already has a cabinet
     sent_at = now - datetime.timedelta(days=20)
     registered = Application.objects.create(
@@ -86,6 +86,7 @@ def seed(*, stdout) -> None:
     for at, to in ((sent_at - datetime.timedelta(days=3), Status.DRAFT), (sent_at, Status.SENT),
                    (sent_at + datetime.timedelta(hours=2), Status.REGISTERED)):
         ApplicationHistory.objects.create(application=registered, event="created" if to == Status.DRAFT else "status",
-                                          to_status=to, at=at, actor_label="АО «КЖК»" if to == Status.REGISTERED else company.name_ru)
+                                          status=to, created_at=at,
+                                          actor_name="АО «КЖК»" if to == Status.REGISTERED else company.name_ru)
     stdout.write(f"  Guarantee applications: {DocumentType.objects.count()} document types, "
                  f"{ConsentType.objects.count()} consents, 2 demo applications of {company.bin}")

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from homeportal.history import HistoryEntry
 from homeportal.i18n import Localized
 
 
@@ -27,22 +28,9 @@ class Status(models.TextChoices):
     APPROVED = "approved", _("Application approved, pledge agreements in preparation")
 
 
-# The one transition table: status -> statuses it may move to.
-TRANSITIONS: dict[str, set[str]] = {
-    Status.DRAFT: {Status.ON_MODERATION, Status.SENT},
-    Status.ON_MODERATION: {Status.REVISION, Status.TO_SIGN},
-    Status.REVISION: {Status.ON_MODERATION, Status.SENT},
-    Status.TO_SIGN: {Status.SENT},
-    Status.SENT: {Status.REGISTERED, Status.IN_REVIEW, Status.REJECTED, Status.APPROVED},
-    Status.REGISTERED: {Status.IN_REVIEW, Status.REJECTED, Status.APPROVED},
-    Status.IN_REVIEW: {Status.REJECTED, Status.APPROVED, Status.REVISION},  # BPMS «Вернуть на доработку»
-    Status.REJECTED: set(),
-    Status.APPROVED: set(),
-}
-# Statuses in which the applicants may still change the form (edit, upload, delete).
+# The transition table and what the parties may do in each status: applications/transitions.py.
+# Statuses in which the applicants may still change the form (edit, upload, delete files).
 EDITABLE_STATUSES = {Status.DRAFT, Status.REVISION}
-# Not yet sent to KZhK: «Редактировать» / «Удалить» in the list.
-UNSENT_STATUSES = {Status.DRAFT, Status.REVISION, Status.ON_MODERATION, Status.TO_SIGN}
 
 
 class Provider(models.TextChoices):
@@ -95,41 +83,66 @@ class Application(models.Model):
         return self.status in EDITABLE_STATUSES
 
     @property
-    def is_unsent(self) -> bool:
-        return self.status in UNSENT_STATUSES
-
-    @property
     def is_overdue(self) -> bool:
         """Past its «Срок исполнения» with KZhK's decision still pending."""
         return bool(self.due_date) and self.status in OVERDUE_STATUSES and timezone.localdate() > self.due_date
 
     @property
     def is_deletable(self) -> bool:
-        """Never sent to KZhK (a case BPMS returned for revision stays)."""
-        return self.status in EDITABLE_STATUSES and self.sent_at is None
+        """Never sent — to moderation or to KZhK (a returned application is revised, not deleted)."""
+        from .transitions import DELETE, user_can
+
+        return user_can(self.status, DELETE) and self.sent_at is None and self.moderation_opens_at is None
+
+    @property
+    def offers_list_actions(self) -> bool:
+        """«Редактировать» / «Удалить» in the list: only for applications never sent."""
+        return self.is_deletable
 
 
-class ApplicationHistory(models.Model):
+class ApplicationHistory(HistoryEntry):
+    """One stage of «История заявки» (seed 002: the forming and the review in chronological
+    order): created, the developer joined, each status (moderation's conclusion and BPMS's
+    notices as the document), signed by whom, each document KZhK issued and each signature on
+    it. Draft saves, tabs and uploads are not stages. Shape: `homeportal.history.HistoryEntry`."""
+
+    OWNER_FIELD = "application"
+
+    class Event(models.TextChoices):
+        CREATED = "created", _("Created")
+        STATUS = "status", _("Status changed")
+        SIGNED = "signed", _("Application signed")
+        DEVELOPER_JOINED = "developer_joined", _("Developer joined")
+        DOCUMENT_ISSUED = "document_issued", _("Document received")
+        DOCUMENT_SIGNED = "document_signed", _("Document signed")
+        DOCUMENT_COMPLETED = "document_completed", _("Document signed by all parties")
+        DOCUMENT_RETURNED = "document_returned", _("Sent for revision")
+
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="history")
-    at = models.DateTimeField(_("Time"), default=timezone.now)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("Actor"), null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
+    event = models.CharField(_("Event"), max_length=40, choices=Event.choices)
+    # Rows of a pledge agreement, АВР or notice point at it («Скачать» gives its current file).
+    decision_document = models.ForeignKey(
+        "DecisionDocument", verbose_name=_("Decision document"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="history",
     )
-    actor_label = models.CharField(_("Actor"), max_length=500, blank=True)
-    event = models.CharField(_("Event"), max_length=40)
-    from_status = models.CharField(_("From"), max_length=20, blank=True)
-    to_status = models.CharField(_("To"), max_length=20, blank=True)
-    comment = models.TextField(_("Comment"), blank=True)
-    file = models.FileField(_("File"), upload_to="applications/history/%Y/%m/", blank=True)
 
-    class Meta:
+    class Meta(HistoryEntry.Meta):
         verbose_name = _("Application history entry")
         verbose_name_plural = _("Application history")
-        ordering = ["at", "id"]
 
     def __str__(self):
-        return f"{self.at:%Y-%m-%d %H:%M} {self.event}"
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.event}"
+
+    @property
+    def label(self) -> str:
+        """What the stage is called in the list: the status entered, else the event."""
+        if self.event == self.Event.STATUS and self.status in Status.values:
+            return str(Status(self.status).label)
+        return str(self.get_event_display())
+
+    @property
+    def has_download(self) -> bool:
+        return bool(self.document) or bool(self.decision_document_id) or bool(self.signature_id)
 
 
 class DocumentType(models.Model):
@@ -212,7 +225,10 @@ class ConsentDocument(models.Model):
     formed_at = models.DateTimeField(_("Formed"), default=timezone.now)
     signed_at = models.DateTimeField(_("Signed"), null=True, blank=True)
     signer_name = models.CharField(_("Signer"), max_length=300, blank=True)
-    signature_id = models.BigIntegerField(_("Signature"), null=True, blank=True)
+    signature = models.ForeignKey(
+        "signing.Signature", verbose_name=_("Signature"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("Consent")

@@ -1,10 +1,12 @@
 """Reads of the applications domain. Every read is scoped to an organization: the УК that filed
 the application or the developer it names. Anything else is a 404 for the caller."""
 
+import hashlib
 from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import forms
@@ -14,6 +16,7 @@ from .models import (
     ConsentDocument,
     ConsentType,
     DecisionDocument,
+    DeveloperInvitation,
     DocumentType,
     Provider,
 )
@@ -192,7 +195,17 @@ def application_sections(application: Application) -> list[tuple[str, list[tuple
 
 
 def history_of(application: Application):
-    return application.history.select_related("actor").order_by("at", "id")
+    """«История заявки»: the stages in chronological order, with what each row downloads."""
+    return application.history.select_related("actor", "decision_document").order_by("created_at", "id")
+
+
+def history_entry_get(*, application: Application, entry_id: int):
+    """A history row of this application that has something to download, else 404."""
+    entry = (application.history.select_related("decision_document", "signature__signing_request")
+             .filter(pk=entry_id).first())
+    if entry is None or not entry.has_download:
+        raise Http404
+    return entry
 
 
 def decision_documents(application: Application) -> list:
@@ -203,3 +216,38 @@ def decision_documents(application: Application) -> list:
     for doc in docs:
         doc.signature_rows = signature_table(doc.signed_document) if doc.signed_document_id else []
     return docs
+
+
+# --- the developer's invitation and what BPMS receives (reads moved out of services) ---------------
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_get(*, token: str, now=None) -> DeveloperInvitation | None:
+    """The live invitation for a token, or None (unknown, used or expired all look the same)."""
+    now = now or timezone.now()
+    if not token or len(token) > 64:
+        return None
+    return (
+        DeveloperInvitation.objects.select_related("application", "application__organization")
+        .filter(token_hash=token_hash(token), used_at__isnull=True, expires_at__gt=now)
+        .first()
+    )
+
+
+def application_payload(application: Application) -> dict:
+    """What BPMS receives when the application is sent."""
+    return {
+        "public_id": str(application.public_id),
+        "organization_bin": application.organization.bin,
+        "developer_bin": application.developer.bin if application.developer_id else application.developer_bin,
+        "contract": str(application.contract) if application.contract_id else "",
+        "project_name": application.project_name,
+        "data": application.data,
+        "files": [
+            {"id": f.pk, "document": f.document_type.name_ru, "name": f.original_name, "size": f.size}
+            for f in application.files.select_related("document_type")
+        ],
+    }

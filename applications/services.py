@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -24,13 +25,14 @@ from django.utils.translation import gettext as _
 
 from cabinets.models import Contract, Organization, User
 from cabinets.selectors import legal_entity_lookup
-from cabinets.services import notification_create
-from homeportal.files import stored_first
+from cabinets.services import notify_both_languages
+from homeportal import workflow
 from homeportal.uploads import ALLOWED_TYPES_HELP, sniff_kind
+from homeportal.workflow import Document, StoredDocument
 
+from . import transitions
 from .models import (
     EDITABLE_STATUSES,
-    TRANSITIONS,
     Application,
     ApplicationFile,
     ApplicationHistory,
@@ -43,6 +45,8 @@ from .models import (
     Provider,
     Status,
 )
+from .selectors import application_payload, token_hash
+from .transitions import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -97,110 +101,165 @@ def _moderation_opening(now: datetime.datetime) -> datetime.datetime:
 # --- history and the one transition function ---------------------------------------------------
 
 
-def _actor_label(actor) -> str:
-    if actor is None:
+def _actor_label(user) -> str:
+    if user is None:
         return "АО «КЖК»"
-    org = getattr(actor, "organization", None)
-    name = actor.full_name if hasattr(actor, "full_name") else str(actor)
+    org = getattr(user, "organization", None)
+    name = user.full_name if hasattr(user, "full_name") else str(user)
     return f"{name} ({org.name_ru})" if org else name
 
 
+def party_actor(*, application: Application, user) -> str:
+    """The workflow actor a cabinet user is for this application: the УК or the developer."""
+    organization_id = getattr(user, "organization_id", None)
+    if organization_id and organization_id == application.organization_id:
+        return Actor.COMPANY
+    if organization_id and organization_id == application.developer_id:
+        return Actor.DEVELOPER
+    raise ApplicationError(_("Only the parties of the application can do this."), code="not_a_party")
+
+
 def history_add(
-    *, application: Application, event: str, actor=None, now=None, comment: str = "", file: ContentFile | str | None = None,
-    from_status: str = "", to_status: str = "", actor_label: str | None = None,
+    *, application: Application, event: str, user=None, now=None, comment: str = "", status: str = "",
+    actor_name: str | None = None, payload: dict | None = None, document: StoredDocument | None = None,
+    decision_document: DecisionDocument | None = None, signature=None,
 ) -> ApplicationHistory:
-    """`file`: new content, or the name of a file already stored (homeportal.files.stored_first:
-    written before the caller's transaction)."""
+    """One stage of «История заявки» (append-only). `document` is already in storage."""
     entry = ApplicationHistory(
-        application=application, event=event, actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=actor_label if actor_label is not None else _actor_label(actor), at=now or timezone.now(),
-        comment=comment, from_status=from_status, to_status=to_status,
+        application=application, event=event, actor=user if getattr(user, "pk", None) else None,
+        actor_name=actor_name if actor_name is not None else _actor_label(user), created_at=now or timezone.now(),
+        comment=comment, status=status, payload=workflow.json_safe(payload or {}), decision_document=decision_document,
+        signature=signature,
     )
-    if isinstance(file, str):
-        entry.file.name = file
-    elif file is not None:
-        entry.file.save(file.name, file, save=False)
+    if document is not None:
+        entry.attach(name=document.name, path=document.path, sha256=document.sha256)
     entry.save()
     return entry
 
 
-STATUS_TITLES_KK = {
-    Status.ON_MODERATION: "Өтінім модерацияда",
-    Status.REVISION: "Өтінім тексерілді, пысықтау қажет",
-    Status.TO_SIGN: "Өтінім тексерілді, қол қою қажет",
-    Status.SENT: "Өтінім жіберілді",
-    Status.REGISTERED: "Өтінім тіркелді",
-    Status.IN_REVIEW: "Өтінім қаралуда",
-    Status.REJECTED: "Өтінім қабылданбады",
-    Status.APPROVED: "Өтінім мақұлданды, кепіл шарттарын дайындау",
-}
+def _history_document_field(application: Application):
+    return ApplicationHistory(application=application).document
+
+
+def _enter_on_moderation(step: workflow.Step) -> None:
+    step.set(moderation_opens_at=step.payload.get("opens_at") or step.now)
+
+
+def _enter_sent(step: workflow.Step) -> None:
+    application = step.obj
+    kind = "resubmit" if application.sent_at is not None else "submit"  # after BPMS returned it for revision
+    step.set(sent_at=step.now)
+    _outbox_enqueue(application=application, kind=kind, payload=application_payload(application),
+                    idempotency_key=f"application-{application.public_id}-{kind}-{step.now.isoformat()}")
+
+
+def _enter_registered(step: workflow.Step) -> None:
+    payload = step.payload
+    step.set(registration_number=str(payload["registration_number"])[:100],
+             registered_at=_as_datetime(payload.get("registered_at")) or step.now)
+    _enter_in_review(step)
+
+
+def _enter_in_review(step: workflow.Step) -> None:
+    if step.payload.get("due_date"):
+        step.set(due_date=_as_date(step.payload["due_date"]))
+
+
+def _enter_rejected(step: workflow.Step) -> None:
+    """The official rejection notice, PAdES-issued by KZhK (made in the prepare step)."""
+    notice = step.payload.get("notice")
+    if notice is None:
+        logger.warning("application %s rejected without a prepared notice: issuing it now", step.obj.public_id)
+        notice = _rejection_notice(step.obj, comment=step.comment, now=step.now)
+    _decision_document_add(application=step.obj, kind=DecisionDocument.Kind.REJECTION, title="",
+                           document=notice, now=step.now)
+
+
+def _enter_approved(step: workflow.Step) -> None:
+    """Approval opens the pledge agreement for signing — once: it is the approval's own document."""
+    pledge = step.payload.get("pledge")
+    if pledge is None:
+        logger.warning("application %s approved without a prepared pledge agreement: rendering it now",
+                       step.obj.public_id)
+        pledge = _pledge_agreement(step.obj, comment=step.comment, now=step.now)
+    _decision_document_add(application=step.obj, kind=DecisionDocument.Kind.PLEDGE, title="", document=pledge,
+                           now=step.now)
+
+
+def _every_move(step: workflow.Step) -> None:
+    if step.payload.get("seq"):
+        step.set(bpms_seq=int(step.payload["seq"]))
+
+
+def _record(step: workflow.Step) -> ApplicationHistory:
+    return history_add(application=step.obj, event=ApplicationHistory.Event.STATUS, user=step.user, now=step.now,
+                       comment=step.comment, status=step.target, actor_name=step.actor_name,
+                       payload={"from_status": step.source, **step.history_payload}, document=step.document)
+
+
+def _notify_parties(step: workflow.Step) -> None:
+    application, target = step.obj, step.target
+    link = reverse("applications:stage", args=[application.public_id, 1])
+    name = application.project_name or str(application.public_id)
+    for organization in filter(None, (application.organization, application.developer)):
+        notify_both_languages(organization=organization, link=link,
+                              title=lambda: f"{Status(target).label}: {name}")
+
+
+def _workflow_actor_label(actor: str, user, obj) -> str:
+    """Who a history row names: the user with its organization, else KZhK or the party."""
+    if user is not None:
+        return _actor_label(user)
+    application = getattr(obj, "application", obj)
+    party = {Actor.COMPANY: application.organization, Actor.DEVELOPER: application.developer}.get(actor)
+    if party is not None:
+        return party.name_ru
+    return {Actor.BPMS: KZHK_BPMS}.get(actor, "АО «КЖК»")
+
+
+def _refused_message(source: str, target: str) -> str:
+    return _("The application cannot move from «%(from)s» to «%(to)s».") % {"from": source, "to": target}
+
+
+def _missing_message(fields: list[str]) -> str:
+    return _("Data missing for the new status: %(fields)s") % {"fields": ", ".join(fields)}
+
+
+WORKFLOW = workflow.Workflow(
+    name="application", model=Application, transitions=transitions.TRANSITIONS, labels=Status,
+    error=ApplicationError, refused_message=_refused_message, missing_message=_missing_message,
+    select_related=("organization", "developer"), actor_label=_workflow_actor_label, on_every=_every_move,
+    history=_record, history_document_field=_history_document_field, after=_notify_parties,
+    on_enter={Status.ON_MODERATION: _enter_on_moderation, Status.SENT: _enter_sent, Status.REGISTERED: _enter_registered,
+              Status.IN_REVIEW: _enter_in_review, Status.REJECTED: _enter_rejected, Status.APPROVED: _enter_approved},
+)
 
 
 def application_transition(
-    application: Application, *, to: str, actor=None, payload: dict | None = None, now=None,
-    comment: str = "", file: ContentFile | str | None = None, actor_label: str | None = None,
+    application: Application, *, to: str, actor: str, user=None, payload: dict | None = None, now=None,
+    comment: str = "", actor_name: str = "",
 ) -> Application:
-    """Move the application to `to` if the table allows it; history, notification and outbox follow."""
-    now = now or timezone.now()
-    payload = payload or {}
-    with transaction.atomic():
-        locked = Application.objects.select_for_update().get(pk=application.pk)
-        if to not in TRANSITIONS.get(locked.status, set()):
-            raise ApplicationError(
-                _("The application cannot move from «%(from)s» to «%(to)s».")
-                % {"from": Status(locked.status).label, "to": Status(to).label},
-                code="bad_transition",
-            )
-        from_status = locked.status
-        previously_sent = locked.sent_at is not None
-        locked.status = to
-        locked.updated_at = now
-        fields = ["status", "updated_at"]
-        if to == Status.ON_MODERATION:
-            locked.moderation_opens_at = payload.get("opens_at", now)
-            fields.append("moderation_opens_at")
-        if to == Status.SENT:
-            locked.sent_at = now
-            fields.append("sent_at")
-        for key in ("registration_number", "registered_at", "due_date"):
-            if key in payload:
-                setattr(locked, key, payload[key])
-                fields.append(key)
-        locked.save(update_fields=fields)
-        history_add(
-            application=locked, event="status", actor=actor, now=now, comment=comment, file=file,
-            from_status=from_status, to_status=to, actor_label=actor_label,
-        )
-        link = reverse("applications:stage", args=[locked.public_id, 1])
-        with translation.override("ru"):
-            title_ru = f"{Status(to).label}: {locked.project_name or locked.public_id}"
-        title_kk = f"{STATUS_TITLES_KK.get(to, to)}: {locked.project_name or locked.public_id}"
-        for org in filter(None, (locked.organization, locked.developer)):
-            notification_create(organization=org, title_ru=title_ru, title_kk=title_kk, link=link)
-        if to == Status.SENT:
-            kind = "resubmit" if previously_sent else "submit"  # after BPMS returned it for revision
-            _outbox_enqueue(
-                application=locked, kind=kind, payload=application_payload(locked),
-                idempotency_key=f"application-{locked.public_id}-{kind}-{now.isoformat()}",
-            )
+    """Moves the application to `to` if the table lets `actor` do it; history, notifications and
+    the outbox follow (see `homeportal.workflow`)."""
+    locked = WORKFLOW.transition(application, to=to, actor=actor, user=user, payload=payload, now=now,
+                                 comment=comment, actor_name=actor_name)
     application.refresh_from_db()
-    return application
+    return locked
 
 
-def application_payload(application: Application) -> dict:
-    """What BPMS receives when the application is sent."""
-    return {
-        "public_id": str(application.public_id),
-        "organization_bin": application.organization.bin,
-        "developer_bin": application.developer.bin if application.developer_id else application.developer_bin,
-        "contract": str(application.contract) if application.contract_id else "",
-        "project_name": application.project_name,
-        "data": application.data,
-        "files": [
-            {"id": f.pk, "document": f.document_type.name_ru, "name": f.original_name, "size": f.size}
-            for f in application.files.select_related("document_type")
-        ],
-    }
+def _as_datetime(value) -> datetime.datetime | None:
+    if value in (None, ""):
+        return None
+    parsed = value if isinstance(value, datetime.datetime) else datetime.datetime.fromisoformat(str(value))
+    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+
+
+def _as_date(value) -> datetime.date:
+    if isinstance(value, datetime.datetime):
+        return timezone.localdate(value) if timezone.is_aware(value) else value.date()
+    if isinstance(value, datetime.date):
+        return value
+    return datetime.date.fromisoformat(str(value)[:10])
 
 
 # --- creating, saving, deleting ---------------------------------------------------------------
@@ -252,7 +311,8 @@ def application_create(
             organization=organization, contract=contract, created_by=actor, data=data, project_name=project_name,
             developer_bin=developer_bin, created_at=now, updated_at=now,
         )
-        history_add(application=application, event="created", actor=actor, now=now, to_status=Status.DRAFT)
+        history_add(application=application, event=ApplicationHistory.Event.CREATED, user=actor, now=now,
+                    status=Status.DRAFT)
     return application
 
 
@@ -265,13 +325,10 @@ def application_save_tab(
     *, application: Application, tab: str, values: dict, actor: User | None, now=None
 ) -> Application:
     """Keep what was typed in a tab exactly as typed (valid or not)."""
-    from .selectors import tab_is_valid
-
     now = now or timezone.now()
     _require_editable(application)
     with transaction.atomic():
         locked = Application.objects.select_for_update().get(pk=application.pk)
-        was_valid = tab_is_valid(locked, tab)
         locked.data = {**locked.data, tab: values}
         locked.updated_at = now
         fields = ["data", "updated_at"]
@@ -284,18 +341,15 @@ def application_save_tab(
         locked.save(update_fields=fields)
         if tab == "developer":
             developer_attach_if_known(application=locked)
-        if not was_valid and tab_is_valid(locked, tab):
-            from .selectors import TAB_TITLES
-
-            with translation.override("ru"):
-                title = str(TAB_TITLES.get(tab, tab))
-            history_add(application=locked, event="tab_completed", actor=actor, now=now, comment=title)
     application.refresh_from_db()
     return application
 
 
 def application_draft_saved(*, application: Application, actor: User | None, now=None) -> None:
-    history_add(application=application, event="saved", actor=actor, now=now)
+    """«Сохранить черновик»: the tabs are already kept as typed; saving is not a stage of the
+    history (seed 002's history shows the forming and the review, not each save)."""
+    _require_editable(application)
+    Application.objects.filter(pk=application.pk).update(updated_at=now or timezone.now())
 
 
 def application_delete(*, application: Application, actor: User | None) -> None:
@@ -304,7 +358,7 @@ def application_delete(*, application: Application, actor: User | None) -> None:
     with transaction.atomic():
         locked = Application.objects.select_for_update().get(pk=application.pk)
         stored = [f.file.name for f in locked.files.all()] + [c.pdf.name for c in locked.consents.all()]
-        stored += [h.file.name for h in locked.history.exclude(file="")]
+        stored += [h.document.name for h in locked.history.exclude(document="")]
         locked.files.all().delete()
         locked.consents.all().delete()
         locked.delete()
@@ -347,10 +401,7 @@ def file_upload(
     )
     record.file.save(uploaded_file.name, uploaded_file, save=False)  # streamed copy, in chunks
     try:
-        with transaction.atomic():
-            record.save()
-            history_add(application=application, event="file_uploaded", actor=actor, now=now,
-                        comment=f"{document_type.name_ru}: {record.original_name}")
+        record.save()
     except Exception:
         record.file.delete(save=False)
         raise
@@ -363,8 +414,6 @@ def file_delete(*, file: ApplicationFile, actor: User, provider: str, now=None) 
         raise ApplicationError(_("This document is provided by the other party."), code="not_yours")
     name = file.file.name
     with transaction.atomic():
-        history_add(application=file.application, event="file_deleted", actor=actor, now=now,
-                    comment=f"{file.document_type.name_ru}: {file.original_name}")
         file.delete()
 
         def _remove():
@@ -376,10 +425,6 @@ def file_delete(*, file: ApplicationFile, actor: User, provider: str, now=None) 
 
 
 # --- the developer ----------------------------------------------------------------------------
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _invitation_token(*, application: Application, created_at, bin: str, email: str) -> str:
@@ -410,15 +455,14 @@ def invitation_create(*, application: Application, actor: User, now=None) -> tup
                 .filter(used_at__isnull=True, expires_at__gt=now).order_by("-created_at").first())
         if live is not None and (live.bin, live.email, live.phone) == (bin_, email, phone):
             token = _invitation_token(application=application, created_at=live.created_at, bin=bin_, email=email)
-            if live.token_hash == _token_hash(token):  # not so after a SECRET_KEY rotation: a new link
+            if live.token_hash == token_hash(token):  # not so after a SECRET_KEY rotation: a new link
                 return live, token
         application.invitations.filter(used_at__isnull=True).update(expires_at=now)
         token = _invitation_token(application=application, created_at=now, bin=bin_, email=email)
         invitation = DeveloperInvitation.objects.create(
-            application=application, token_hash=_token_hash(token), bin=bin_, email=email, phone=phone,
+            application=application, token_hash=token_hash(token), bin=bin_, email=email, phone=phone,
             created_at=now, expires_at=now + INVITATION_TTL,
         )
-        history_add(application=application, event="invitation_link", actor=actor, now=now, comment=invitation.bin)
     return invitation, token
 
 
@@ -443,23 +487,9 @@ def invitation_send(*, application: Application, actor: User, now=None) -> Devel
     )
     with transaction.atomic():
         DeveloperInvitation.objects.filter(pk=invitation.pk).update(sent_at=now)
-        history_add(application=application, event="invited", actor=actor, now=now,
-                    comment=f"{invitation.bin} {invitation.email}")
         transaction.on_commit(lambda: send_mail(subject, body, None, [invitation.email]))
     invitation.sent_at = now
     return invitation
-
-
-def invitation_get(*, token: str, now=None) -> DeveloperInvitation | None:
-    """The live invitation for a token, or None (unknown, used or expired all look the same)."""
-    now = now or timezone.now()
-    if not token or len(token) > 64:
-        return None
-    return (
-        DeveloperInvitation.objects.select_related("application", "application__organization")
-        .filter(token_hash=_token_hash(token), used_at__isnull=True, expires_at__gt=now)
-        .first()
-    )
 
 
 @dataclass
@@ -510,8 +540,8 @@ def invitation_accept(*, invitation: DeveloperInvitation, signer, email: str = "
         # Every application naming this BIN, now and later, reaches the developer.
         Application.objects.filter(developer__isnull=True, developer_bin=organization.bin).update(developer=organization)
         Application.objects.filter(pk=locked.application_id).update(developer=organization, developer_bin=organization.bin)
-        history_add(application=locked.application, event="developer_joined", actor=user, now=now,
-                    comment=organization.name_ru)
+        history_add(application=locked.application, event=ApplicationHistory.Event.DEVELOPER_JOINED, user=user,
+                    now=now, comment=organization.name_ru)
     return user
 
 
@@ -559,7 +589,6 @@ def consent_form(*, application: Application, consent_type: ConsentType, actor: 
         doc.formed_at = now
         doc.pdf.save(f"consent-{consent_type.pk}.pdf", ContentFile(pdf), save=False)
         doc.save()
-        history_add(application=application, event="consent_formed", actor=actor, now=now, comment=consent_type.name_ru)
         if old:
             from django.core.files.storage import default_storage
 
@@ -570,8 +599,6 @@ def consent_form(*, application: Application, consent_type: ConsentType, actor: 
 def consent_mark_signed(*, consent: ConsentDocument, signer_name: str, signature_id=None, actor=None, now=None) -> ConsentDocument:
     now = now or timezone.now()
     ConsentDocument.objects.filter(pk=consent.pk).update(signed_at=now, signer_name=signer_name, signature_id=signature_id)
-    history_add(application=consent.application, event="consent_signed", actor=actor, now=now,
-                comment=f"{consent.consent_type.name_ru} — {signer_name}")
     consent.refresh_from_db()
     return consent
 
@@ -598,7 +625,7 @@ def consent_request_developer_signature(*, application: Application, consent_typ
         subject=consent, document=consent.pdf.read(), filename=f"consent-{consent_type.pk}.pdf",
         title_ru=consent_type.name_ru, title_kk=consent_type.name_kk, organization=developer,
         required_bin=developer.bin, allowed_roles={"head", "may_sign"},
-        on_complete="applications.services.consent_on_signed",
+        on_complete="applications:consent_signed",
         return_url=reverse("applications:stage", args=[application.public_id, 4]), now=now,
     )
     url = settings.PORTAL_BASE_URL + reverse("signing:request", args=[signing_request.public_id])
@@ -607,11 +634,8 @@ def consent_request_developer_signature(*, application: Application, consent_typ
     body = (f"{application.organization.name_ru} просит подписать согласие «{consent_type.name_ru}» по заявке "
             f"«{application.project_name}» (ЭЦП или QR): {url}\n\n"
             f"«{consent_type.name_kk}» келісіміне қол қойыңыз (ЭЦҚ немесе QR): {url}")
-    with transaction.atomic():
-        history_add(application=application, event="signing_link_sent", actor=actor, now=now,
-                    comment=f"{consent_type.name_ru} → {', '.join(recipients)}")
-        if recipients:
-            transaction.on_commit(lambda: send_mail(subject, body, None, recipients))
+    if recipients:
+        transaction.on_commit(lambda: send_mail(subject, body, None, recipients))
     return signing_request
 
 
@@ -648,7 +672,8 @@ def application_send_to_moderation(*, application: Application, actor: User, now
             "at": timezone.localtime(opens_at).strftime("%d.%m.%Y %H:%M")
         }
     return application_transition(
-        application, to=Status.ON_MODERATION, actor=actor, now=now, payload={"opens_at": opens_at}, comment=comment
+        application, to=Status.ON_MODERATION, actor=party_actor(application=application, user=actor), user=actor,
+        now=now, payload={"opens_at": opens_at}, comment=comment,
     )
 
 
@@ -665,19 +690,28 @@ def application_document_pdf(*, application: Application) -> bytes:
         )
 
 
-def application_signed(*, application: Application, actor=None, signer_name: str = "", now=None) -> Application:
+def application_signed(*, application: Application, actor=None, signer_name: str = "", signature=None,
+                       now=None) -> Application:
     """The УК signed the application (ЭЦП/QR): it goes to KZhK. From a draft or after remarks
-    without moderation, and after «Замечаний нет»."""
+    without moderation, and after «Замечаний нет». `actor` is the signing user; `signature` the
+    signing.Signature (the history row points at it: «signed by whom», downloadable)."""
     now = now or timezone.now()
     if application.status != Status.TO_SIGN:
         _require_complete(application)
-    history_add(application=application, event="signed", actor=actor, now=now, comment=signer_name)
-    return application_transition(application, to=Status.SENT, actor=actor, now=now)
+    if signature is not None:
+        signer_name = f"{signature.signer_name} ({signature.organization_name})" if signature.organization_name \
+            else signature.signer_name
+    with transaction.atomic():
+        history_add(application=application, event=ApplicationHistory.Event.SIGNED, user=actor, now=now,
+                    actor_name=signer_name or None, status=application.status, signature=signature,
+                    payload={"signer_iin": signature.signer_iin} if signature is not None else None)
+        return application_transition(application, to=Status.SENT, actor=Actor.COMPANY, user=actor, now=now,
+                                      actor_name=signer_name)
 
 
 def application_on_signed(signing_request, signature) -> None:
     application = Application.objects.get(pk=signing_request.subject_id)
-    application_signed(application=application, actor=signing_request.signer_user, signer_name=signature.signer_name)
+    application_signed(application=application, actor=signing_request.signer_user, signature=signature)
 
 
 # --- moderation (KZhK staff in admin) ---------------------------------------------------------
@@ -698,148 +732,34 @@ def moderation_decide(*, application: Application, moderator: User, items: list[
         )
     has_remarks = any(not i.get("ok") for i in items)
     decision = ModerationReview.Decision.REMARKS if has_remarks else ModerationReview.Decision.OK
-    conclusion = None
-    if has_remarks:
+    review = ModerationReview(application=application, moderator=moderator, decision=decision, items=items, created_at=now)
+    stored = None
+    if has_remarks:  # rendered, signed and stored before the transaction opens
         with translation.override("ru"):
             pdf = _pdf_render(
                 template_name="applications/pdf/conclusion.html",
                 context={"application": application, "items": items, "moderator": moderator, "now": now},
             )
         pdf = _pdf_issue_by_kzhk(pdf=pdf, title="Заключение по результатам модерации")
-        filename = f"conclusion-{application.public_id.hex[:8]}.pdf"
-        conclusion = stored_first(ModerationReview, "conclusion_pdf", filename, pdf)  # storage before the transaction
-        history_file = stored_first(ApplicationHistory, "file", filename, pdf)
+        review.conclusion_pdf.save(f"conclusion-{application.public_id.hex[:8]}.pdf", ContentFile(pdf), save=False)
+        stored = StoredDocument(name=review.conclusion_pdf.name.rsplit("/", 1)[-1], path=review.conclusion_pdf.name,
+                                sha256=hashlib.sha256(pdf).hexdigest())
+    remarks_text = "\n".join(f"{i['name']}: {i.get('remark', '')}" for i in items if not i.get("ok"))
     with transaction.atomic():
-        review = ModerationReview(application=application, moderator=moderator, decision=decision, items=items, created_at=now)
-        if conclusion is not None:
-            review.conclusion_pdf.name = conclusion
         review.save()
-        remarks_text = "\n".join(f"{i['name']}: {i.get('remark', '')}" for i in items if not i.get("ok"))
         if has_remarks:
-            application_transition(
-                application, to=Status.REVISION, actor=moderator, now=now, comment=remarks_text,
-                file=history_file, actor_label="АО «КЖК»",
-            )
+            application_transition(application, to=Status.REVISION, actor=Actor.MODERATOR, user=moderator, now=now,
+                                   comment=remarks_text, payload={"document": stored}, actor_name="АО «КЖК»")
             consents_reset_for_developer(application=application)
         else:
-            application_transition(application, to=Status.TO_SIGN, actor=moderator, now=now, actor_label="АО «КЖК»")
+            application_transition(application, to=Status.TO_SIGN, actor=Actor.MODERATOR, user=moderator, now=now,
+                                   actor_name="АО «КЖК»")
     return review
 
 
 # --- after sending: BPMS events and decision documents ------------------------------------------
 
-
-def application_apply_bpms_event(*, case_id: str, event: dict) -> None:
-    """One BPMS event, applied idempotently (events with seq ≤ the last seen are ignored).
-
-    Status through the transition table; registration number/date and the review deadline
-    («Срок исполнения»); documents: a rejection notice (issued by KZhK: PAdES-stamped), pledge
-    agreements on approval (rendered here when BPMS sends none) and АВР (`"kind": "avr"`) to be
-    signed by the parties; any other document is kept in the history with «Скачать»."""
-
-    seq = int(event.get("seq", 0))
-    status = event.get("status", "")
-    occurred = event.get("occurred_at")
-    now = datetime.datetime.fromisoformat(occurred) if occurred else timezone.now()
-    if timezone.is_naive(now):
-        now = timezone.make_aware(now)
-    payload = event.get("payload") or {}
-    with transaction.atomic():
-        application = Application.objects.select_for_update().filter(public_id=case_id).first()
-        if application is None or seq <= application.bpms_seq:
-            return
-        Application.objects.filter(pk=application.pk).update(bpms_seq=seq)
-        changes = {}
-        if payload.get("registration_number"):
-            changes["registration_number"] = payload["registration_number"]
-            changes["registered_at"] = now
-        if payload.get("registered_at"):
-            changes["registered_at"] = datetime.datetime.fromisoformat(str(payload["registered_at"]))
-        deadline = payload.get("due_date") or payload.get("review_deadline") or payload.get("deadline")
-        if deadline and status != Status.REVISION:  # a revision's deadline is the applicant's, not KZhK's
-            changes["due_date"] = datetime.date.fromisoformat(str(deadline)[:10])
-        documents = [
-            (d, base64.b64decode(d["data_b64"])) for d in (event.get("documents") or []) if d.get("data_b64")
-        ]
-        comment = str(payload.get("comment") or payload.get("notes") or payload.get("reason") or "")
-        decision_docs, history_docs = [], []
-        for d, data in documents:
-            kind = d.get("kind") or {Status.REJECTED: DecisionDocument.Kind.REJECTION,
-                                     Status.APPROVED: DecisionDocument.Kind.PLEDGE}.get(status)
-            (decision_docs if kind else history_docs).append((kind, d, data))
-        if status in (Status.REVISION, Status.REJECTED):  # official notices: issued under KZhK's key
-            history_docs = [(k, d, _issue_or_keep(data, d)) for k, d, data in history_docs]
-        if status and status != application.status:
-            first = history_docs[0] if history_docs else None
-            application_transition(
-                application, to=status, now=now, payload=changes, comment=comment, actor_label="АО «КЖК» (BPMS)",
-                file=_bpms_file(first[1], first[2]) if first else None,
-            )
-            history_docs = history_docs[1:]
-        elif changes:
-            Application.objects.filter(pk=application.pk).update(**changes)
-        for _kind, d, data in history_docs:
-            history_add(application=application, event="document_received", now=now, actor_label="АО «КЖК» (BPMS)",
-                        comment=d.get("title") or d.get("name", ""), file=_bpms_file(d, data))
-        application.refresh_from_db()
-        if status == Status.REJECTED and not decision_docs:
-            decision_docs.append((DecisionDocument.Kind.REJECTION, {"name": "otkaz.pdf"}, _decision_pdf(
-                application, "applications/pdf/rejection.html", comment=comment, now=now)))
-        if status == Status.APPROVED and not any(k == DecisionDocument.Kind.PLEDGE for k, _d, _x in decision_docs):
-            decision_docs.append((DecisionDocument.Kind.PLEDGE, {"name": "dogovor-zaloga.pdf", "title": "Договор залога"},
-                                  _decision_pdf(application, "applications/pdf/pledge.html", comment=comment, now=now)))
-        for kind, d, data in decision_docs:
-            if kind == DecisionDocument.Kind.REJECTION and not d.get("kzhk_issued"):
-                data = _pdf_issue_by_kzhk(pdf=data, title="Уведомление об отказе")
-                d = {**d, "stored_name": ""}
-            decision_document_add(
-                application=application, kind=kind, title=d.get("title") or _default_title(kind), data=data,
-                filename=d.get("name", "document.pdf"), now=now, stored_name=d.get("stored_name") or "",
-            )
-
-
-def application_prepare_bpms_event(*, case_id: str, event: dict) -> dict:
-    """bpms_bridge's prepare step, run before its transaction: the official notices of a
-    revision or rejection are issued under KZhK's key here, and the rejection notice / pledge
-    agreement BPMS did not send are rendered here, so no transaction is held while rendering or
-    signing; application_apply_bpms_event keeps what this made (the bridge then stores it)."""
-    status = event.get("status")
-    if status not in (Status.REVISION, Status.REJECTED, Status.APPROVED):
-        return event
-    default_kind = {Status.REJECTED: DecisionDocument.Kind.REJECTION}.get(status)
-    documents = []
-    for d in event.get("documents") or []:
-        kind = d.get("kind") or default_kind
-        official = kind == DecisionDocument.Kind.REJECTION or (not kind and status != Status.APPROVED)
-        if official and d.get("data_b64") and not d.get("kzhk_issued"):
-            title = "Уведомление об отказе" if kind else (d.get("title") or d.get("name", ""))
-            issued = _issue_or_keep(base64.b64decode(d["data_b64"]), {**d, "title": title})
-            d = {**d, "data_b64": base64.b64encode(issued).decode(), "kzhk_issued": True}
-        documents.append(d)
-    documents += _missing_decision_documents(case_id, event, status, documents)
-    return {**event, "documents": documents}
-
-
-def _missing_decision_documents(case_id: str, event: dict, status: str, documents: list[dict]) -> list[dict]:
-    """The rejection notice or pledge agreement KZhK issues when BPMS sends none (once: only when
-    the application is entering that status)."""
-    application = Application.objects.filter(public_id=case_id).first() if _is_uuid(case_id) else None
-    kinds = {d.get("kind") for d in documents}
-    if application is None or application.status == status or (documents and status == Status.REJECTED):
-        return []
-    payload = event.get("payload") or {}
-    comment = str(payload.get("comment") or payload.get("notes") or payload.get("reason") or "")
-    now = datetime.datetime.fromisoformat(event["occurred_at"]) if event.get("occurred_at") else timezone.now()
-    if status == Status.REJECTED:
-        pdf = _pdf_issue_by_kzhk(pdf=_decision_pdf(application, "applications/pdf/rejection.html", comment=comment, now=now),
-                                 title="Уведомление об отказе")
-        return [{"name": "otkaz.pdf", "content_type": "application/pdf", "kind": DecisionDocument.Kind.REJECTION,
-                 "data_b64": base64.b64encode(pdf).decode(), "kzhk_issued": True}]
-    if status == Status.APPROVED and DecisionDocument.Kind.PLEDGE not in kinds:
-        pdf = _decision_pdf(application, "applications/pdf/pledge.html", comment=comment, now=now)
-        return [{"name": "dogovor-zaloga.pdf", "title": "Договор залога", "content_type": "application/pdf",
-                 "kind": DecisionDocument.Kind.PLEDGE, "data_b64": base64.b64encode(pdf).decode()}]
-    return []
+KZHK_BPMS = "АО «КЖК» (BPMS)"
 
 
 def _is_uuid(value) -> bool:
@@ -850,12 +770,175 @@ def _is_uuid(value) -> bool:
     return True
 
 
-def _bpms_file(document: dict, data: bytes) -> ContentFile | str:
-    """The file bpms_bridge already stored for a BPMS document, or its content to store now."""
-    return document.get("stored_name") or ContentFile(data, name=document.get("name", "document.pdf"))
+def _event_document(d: Mapping) -> Document:
+    """An event's document; `stored_name` when bpms_bridge already stored it (before its transaction)."""
+    return Document(name=d.get("name") or "document.pdf", content=base64.b64decode(d.get("data_b64") or ""),
+                    content_type=d.get("content_type") or "application/pdf", stored_name=d.get("stored_name") or "")
 
 
-def _issue_or_keep(data: bytes, document: dict) -> bytes:
+def _document_kind(d: Mapping, status: str) -> str | None:
+    """A decision document's kind: as BPMS says, else the rejection notice / pledge agreement an
+    event of that status carries; None for any other document (kept in the history)."""
+    kind = d.get("kind")
+    if kind in DecisionDocument.Kind.values:
+        return kind
+    return {Status.REJECTED: DecisionDocument.Kind.REJECTION, Status.APPROVED: DecisionDocument.Kind.PLEDGE}.get(status)
+
+
+def _bpms_data(payload: Mapping, *, status: str) -> dict:
+    """BPMS Simbase's names for the data an event carries → the application's."""
+    data = {}
+    if payload.get("registration_number"):
+        data["registration_number"] = payload["registration_number"]
+    if payload.get("registered_at"):
+        data["registered_at"] = payload["registered_at"]
+    deadline = payload.get("due_date") or payload.get("review_deadline") or payload.get("deadline")
+    if deadline and status != Status.REVISION:  # a revision's deadline is the applicant's, not KZhK's
+        data["due_date"] = str(deadline)[:10]
+    for key in ("reason", "comment"):
+        if payload.get(key):
+            data[key] = str(payload[key])
+    return data
+
+
+def _bpms_comment(payload: Mapping) -> str:
+    return str(payload.get("comment") or payload.get("notes") or payload.get("reason") or "")
+
+
+def _moves(application: Application, status: str) -> bool:
+    """Whether an event's status is a move to make: a new status the table lists for BPMS. An
+    earlier status (a late event) is ignored; any other unknown move raises (the bridge records it)."""
+    if not status or status == application.status:
+        return False
+    if WORKFLOW.find(application.status, status) is None and status in transitions.ORDER and \
+            transitions.ORDER.index(status) < transitions.ORDER.index(application.status):
+        logger.warning("application %s: BPMS event %s -> %s would go backwards, ignored",
+                       application.public_id, application.status, status)
+        return False
+    return True
+
+
+def application_apply_bpms_event(*, case_id: str, event: Mapping) -> Application | None:
+    """One BPMS event, applied idempotently through the workflow with the BPMS actor (events with
+    seq ≤ the last seen change nothing). A new status is a move; the documents it carries are the
+    status's own (notice, rejection notice, pledge agreement — made in the prepare step); any
+    further document is added as it is: an АВР or another decision document to sign, or a
+    document kept in the history with «Скачать». An event that repeats the current status (an
+    АВР after approval) adds its documents and nothing else."""
+    application = Application.objects.filter(public_id=case_id).first() if _is_uuid(case_id) else None
+    if application is None:
+        logger.warning("BPMS event for unknown application %s ignored", case_id)
+        return None
+    seq = int(event.get("seq") or 0)
+    status = str(event.get("status") or "")
+    now = _as_datetime(event.get("occurred_at")) or timezone.now()
+    raw_payload = event.get("payload") or {}
+    data, comment = _bpms_data(raw_payload, status=status), _bpms_comment(raw_payload)
+    documents = [(_document_kind(d, status), d) for d in (event.get("documents") or []) if d.get("data_b64")]
+    with transaction.atomic():
+        locked = Application.objects.select_for_update().get(pk=application.pk)
+        if seq and seq <= locked.bpms_seq:
+            return locked
+        if _moves(locked, status):
+            payload, documents = _status_documents(locked, status, documents)
+            application_transition(locked, to=status, actor=Actor.BPMS, payload={**data, **payload, "seq": seq},
+                                   now=now, comment=comment)
+        else:
+            _bpms_data_update(locked, data, seq=seq, now=now)
+        for kind, d in documents:
+            _bpms_document_add(locked, kind=kind, d=d, now=now)
+    application.refresh_from_db()
+    return application
+
+
+def _status_documents(application: Application, status: str, documents: list) -> tuple[dict, list]:
+    """Takes the documents that belong to the move itself out of the event's list."""
+    payload, rest = {}, []
+    own = {Status.REJECTED: ("notice", DecisionDocument.Kind.REJECTION),
+           Status.APPROVED: ("pledge", DecisionDocument.Kind.PLEDGE)}.get(status)
+    for kind, d in documents:
+        if own and kind == own[1] and own[0] not in payload:
+            payload[own[0]] = _issued(d) if kind == DecisionDocument.Kind.REJECTION else _event_document(d)
+        elif kind is None and "document" not in payload:
+            payload["document"] = _issued(d) if status in NOTICE_STATUSES else _event_document(d)
+        else:
+            rest.append((kind, d))
+    return payload, rest
+
+
+def _bpms_data_update(application: Application, data: dict, *, seq: int, now) -> None:
+    changes = {"bpms_seq": max(seq, application.bpms_seq)}
+    if data.get("registration_number"):
+        changes["registration_number"] = str(data["registration_number"])[:100]
+        changes["registered_at"] = _as_datetime(data.get("registered_at")) or now
+    if data.get("due_date"):
+        changes["due_date"] = _as_date(data["due_date"])
+    Application.objects.filter(pk=application.pk).update(**changes)
+
+
+def _bpms_document_add(application: Application, *, kind: str | None, d: Mapping, now) -> None:
+    if kind is not None:
+        document = _issued(d) if kind == DecisionDocument.Kind.REJECTION else _event_document(d)
+        _decision_document_add(application=application, kind=kind, title=d.get("title") or "", document=document,
+                               now=now)
+        return
+    document = _event_document(d)
+    if document.stored_name:
+        stored = StoredDocument(name=document.name, path=document.stored_name,
+                                sha256=hashlib.sha256(document.content).hexdigest())
+    else:  # not stored by the bridge (a direct call): written here
+        stored = workflow.store_document(_history_document_field(application), document)
+    history_add(application=application, event=ApplicationHistory.Event.DOCUMENT_ISSUED, now=now,
+                actor_name=KZHK_BPMS, comment=d.get("title") or document.name, document=stored)
+
+
+# Statuses whose document is KZhK's official notice (PAdES-issued under KZhK's key).
+NOTICE_STATUSES = (Status.REVISION, Status.REJECTED)
+
+
+def _issued(d: Mapping) -> Document:
+    """An official notice as KZhK's PAdES issue: done in the prepare step (`kzhk_issued`);
+    issued here only if that step did not run."""
+    document = _event_document(d)
+    if d.get("kzhk_issued"):
+        return document
+    logger.warning("BPMS notice %s was not issued in the prepare step: issuing it now", document.name)
+    return Document(name=document.name, content=_issue_or_keep(document.content, d), content_type=document.content_type)
+
+
+def application_prepare_bpms_event(*, case_id: str, event: Mapping) -> Mapping:
+    """bpms_bridge's prepare step, run before its transaction: the slow work of an event — KZhK's
+    PAdES issue of an official notice, the rejection notice and the pledge agreement an approval
+    opens — is done here, so no transaction is held while rendering or signing;
+    application_apply_bpms_event stores what this made."""
+    application = Application.objects.filter(public_id=case_id).first() if _is_uuid(case_id) else None
+    seq = int(event.get("seq") or 0)
+    status = str(event.get("status") or "")
+    if application is not None and seq and seq <= application.bpms_seq:
+        return event  # a repeat: apply will change nothing
+    documents = []
+    for d in event.get("documents") or []:
+        kind = _document_kind(d, status)
+        if d.get("data_b64") and not d.get("kzhk_issued") and (
+                kind == DecisionDocument.Kind.REJECTION or (kind is None and status in NOTICE_STATUSES)):
+            issued = _issue_or_keep(base64.b64decode(d["data_b64"]), d)
+            d = {**d, "data_b64": base64.b64encode(issued).decode(), "kzhk_issued": True}
+        documents.append(d)
+    if application is not None and status != application.status:
+        kinds = {_document_kind(d, status) for d in documents}
+        comment = _bpms_comment(event.get("payload") or {})
+        made = None
+        if status == Status.REJECTED and DecisionDocument.Kind.REJECTION not in kinds:
+            made = (DecisionDocument.Kind.REJECTION, _rejection_notice(application, comment=comment, now=timezone.now()))
+        elif status == Status.APPROVED and DecisionDocument.Kind.PLEDGE not in kinds:
+            made = (DecisionDocument.Kind.PLEDGE, _pledge_agreement(application, comment=comment, now=timezone.now()))
+        if made is not None:
+            documents.append({"kind": made[0], "name": made[1].name, "content_type": made[1].content_type,
+                              "data_b64": base64.b64encode(made[1].content).decode(), "kzhk_issued": True})
+    return {**event, "documents": documents}
+
+
+def _issue_or_keep(data: bytes, document: Mapping) -> bytes:
     if document.get("kzhk_issued") or document.get("content_type", "application/pdf") != "application/pdf":
         return data
     try:
@@ -876,58 +959,115 @@ def _decision_pdf(application: Application, template_name: str, *, comment: str,
                            context={"application": application, "comment": comment, "now": now})
 
 
+def _rejection_notice(application: Application, *, comment: str, now) -> Document:
+    pdf = _decision_pdf(application, "applications/pdf/rejection.html", comment=comment, now=now)
+    return Document(name="otkaz.pdf", content=_pdf_issue_by_kzhk(pdf=pdf, title="Уведомление об отказе"))
+
+
+def _pledge_agreement(application: Application, *, comment: str, now) -> Document:
+    return Document(name="dogovor-zaloga.pdf",
+                    content=_decision_pdf(application, "applications/pdf/pledge.html", comment=comment, now=now))
+
+
 def decision_document_add(
     *, application: Application, kind: str, title: str, data: bytes, filename: str, now=None, stored_name: str = ""
 ) -> DecisionDocument:
     """A document from KZhK after the decision. Pledge agreements and АВР are signed by the УК and
     the developer (a signing multi-party document); a rejection notice is for information."""
+    return _decision_document_add(application=application, kind=kind, title=title, now=now or timezone.now(),
+                                  document=Document(name=filename, content=data, stored_name=stored_name))
+
+
+def _decision_document_add(*, application: Application, kind: str, title: str, document: Document, now
+                           ) -> DecisionDocument:
     from signing.services import signed_document_create
 
-    now = now or timezone.now()
     state = DecisionDocument.State.INFO if kind == DecisionDocument.Kind.REJECTION else DecisionDocument.State.TO_SIGN
-    doc = DecisionDocument(application=application, kind=kind, title=title or filename, state=state, created_at=now)
-    if stored_name:  # written before the caller's transaction (bpms_bridge stores inbound documents)
-        doc.file.name = stored_name
+    doc = DecisionDocument(application=application, kind=kind, title=title or _default_title(kind), state=state,
+                           created_at=now)
+    if document.stored_name:  # written before the caller's transaction (bpms_bridge stores inbound documents)
+        doc.file.name = document.stored_name
     else:
-        doc.file.save(filename, ContentFile(data), save=False)
+        doc.file.save(document.name, ContentFile(document.content), save=False)
     doc.save()
     if state == DecisionDocument.State.TO_SIGN:
         parties = [{"organization": org} for org in filter(None, (application.organization, application.developer))]
         doc.signed_document = signed_document_create(
-            subject=doc, document=data, filename=filename, title_ru=doc.title, title_kk=doc.title, parties=parties,
+            subject=doc, document=document.content, filename=document.name, title_ru=doc.title, title_kk=doc.title,
+            parties=parties,
         )
         doc.save(update_fields=["signed_document"])
-    history_add(application=application, event="document_received", now=now, comment=doc.title, actor_label="АО «КЖК»")
+    stored = StoredDocument(name=document.name, path=doc.file.name,
+                            sha256=hashlib.sha256(document.content).hexdigest())
+    history_add(application=application, event=ApplicationHistory.Event.DOCUMENT_ISSUED, now=now, comment=doc.title,
+                actor_name="АО «КЖК»", decision_document=doc, document=stored)
     return doc
 
 
+# --- decision documents: their own table ----------------------------------------------------------
+
+
+def _enter_document_signed(step: workflow.Step) -> None:
+    doc = step.obj
+    _outbox_enqueue(application=doc.application, kind="signed_document", payload={"document": doc.title},
+                    idempotency_key=f"decision-{doc.pk}-signed")
+
+
+def _enter_document_returned(step: workflow.Step) -> None:
+    doc = step.obj
+    step.set(comment=step.payload["comment"])
+    _outbox_enqueue(application=doc.application, kind="avr_returned",
+                    payload={"document": doc.title, "comment": step.payload["comment"]},
+                    idempotency_key=f"avr-{doc.pk}-returned")
+
+
+def _record_document_step(step: workflow.Step) -> ApplicationHistory:
+    doc = step.obj
+    event = {DecisionDocument.State.SIGNED: ApplicationHistory.Event.DOCUMENT_COMPLETED,
+             DecisionDocument.State.RETURNED: ApplicationHistory.Event.DOCUMENT_RETURNED}[step.target]
+    comment = doc.title if step.target == DecisionDocument.State.SIGNED else f"{doc.title}: {step.payload['comment']}"
+    return history_add(application=doc.application, event=event, user=step.user, now=step.now, comment=comment,
+                       status=step.target, actor_name=step.actor_name,
+                       payload={"from_status": step.source, **step.history_payload}, decision_document=doc)
+
+
+DOCUMENT_WORKFLOW = workflow.Workflow(
+    name="decision_document", model=DecisionDocument, transitions=transitions.DOCUMENT_TRANSITIONS,
+    labels=DecisionDocument.State, field="state", timestamp_field=None, error=ApplicationError,
+    refused_message=lambda source, target: _("The document cannot move from «%(from)s» to «%(to)s».") % {
+        "from": source, "to": target},
+    missing_message=lambda fields: _("Write what has to be corrected."),
+    select_related=("application",), history=_record_document_step, actor_label=_workflow_actor_label,
+    on_enter={DecisionDocument.State.SIGNED: _enter_document_signed,
+              DecisionDocument.State.RETURNED: _enter_document_returned},
+)
+
+
+def decision_document_transition(document: DecisionDocument, *, to: str, actor: str, user=None,
+                                 payload: dict | None = None, now=None) -> DecisionDocument:
+    return DOCUMENT_WORKFLOW.transition(document, to=to, actor=actor, user=user, payload=payload, now=now)
+
+
 def decision_document_on_signed(signing_request, signature) -> None:
-    """signing's on_complete for a party's signature on a pledge agreement or АВР."""
+    """signing's completion for a party's signature on a pledge agreement or АВР."""
     doc = DecisionDocument.objects.select_related("application", "signed_document").get(
         signed_document_id=signing_request.signed_document_id
     )
-    history_add(application=doc.application, event="document_signed", actor=signing_request.signer_user,
-                comment=f"{doc.title} — {signature.signer_name} ({signature.organization_name})")
+    history_add(application=doc.application, event=ApplicationHistory.Event.DOCUMENT_SIGNED,
+                user=signing_request.signer_user, comment=f"{doc.title} — {signature.signer_name} ({signature.organization_name})",
+                actor_name=f"{signature.signer_name} ({signature.organization_name})", decision_document=doc,
+                signature=signature)
     if doc.signed_document.is_fully_signed and doc.state == DecisionDocument.State.TO_SIGN:
-        DecisionDocument.objects.filter(pk=doc.pk).update(state=DecisionDocument.State.SIGNED)
-        _outbox_enqueue(application=doc.application, kind="signed_document", payload={"document": doc.title},
-                        idempotency_key=f"decision-{doc.pk}-signed")
+        decision_document_transition(doc, to=DecisionDocument.State.SIGNED, actor=Actor.SYSTEM)
 
 
 def avr_return(*, document: DecisionDocument, comment: str, actor: User, now=None) -> DecisionDocument:
     """«Отправить на доработку» for an АВР, with a comment that goes to BPMS."""
-    now = now or timezone.now()
-    if document.kind != DecisionDocument.Kind.AVR or document.state != DecisionDocument.State.TO_SIGN:
+    if document.kind not in transitions.RETURNABLE_KINDS or document.state != DecisionDocument.State.TO_SIGN:
         raise ApplicationError(_("Only an unsigned certificate of completed work can be sent for revision."), code="not_avr")
     comment = (comment or "").strip()
     if not comment:
         raise ApplicationError(_("Write what has to be corrected."), code="comment_required", field="comment")
-    with transaction.atomic():
-        DecisionDocument.objects.filter(pk=document.pk).update(state=DecisionDocument.State.RETURNED, comment=comment)
-        history_add(application=document.application, event="avr_returned", actor=actor, now=now, comment=comment)
-        _outbox_enqueue(
-            application=document.application, kind="avr_returned", payload={"document": document.title, "comment": comment},
-            idempotency_key=f"avr-{document.pk}-returned",
-        )
-    document.refresh_from_db()
-    return document
+    party = party_actor(application=document.application, user=actor)
+    return decision_document_transition(document, to=DecisionDocument.State.RETURNED, actor=party, user=actor,
+                                        payload={"comment": comment}, now=now)

@@ -1,12 +1,13 @@
 """Thin views of «Мои заявки» → «Гарантирование». Every object is fetched through a selector
 scoped to the user's organization (another organization's object is a 404)."""
 
+import io
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -145,9 +146,20 @@ def application_history(request, public_id):
 
 @login_required
 def history_file(request, public_id, entry_id):
+    """«Скачать» of a history stage: its document, else the decision document it is about (the
+    signed PDF once every party signed), else the document the recorded signature signed."""
     application = _get(request, public_id)
-    entry = get_object_or_404(application.history.exclude(file=""), pk=entry_id)
-    return private_file_response(entry.file, f"{entry.event}-{entry.pk}.pdf")
+    entry = selectors.history_entry_get(application=application, entry_id=entry_id)
+    if entry.document:
+        return private_file_response(entry.document, entry.document_name or f"{entry.event}-{entry.pk}.pdf")
+    if entry.decision_document_id:
+        url = reverse("applications:decision_download", args=[public_id, entry.decision_document_id])
+        return redirect(url if entry.decision_document.state == DecisionDocument.State.SIGNED else f"{url}?review=1")
+    signed = entry.signature.signing_request
+    if signed is None or not signed.document:
+        raise Http404
+    return FileResponse(io.BytesIO(bytes(signed.document)), as_attachment=True, filename=signed.filename,
+                        content_type=signed.mime_type)
 
 
 # --- the 4-stage form -------------------------------------------------------------------------
@@ -467,7 +479,7 @@ def consent_sign(request, public_id, consent_type_id):
     return _signing_response(
         request, subject=consent, document=document, filename=f"consent-{consent_type_id}.pdf",
         title_ru=consent.consent_type.name_ru, title_kk=consent.consent_type.name_kk,
-        on_complete="applications.services.consent_on_signed",
+        on_complete="applications:consent_signed",
         return_url=reverse("applications:stage", args=[public_id, 4]),
         organization=request.user.organization, required_bin=request.user.organization.bin, signer_user=request.user,
     )
@@ -510,7 +522,7 @@ def application_sign(request, public_id):
         request, subject=application, document=services.application_document_pdf(application=application),
         filename=f"application-{application.public_id.hex[:8]}.pdf",
         title_ru="Заявка на гарантирование", title_kk="Кепілдікке өтінім",
-        on_complete="applications.services.application_on_signed",
+        on_complete="applications:application_signed",
         return_url=reverse("applications:stage", args=[public_id, 4]),
         organization=application.organization, required_bin=application.organization.bin, signer_user=request.user,
     )
@@ -564,7 +576,7 @@ def decision_document_sign(request, public_id, document_id):
         raise Http404
     return _signing_response(
         request, subject=doc, document=bytes(doc.signed_document.document), filename=doc.signed_document.filename,
-        title_ru=doc.title, title_kk=doc.title, on_complete="applications.services.decision_document_on_signed",
+        title_ru=doc.title, title_kk=doc.title, on_complete="applications:decision_document_signed",
         return_url=reverse("applications:stage", args=[public_id, 4]), organization=request.user.organization,
         signer_user=request.user, signed_document=doc.signed_document,
     )
@@ -589,7 +601,7 @@ def avr_return(request, public_id, document_id):
 
 
 def invitation_open(request, token):
-    invitation = services.invitation_get(token=token)
+    invitation = selectors.invitation_get(token=token)
     if invitation is None:
         raise Http404
     if request.method == "POST":
@@ -598,7 +610,7 @@ def invitation_open(request, token):
             request, subject=invitation, document=_invitation_document(invitation), filename="developer-confirmation.pdf",
             title_ru="Подтверждение данных застройщика", title_kk="Құрылыс салушының деректерін растау",
             purpose="sign", organization=None, required_bin=invitation.bin, allowed_roles=None,
-            on_complete="applications.services.invitation_on_signed",
+            on_complete="applications:invitation_confirmed",
             return_url=reverse("applications:invitation_done", args=[token]),
         )
     record = legal_entity_lookup(bin=invitation.bin)
@@ -623,7 +635,7 @@ def invitation_done(request, token):
 
     pk = request.session.get("applications_invitation")
     invitation = DeveloperInvitation.objects.filter(pk=pk, used_at__isnull=False).select_related("used_by").first() if pk else None
-    if invitation is None or invitation.token_hash != services._token_hash(token) or invitation.used_by is None:
+    if invitation is None or invitation.token_hash != selectors.token_hash(token) or invitation.used_by is None:
         raise Http404
     request.session.pop("applications_invitation", None)
     login(request, invitation.used_by, backend="django.contrib.auth.backends.ModelBackend")

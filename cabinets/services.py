@@ -47,6 +47,18 @@ def notification_create(
     return notification
 
 
+def notify_both_languages(*, organization: Organization, title, body=None, link: str = "") -> Notification:
+    """The one way a domain notifies an organization: `title` and `body` are lazy strings or
+    callables building the text with gettext; each is rendered in Russian and in Kazakh.
+    Call it inside the transaction that made the change (the e-mail copy goes after commit)."""
+    from homeportal.i18n import in_both_languages
+
+    title_ru, title_kk = in_both_languages(title)
+    body_ru, body_kk = in_both_languages(body) if body is not None else ("", "")
+    return notification_create(organization=organization, title_ru=title_ru, title_kk=title_kk, body_ru=body_ru,
+                               body_kk=body_kk, link=link)
+
+
 def notification_send_email_copy(*, notification_id: int) -> None:
     with transaction.atomic():
         notification = (

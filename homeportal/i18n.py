@@ -26,3 +26,15 @@ class Localized:
         if obj is None:
             return self
         return localized(obj, self.base)
+
+
+def in_both_languages(text) -> tuple[str, str]:
+    """`text` (a lazy string, or a callable that builds the string with gettext) rendered in
+    Russian and in Kazakh: what a stored two-language row (a notification) keeps."""
+    from django.utils import translation
+
+    out = []
+    for language in ("ru", "kk"):
+        with translation.override(language):
+            out.append(str(text() if callable(text) else text))
+    return out[0], out[1]

@@ -38,7 +38,7 @@ def demo_document_start(*, organization, user, return_url: str):
     )
     return services.signing_request_create(
         subject=organization, document=pdf, filename=f"{number}.pdf", title_ru=title_ru, title_kk=title_kk,
-        organization=organization, allowed_roles={"head", "may_sign"}, on_complete="signing.demo.demo_signed",
+        organization=organization, allowed_roles={"head", "may_sign"}, on_complete="signing:demo_signed",
         return_url=return_url, signer_user=user, signed_document=doc,
     )
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import inspect
 import logging
 import secrets
 from collections.abc import Iterable
@@ -14,7 +13,6 @@ from collections.abc import Iterable
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from .certs import (  # noqa: F401 - the public contract re-exports these
@@ -27,6 +25,7 @@ from .certs import (  # noqa: F401 - the public contract re-exports these
     pkcs12_open,
 )
 from .cms import cms_content, cms_sign, cms_verify  # noqa: F401
+from .completion import completion_name, completion_run
 from .models import QrSession, Signature, SignedDocument, SignedDocumentParty, SigningRequest
 from .pdf import pdf_issue_by_kzhk, pdf_render, pdf_verify  # noqa: F401
 
@@ -108,8 +107,7 @@ def signing_request_create(
     signing.views.signing_modal_response(request, signing_request). Valid for `expires_in`
     (default 24 h)."""
     now = now or timezone.now()
-    if on_complete:
-        import_string(on_complete)  # fail early on a typo
+    on_complete = completion_name(on_complete)  # a registered completion (signing.completion), or ValueError
     if signed_document is not None and not required_bin and organization is not None:
         required_bin = organization.bin
     if require_legal_entity is None:
@@ -194,8 +192,8 @@ def signing_request_complete(
     *, signing_request: SigningRequest, cms_bytes: bytes, method: str, now: dt.datetime | None = None, request=None,
     pades: tuple[str, bytes] | None = None,
 ) -> Signature:
-    """Verifies a CMS for the request, stores the Signature, calls on_complete(signing_request,
-    signature[, request=...]) in the same transaction. Raises SigningError."""
+    """Verifies a CMS for the request, stores the Signature, runs the request's registered
+    completion (signing.completion) in the same transaction. Raises SigningError."""
     now = now or timezone.now()
     info = _verify_for_request(signing_request, cms_bytes, now)
     with transaction.atomic():
@@ -230,16 +228,7 @@ def signing_request_complete(
         sr.status = SigningRequest.Status.COMPLETED
         sr.completed_at = now
         sr.save(update_fields=["status", "completed_at"])
-        if sr.on_complete:
-            callback = import_string(sr.on_complete)
-            try:
-                accepts_request = "request" in inspect.signature(callback).parameters
-            except (TypeError, ValueError):
-                accepts_request = False
-            if accepts_request:
-                callback(sr, signature, request=request)
-            else:
-                callback(sr, signature)
+        completion_run(sr, signature, request=request)
     signing_request.status = sr.status
     signing_request.completed_at = now
     logger.info("signing request %s completed by %s (%s)", sr.public_id, info.iin, method)

@@ -172,7 +172,7 @@ def test_signing_refused_without_consent(cabinet_client, appeal, monkeypatch):
     monkeypatch.setattr(views, "_signing_modal_response", lambda request, sr: views.redirect("appeals:list"))
     response = cabinet_client.post(url, {"consent": "on"})
     assert response.status_code == 302 and len(called) == 1
-    assert called[0]["on_complete"] == "appeals.services.appeal_signing_completed"
+    assert called[0]["on_complete"] == "appeals:appeal_signed"
     assert called[0]["required_bin"] == appeal.organization.bin
     assert called[0]["allowed_roles"] == {"head", "may_sign"}
 

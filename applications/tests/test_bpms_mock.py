@@ -64,9 +64,9 @@ def test_application_round_trip_through_the_bpms_mock(mock, company, company_use
     app.refresh_from_db()
     assert app.status == Status.REVISION
     assert app.registration_number and app.registered_at and app.due_date
-    notice = app.history.get(to_status=Status.REVISION)
+    notice = app.history.get(status=Status.REVISION)
     assert "Приложите график работ" in notice.comment
-    assert b"/ByteRange" in notice.file.read()  # issued under KZhK's key
+    assert b"/ByteRange" in notice.document.read()  # issued under KZhK's key
 
     services.file_upload(application=app, document_type=catalogue["company_doc"], actor=company_user,
                          uploaded_file=ContentFile(b"%PDF-1.4\n%%EOF\n", name="grafik.pdf"), provider="company")
@@ -80,6 +80,6 @@ def test_application_round_trip_through_the_bpms_mock(mock, company, company_use
     assert app.status == Status.APPROVED
     pledge = DecisionDocument.objects.get(application=app, kind=DecisionDocument.Kind.PLEDGE)
     assert pledge.state == DecisionDocument.State.TO_SIGN and pledge.signed_document.parties.count() == 2
-    statuses = list(app.history.filter(event="status").order_by("id").values_list("to_status", flat=True))
+    statuses = list(app.history.filter(event="status").order_by("id").values_list("status", flat=True))
     assert statuses == [Status.SENT, Status.REGISTERED, Status.IN_REVIEW, Status.REVISION, Status.SENT,
                         Status.IN_REVIEW, Status.APPROVED]

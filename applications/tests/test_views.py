@@ -245,12 +245,16 @@ def test_admin_shows_the_form_by_labels(admin_client, company):
     assert "Государственная" in html  # a choice shown by its label
 
 
-def test_an_application_returned_by_bpms_can_be_edited_but_not_deleted(company_client, company):
+def test_an_application_returned_by_bpms_is_revised_from_its_number_not_deleted(company_client, company):
+    """Seed 002: the list's «Редактировать» / «Удалить» are for applications never sent; one KZhK
+    returned is opened from its number and revised there (issue #12, defect 3)."""
     from django.utils import timezone
 
     app = ApplicationFactory(organization=company, status=Status.REVISION, sent_at=timezone.now())
     html = company_client.get(reverse("applications:list")).content.decode()
-    assert reverse("applications:delete", args=[app.public_id]) not in html and "Редактировать" in html
+    assert reverse("applications:delete", args=[app.public_id]) not in html and "Редактировать" not in html
+    assert reverse("applications:stage", args=[app.public_id, 1]) in html
+    assert company_client.get(reverse("applications:stage", args=[app.public_id, 1])).status_code == 200
     company_client.post(reverse("applications:delete", args=[app.public_id]))
     assert Application.objects.filter(pk=app.pk).exists()
 

@@ -187,8 +187,8 @@ def test_full_moderation_cycle_to_sent(company, company_user, registry, catalogu
     app.refresh_from_db()
     assert app.status == Status.REVISION and review.decision == ModerationReview.Decision.REMARKS
     assert review.conclusion_pdf.read().startswith(b"%PDF")
-    entry = app.history.filter(to_status=Status.REVISION).get()
-    assert entry.file and "Нет последней страницы" in entry.comment
+    entry = app.history.filter(status=Status.REVISION).get()
+    assert entry.document and "Нет последней страницы" in entry.comment
     assert not ConsentDocument.objects.get(application=app, consent_type=catalogue["developer_consent"]).signed_at
     assert Notification.objects.filter(organization=company, title_ru__startswith="Заявка проверена").exists()
     # The developer re-signs, the УК re-sends.
@@ -204,7 +204,7 @@ def test_full_moderation_cycle_to_sent(company, company_user, registry, catalogu
     assert app.status == Status.SENT and app.sent_at
     message = OutboxMessage.objects.get(case_kind="application", case_id=str(app.public_id))
     assert message.kind == "submit" and message.payload["organization_bin"] == company.bin
-    assert [h.to_status for h in app.history.filter(event="status").order_by("id")] == [
+    assert [h.status for h in app.history.filter(event="status").order_by("id")] == [
         Status.ON_MODERATION, Status.REVISION, Status.ON_MODERATION, Status.TO_SIGN, Status.SENT]
 
 
@@ -218,7 +218,7 @@ def test_signing_without_moderation_sends_at_once(company, company_user, registr
 def test_transition_table_refuses_jumps(company):
     app = ApplicationFactory(organization=company)
     with pytest.raises(services.ApplicationError):
-        services.application_transition(app, to=Status.APPROVED)
+        services.application_transition(app, to=Status.APPROVED, actor="bpms")
     app.refresh_from_db()
     assert app.status == Status.DRAFT
 
@@ -407,8 +407,8 @@ def test_bpms_rejection_revision_and_generated_documents(company, company_user, 
         "documents": [{"name": "zamechaniya.pdf", "content_type": "application/pdf", "data_b64": pdf}]})
     app.refresh_from_db()
     assert app.status == Status.REVISION and app.due_date == datetime.date(2026, 11, 30)
-    entry = app.history.get(to_status=Status.REVISION)
-    assert entry.file and "Уточните реквизиты" in entry.comment
+    entry = app.history.get(status=Status.REVISION)
+    assert entry.document and "Уточните реквизиты" in entry.comment
     assert not DecisionDocument.objects.filter(application=app).exists()
     services.application_signed(application=app, actor=company_user)  # fixed and signed again
     assert OutboxMessage.objects.filter(case_id=case).order_by("id").last().kind == "resubmit"
@@ -424,8 +424,9 @@ def test_bpms_approval_without_documents_prepares_the_pledge_agreement(company, 
     services.application_signed(application=app, actor=company_user)
     case = str(app.public_id)
     for seq, status in ((1, Status.REGISTERED), (2, Status.IN_REVIEW), (3, Status.APPROVED)):
+        payload = {"registration_number": "01-00002/26"} if status == Status.REGISTERED else {}
         services.application_apply_bpms_event(case_id=case, event={
-            "seq": seq, "status": status, "occurred_at": f"2026-11-2{seq}T10:00:00+05:00", "payload": {}})
+            "seq": seq, "status": status, "occurred_at": f"2026-11-2{seq}T10:00:00+05:00", "payload": payload})
     pledge = DecisionDocument.objects.get(application=app)
     assert pledge.kind == DecisionDocument.Kind.PLEDGE and pledge.state == DecisionDocument.State.TO_SIGN
     assert pledge.signed_document.parties.count() == 2

@@ -1,5 +1,7 @@
 import pytest
 
+from signing.tests import callbacks  # noqa: F401 — registers the test completion
+
 
 @pytest.fixture
 def demo_key():
@@ -44,7 +46,7 @@ def make_request(company, company_user):
         params = {
             "subject": company, "document": document, "filename": "doc.pdf", "title_ru": "Документ",
             "title_kk": "Құжат", "organization": company, "allowed_roles": {"head", "may_sign"},
-            "on_complete": "signing.tests.callbacks.record", "return_url": "/done/", "signer_user": company_user,
+            "on_complete": "signing_tests:record", "return_url": "/done/", "signer_user": company_user,
             "signed_document": doc,
         }
         params.update(kw)
