@@ -5,7 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WEB_PORT ?= 8000
 BPMS_PORT ?= 8090
-export WEB_PORT BPMS_PORT
+NCA_PORT ?= 8092
+export WEB_PORT BPMS_PORT NCA_PORT
 TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/homeportal} \
             REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/14} HOMEPORTAL_TESTING=1 \
             DJANGO_ALLOW_ASYNC_UNSAFE=true
@@ -41,6 +42,7 @@ demo: migrate
 # The portal and the mock find each other on the chosen ports (and e-mail/QR links use WEB_PORT).
 run: export BPMS_BASE_URL ?= http://127.0.0.1:$(BPMS_PORT)
 run: export PORTAL_BASE_URL ?= http://127.0.0.1:$(WEB_PORT)
+run: export NCA_SERVICES_URL ?= http://127.0.0.1:$(NCA_PORT)
 run: system install messages
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput -v 0
@@ -51,6 +53,7 @@ run: system install messages
 	@echo "  KZhK admin:        http://127.0.0.1:$(WEB_PORT)/admin/"
 	@echo "  dev outbox:        http://127.0.0.1:$(WEB_PORT)/dev/outbox/"
 	@echo "  BPMS Simbase mock: http://127.0.0.1:$(BPMS_PORT)/"
+	@echo "  NCA TSA/OCSP/CRL:  http://127.0.0.1:$(NCA_PORT)/ (test PKI stand-in)"
 	@echo "  Ctrl-C stops everything."
 	@echo
 	$(VENV)/bin/honcho start -f Procfile

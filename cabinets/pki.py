@@ -18,6 +18,7 @@ def key_certificate(
     signing). With `sign_nonce` the private key signs a fresh nonce
     and the certificate must verify it (proof of possession for the ЭЦП login)."""
     from signing.services import SigningError, certificate_check, pkcs12_open
+    from signing.trust import certificate_status_now
 
     try:
         opened = pkcs12_open(data=data, password=password)
@@ -26,6 +27,7 @@ def key_certificate(
             require_legal_entity=True,
             required_bin=None, allowed_roles=None,
         )
+        certificate_status_now(opened.certificate, opened.chain)  # live OCSP (CRL fallback)
     except SigningError as exc:
         field = "key_password" if getattr(exc, "code", "") == "wrong_password" else "key_file"
         raise CabinetError(getattr(exc, "message", str(exc)), field=field, code=getattr(exc, "code", "")) from None

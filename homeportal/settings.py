@@ -160,6 +160,7 @@ CELERY_BEAT_SCHEDULE["bpms-feed-pull"] = {
 CELERY_BEAT_SCHEDULE["cabinets-purge-auth-records"] = {"task": "cabinets.tasks.purge_auth_records", "schedule": 24 * 3600.0}
 # signing: expire abandoned signing requests (drop their document copy), delete old QR sessions.
 CELERY_BEAT_SCHEDULE["signing-purge-records"] = {"task": "signing.tasks.purge_signing_records", "schedule": 24 * 3600.0}
+CELERY_BEAT_SCHEDULE["signing-archive-retimestamp"] = {"task": "signing.tasks.archive_retimestamp", "schedule": 24 * 3600.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 if REDIS_URL:
@@ -267,6 +268,17 @@ DEV_OUTBOX_ENABLED = env.bool("DEV_OUTBOX_ENABLED", default=DEBUG or TESTING)
 
 # --- Signing / PKI / BPMS (details in docs/signing.md and docs/bpms-api.md) -----------------------
 PKI_DIR = Path(env.str("PKI_DIR", default=str(VAR_DIR / "pki")))
+# Trusted time and live revocation (docs/signing.md §7). The stand-in `nca_services` (make run,
+# tests, compose dev profile) by default; the real NCA: SIGNING_TSA_URL=http://tsp.pki.gov.kz,
+# SIGNING_OCSP_URL=http://ocsp.pki.gov.kz (empty: the certificate's AIA), SIGNING_CRL_BASE_URL
+# empty (the certificate's CDP, http://crl.pki.gov.kz/...).
+NCA_SERVICES_URL = env.str("NCA_SERVICES_URL", default="http://127.0.0.1:8092")
+SIGNING_TSA_URL = env.str("SIGNING_TSA_URL", default=NCA_SERVICES_URL.rstrip("/") + "/tsp")
+SIGNING_OCSP_URL = env.str("SIGNING_OCSP_URL", default="")
+SIGNING_CRL_BASE_URL = env.str("SIGNING_CRL_BASE_URL", default="")
+SIGNING_TRUST_TIMEOUT = env.float("SIGNING_TRUST_TIMEOUT", default=5.0)  # seconds per HTTP call
+SIGNING_TSA_ATTEMPTS = env.int("SIGNING_TSA_ATTEMPTS", default=3)
+SIGNING_ARCHIVE_RENEW_DAYS = env.int("SIGNING_ARCHIVE_RENEW_DAYS", default=365)  # before the TSA cert expires
 BPMS_BASE_URL = env.str("BPMS_BASE_URL", default="http://127.0.0.1:8090")
 BPMS_API_TOKEN = env.str("BPMS_API_TOKEN", default="dev-bpms-token")
 BPMS_WEBHOOK_SECRET = env.str("BPMS_WEBHOOK_SECRET", default="dev-bpms-webhook-secret")

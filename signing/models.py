@@ -127,6 +127,14 @@ class Signature(models.Model):
     cms = models.BinaryField()
     document_sha256 = models.CharField(max_length=64)
     signed_at = models.DateTimeField(_("Signing date"))
+    # Trusted time and revocation evidence (signing.trust): the TSA's time counts, the signer's
+    # declared signingTime is kept for display; the OCSP response (or CRL) as it was received.
+    tsa_time = models.DateTimeField(_("Time-stamp (TSA)"), null=True, blank=True)
+    declared_time = models.DateTimeField(_("Declared signing time"), null=True, blank=True)
+    level = models.CharField(max_length=6, default="B-B")
+    revocation_source = models.CharField(max_length=4, blank=True)  # "ocsp" | "crl"
+    revocation_produced_at = models.DateTimeField(null=True, blank=True)
+    revocation_evidence = models.BinaryField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("signature")
@@ -167,3 +175,27 @@ class QrSession(models.Model):
         from .services import ERROR_MESSAGES  # certs' codes plus the request/QR ones
 
         return str(ERROR_MESSAGES.get(self.error, self.error))
+
+
+class VerificationReport(models.Model):
+    """A validation report the verifier produced: numbered, dated, downloadable as a PDF signed by
+    KZhK (PAdES B-LTA). Keeps the verdicts, never the verified file."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    file_sha256 = models.CharField(max_length=64)
+    file_size = models.BigIntegerField(default=0)
+    result = models.JSONField(default=dict)
+    pdf = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("validation report")
+        verbose_name_plural = _("validation reports")
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"VR-{self.created_at:%Y}-{self.pk:06d}" if self.pk and self.created_at else ""

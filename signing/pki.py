@@ -7,7 +7,10 @@ Everything lives in files under ``settings.PKI_DIR`` (never in the database):
     untrusted_root.pem/.key         a CA nobody trusts (for the "untrusted" demo key)
     trust/roots/*.pem               trusted roots (replace with the real NCA roots to go live)
     trust/intermediates/*.pem       intermediates used to build chains
-    crl/*.crl                       CRLs, one per issuing CA, published at /signing/pki/<name>.crl
+    crl/*.crl                       CRLs, one per issuing CA, served by nca_services (CDP) and /signing/pki/<name>.crl
+    tsa.pem, tsa.key                the time-stamp authority's certificate (under the root, id-kp-timeStamping)
+    ocsp.pem, ocsp.key              the delegated OCSP responder of the intermediate (id-kp-OCSPSigning, ocsp-nocheck)
+    index.json                      what each CA issued: serial -> good / revoked (time, reason); nca_services reads it
     keys/*.p12                      demo PKCS#12 key files (passwords in demo-keys.json)
     demo-keys.json                  the manifest: file, password, purpose, role, person, IIN, BIN, what for
 
@@ -55,10 +58,12 @@ OID_POLICY_NCA_RSA = "1.2.398.3.3.2.1"
 ROOT_NAME = "НУЦ РК (TEST) ROOT"
 NCA_NAME = "НУЦ РК (TEST) RSA"
 UNTRUSTED_NAME = "UNTRUSTED TEST CA"
+TSA_NAME = "НУЦ РК (TEST) TSA"
+OCSP_NAME = "НУЦ РК (TEST) OCSP"
 DEMO_PASSWORD = "Qwerty12"  # noqa: S105 - the published password of the demo key files
 KZHK_BIN = "050740004819"
 KZHK_NAME = "АО «Казахстанская Жилищная Компания»"
-PKI_VERSION = 3  # bump to regenerate every existing PKI directory
+PKI_VERSION = 4  # bump to regenerate every existing PKI directory
 CRL_VALIDITY = dt.timedelta(days=7)
 
 
@@ -119,8 +124,17 @@ def pki_dir() -> Path:
     return Path(settings.PKI_DIR)
 
 
+def nca_url(path: str) -> str:
+    """A URL of the NCA services (the stand-in `nca_services`, or the real NCA) baked into certificates."""
+    return f"{settings.NCA_SERVICES_URL.rstrip('/')}/{path.lstrip('/')}"
+
+
 def crl_url(name: str) -> str:
-    return f"{settings.PORTAL_BASE_URL.rstrip('/')}/signing/pki/{name}.crl"
+    return nca_url(f"crl/{name}.crl")
+
+
+def ocsp_url() -> str:
+    return nca_url("ocsp")
 
 
 def _now() -> dt.datetime:
@@ -141,7 +155,7 @@ def _key_pem(key) -> bytes:
 
 
 def _ca_cert(*, name: str, key, issuer_name: x509.Name | None, issuer_key, not_before, not_after,
-             path_len: int | None, issuer_cert=None) -> x509.Certificate:
+             path_len: int | None, issuer_cert=None, crl_name: str = "") -> x509.Certificate:
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name), x509.NameAttribute(NameOID.COUNTRY_NAME, "KZ")])
     builder = (
         x509.CertificateBuilder()
@@ -161,10 +175,15 @@ def _ca_cert(*, name: str, key, issuer_name: x509.Name | None, issuer_key, not_b
     if issuer_cert is not None:
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False)
+    if crl_name:
+        builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url(crl_name))], relative_name=None, reasons=None,
+            crl_issuer=None)]), critical=False)
     return builder.sign(issuer_key, hashes.SHA256())
 
 
-def _user_cert(*, person: DemoPerson, purpose: str, key, ca_cert, ca_key, crl_name: str, now) -> x509.Certificate:
+def _user_cert(*, person: DemoPerson, purpose: str, key, ca_cert, ca_key, crl_name: str, now,
+               validity: tuple[dt.datetime, dt.datetime] | None = None) -> x509.Certificate:
     attrs = [
         x509.NameAttribute(NameOID.COMMON_NAME, f"{person.surname} {person.name}"),
         x509.NameAttribute(NameOID.SURNAME, person.surname),
@@ -177,7 +196,9 @@ def _user_cert(*, person: DemoPerson, purpose: str, key, ca_cert, ca_key, crl_na
             x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"BIN{person.bin}"),
         ]
     attrs.append(x509.NameAttribute(NameOID.GIVEN_NAME, person.patronymic))  # NCA puts the patronymic in GN
-    if person.state == "expired":
+    if validity is not None:
+        not_before, not_after = validity
+    elif person.state == "expired":
         not_before, not_after = now - dt.timedelta(days=800), now - dt.timedelta(days=435)
     else:
         not_before, not_after = now - dt.timedelta(days=1), now + dt.timedelta(days=365)
@@ -209,24 +230,134 @@ def _user_cert(*, person: DemoPerson, purpose: str, key, ca_cert, ca_key, crl_na
         .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
             full_name=[x509.UniformResourceIdentifier(crl_url(crl_name))], relative_name=None, reasons=None,
             crl_issuer=None)]), critical=False)
+        .add_extension(_aia(), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
 
 
-def _build_crl(*, ca_cert, ca_key, revoked_serials: list[tuple[int, dt.datetime]], now) -> x509.CertificateRevocationList:
+def _aia() -> x509.AuthorityInformationAccess:
+    return x509.AuthorityInformationAccess([x509.AccessDescription(
+        x509.oid.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url()))])
+
+
+def _service_cert(*, name: str, key, ca_cert, ca_key, eku, not_before, not_after, crl_name: str,
+                  ocsp_nocheck: bool = False) -> x509.Certificate:
+    """The TSA's or the OCSP responder's certificate: one critical extended key usage, no roles."""
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name),
+                                 x509.NameAttribute(NameOID.COUNTRY_NAME, "KZ")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([eku]), critical=True)  # RFC 3161 2.3: critical for a TSA
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
+        .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url(crl_name))], relative_name=None, reasons=None,
+            crl_issuer=None)]), critical=False)
+    )
+    if ocsp_nocheck:  # RFC 6960 4.2.2.2.1: nobody asks the responder about its own certificate
+        builder = builder.add_extension(x509.OCSPNoCheck(), critical=False)
+    return builder.sign(ca_key, hashes.SHA256())
+
+
+def _build_crl(*, ca_cert, ca_key, revoked_serials: list[tuple], now) -> x509.CertificateRevocationList:
+    """revoked_serials: (serial, revocation time[, reason name of x509.ReasonFlags])."""
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca_cert.subject)
         .last_update(now - dt.timedelta(minutes=5))
         .next_update(now + CRL_VALIDITY)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
-        .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
+        .add_extension(x509.CRLNumber(int(now.timestamp() * 1000)), critical=False)
     )
-    for serial, when in revoked_serials:
+    for serial, when, *reason in revoked_serials:
+        flag = x509.ReasonFlags[reason[0]] if reason and reason[0] else x509.ReasonFlags.key_compromise
         builder = builder.add_revoked_certificate(
             x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when)
-            .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False).build())
+            .add_extension(x509.CRLReason(flag), critical=False).build())
     return builder.sign(ca_key, hashes.SHA256())
+
+
+# --- what each CA issued (the OCSP responder answers from this; "unknown" for anything else) ------
+
+INDEX_FILE = "index.json"
+CA_NAMES = ("nca_rsa", "root")
+
+
+def read_index(base: Path | None = None) -> dict:
+    path = (base or pki_dir()) / INDEX_FILE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {name: {} for name in CA_NAMES}
+
+
+def _index_add(index: dict, ca: str, cert: x509.Certificate, *, revoked_at: dt.datetime | None = None,
+               reason: str = "key_compromise") -> None:
+    entry = {"status": "good", "subject": cert.subject.rfc4514_string()}
+    if revoked_at is not None:
+        entry.update(status="revoked", revoked_at=revoked_at.isoformat(), reason=reason)
+    index.setdefault(ca, {})[format(cert.serial_number, "x")] = entry
+
+
+def _revoked_from_index(index: dict, ca: str) -> list[tuple]:
+    return [(int(serial, 16), dt.datetime.fromisoformat(e["revoked_at"]), e.get("reason") or "key_compromise")
+            for serial, e in index.get(ca, {}).items() if e.get("status") == "revoked"]
+
+
+def _write_crl(base: Path, ca: str, index: dict, now: dt.datetime) -> None:
+    ca_cert, ca_key = _load_cert(base / f"{ca}.pem"), _load_key(base / f"{ca}.key")
+    _write(base / "crl" / f"{ca}.crl", _build_crl(ca_cert=ca_cert, ca_key=ca_key,
+                                                  revoked_serials=_revoked_from_index(index, ca), now=now)
+           .public_bytes(serialization.Encoding.DER))
+
+
+def revoke(certificate: x509.Certificate, *, at: dt.datetime, reason: str = "key_compromise",
+           ca: str = "nca_rsa") -> None:
+    """Marks a test certificate revoked from `at` (the OCSP responder and the CRL say so at once)."""
+    base = pki_dir()
+    with open(base / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            index = read_index(base)
+            _index_add(index, ca, certificate, revoked_at=at, reason=reason)
+            _write(base / INDEX_FILE, json.dumps(index, indent=1).encode())
+            _write_crl(base, ca, index, _now())
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def issue_test_key(*, slug: str = "company_head", purpose: str = "SIGN", register: bool = True,
+                   not_before: dt.datetime | None = None, not_after: dt.datetime | None = None) -> bytes:
+    """A fresh PKCS#12 (password DEMO_PASSWORD) for one of the demo people, issued by the test
+    intermediate. register=False leaves it out of the index: the OCSP responder answers "unknown"."""
+    base = pki_dir()
+    person = next(p for p in demo_people() if p.slug == slug)
+    ca_cert, ca_key = _load_cert(base / "nca_rsa.pem"), _load_key(base / "nca_rsa.key")
+    root = _load_cert(base / "root.pem")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = _user_cert(person=person, purpose=purpose, key=key, ca_cert=ca_cert, ca_key=ca_key, crl_name="nca_rsa",
+                      now=_now(), validity=(not_before, not_after) if not_before and not_after else None)
+    if register:
+        with open(base / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                index = read_index(base)
+                _index_add(index, "nca_rsa", cert)
+                _write(base / INDEX_FILE, json.dumps(index, indent=1).encode())
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    return pkcs12.serialize_key_and_certificates(
+        name=slug.encode(), key=key, cert=cert, cas=[ca_cert, root],
+        encryption_algorithm=serialization.BestAvailableEncryption(DEMO_PASSWORD.encode()))
 
 
 def _load_cert(path: Path) -> x509.Certificate:
@@ -247,22 +378,22 @@ def _is_complete(base: Path) -> bool:
         return False
     if data.get("version") != PKI_VERSION:
         return False
-    needed = ["root.pem", "nca_rsa.pem", "nca_rsa.key", "crl/nca_rsa.crl", "crl/root.crl"]
+    needed = ["root.pem", "nca_rsa.pem", "nca_rsa.key", "crl/nca_rsa.crl", "crl/root.crl", "tsa.pem", "tsa.key",
+              "ocsp.pem", "ocsp.key", INDEX_FILE]
     needed += [k["file"] for k in data.get("keys", [])]
     return all((base / n).exists() for n in needed)
 
 
 def _refresh_crls(base: Path, now: dt.datetime) -> None:
-    """Re-issue a CRL that is close to its nextUpdate (same revoked entries)."""
-    for name in ("nca_rsa", "root"):
+    """Re-issue a CRL that is close to its nextUpdate (entries from the index)."""
+    index = None
+    for name in CA_NAMES:
         path = base / "crl" / f"{name}.crl"
         crl = x509.load_der_x509_crl(path.read_bytes())
         if crl.next_update_utc - now > dt.timedelta(days=1):
             continue
-        ca_cert, ca_key = _load_cert(base / f"{name}.pem"), _load_key(base / f"{name}.key")
-        revoked = [(r.serial_number, r.revocation_date_utc) for r in crl]
-        _write(path, _build_crl(ca_cert=ca_cert, ca_key=ca_key, revoked_serials=revoked, now=now)
-               .public_bytes(serialization.Encoding.DER))
+        index = index or read_index(base)
+        _write_crl(base, name, index, now)
 
 
 def ensure_pki(*, force: bool = False, stdout=None) -> Path:
@@ -288,12 +419,13 @@ def _generate(base: Path, now: dt.datetime, *, stdout=None) -> None:
     if stdout:
         stdout.write(f"  Generating the test PKI in {base} ...")
     root_key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
+    # A root for 30 years, like NCA's: long-term validation ends at the trust anchor.
     root = _ca_cert(name=ROOT_NAME, key=root_key, issuer_name=None, issuer_key=root_key,
-                    not_before=now - dt.timedelta(days=2000), not_after=now + dt.timedelta(days=3650), path_len=1)
+                    not_before=now - dt.timedelta(days=2000), not_after=now + dt.timedelta(days=30 * 365), path_len=1)
     nca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     nca = _ca_cert(name=NCA_NAME, key=nca_key, issuer_name=root.subject, issuer_key=root_key,
                    not_before=now - dt.timedelta(days=1500), not_after=now + dt.timedelta(days=2500), path_len=0,
-                   issuer_cert=root)
+                   issuer_cert=root, crl_name="root")
     untrusted_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     untrusted = _ca_cert(name=UNTRUSTED_NAME, key=untrusted_key, issuer_name=None, issuer_key=untrusted_key,
                          not_before=now - dt.timedelta(days=30), not_after=now + dt.timedelta(days=3650), path_len=0)
@@ -302,12 +434,29 @@ def _generate(base: Path, now: dt.datetime, *, stdout=None) -> None:
         _write(base / f"{name}.pem", cert.public_bytes(pem))
         _write(base / f"{name}.key", _key_pem(key))
         os.chmod(base / f"{name}.key", 0o600)
+    index: dict = {name: {} for name in CA_NAMES}
+    _index_add(index, "root", nca)
+    # The TSA signs for 12 years (so a B-LTA document still validates 11 years on before any
+    # archive re-time-stamp); the OCSP responder's certificate is short-lived, like NCA's.
+    tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    tsa = _service_cert(name=TSA_NAME, key=tsa_key, ca_cert=root, ca_key=root_key,
+                        eku=ExtendedKeyUsageOID.TIME_STAMPING, not_before=now - dt.timedelta(days=1),
+                        not_after=now + dt.timedelta(days=12 * 365), crl_name="root")
+    ocsp_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ocsp = _service_cert(name=OCSP_NAME, key=ocsp_key, ca_cert=nca, ca_key=nca_key, eku=ExtendedKeyUsageOID.OCSP_SIGNING,
+                         not_before=now - dt.timedelta(days=1), not_after=now + dt.timedelta(days=730),
+                         crl_name="nca_rsa", ocsp_nocheck=True)
+    _index_add(index, "root", tsa)
+    _index_add(index, "nca_rsa", ocsp)
+    for name, cert, key in (("tsa", tsa, tsa_key), ("ocsp", ocsp, ocsp_key)):
+        _write(base / f"{name}.pem", cert.public_bytes(pem) + (nca.public_bytes(pem) if name == "ocsp" else b""))
+        _write(base / f"{name}.key", _key_pem(key))
+        os.chmod(base / f"{name}.key", 0o600)
     shutil.rmtree(base / "keys", ignore_errors=True)  # key files of an older PKI would not chain any more
     _write(base / "trust" / "roots" / "root.pem", root.public_bytes(pem))
     _write(base / "trust" / "intermediates" / "nca_rsa.pem", nca.public_bytes(pem))
 
     keys = []
-    revoked: list[tuple[int, dt.datetime]] = []
     for person in demo_people():
         for purpose in person.purposes:
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -319,8 +468,9 @@ def _generate(base: Path, now: dt.datetime, *, stdout=None) -> None:
                 cert = _user_cert(person=person, purpose=purpose, key=key, ca_cert=nca, ca_key=nca_key,
                                   crl_name="nca_rsa", now=now)
                 cas = [nca, root]
-            if person.state == "revoked":
-                revoked.append((cert.serial_number, now - dt.timedelta(hours=1)))
+            if person.issuer != "untrusted":
+                _index_add(index, "nca_rsa", cert,
+                           revoked_at=now - dt.timedelta(hours=1) if person.state == "revoked" else None)
             # NCA names key files AUTH_RSA256_<hash>.p12 (login) and RSA256_<hash>.p12 (signing)
             prefix = "AUTH_RSA256" if purpose == "AUTH" else "RSA256"
             filename = f"keys/{person.slug}/{prefix}_{format(cert.serial_number, 'x')[:20]}.p12"
@@ -344,11 +494,9 @@ def _generate(base: Path, now: dt.datetime, *, stdout=None) -> None:
                 "serial": format(cert.serial_number, "x"),
                 "what_for": person.note,
             })
-    der = serialization.Encoding.DER
-    _write(base / "crl" / "nca_rsa.crl",
-           _build_crl(ca_cert=nca, ca_key=nca_key, revoked_serials=revoked, now=now).public_bytes(der))
-    _write(base / "crl" / "root.crl",
-           _build_crl(ca_cert=root, ca_key=root_key, revoked_serials=[], now=now).public_bytes(der))
+    _write(base / INDEX_FILE, json.dumps(index, indent=1).encode())
+    for name in CA_NAMES:
+        _write_crl(base, name, index, now)
     manifest = {
         "version": PKI_VERSION,
         "generated_at": now.isoformat(),

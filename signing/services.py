@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import trust
 from .certs import (  # noqa: F401 - the public contract re-exports these
     ERROR_MESSAGES,
     CertificateInfo,
@@ -129,6 +130,14 @@ def _check_for_request(sr: SigningRequest, info: CertificateInfo, at: dt.datetim
     )
 
 
+def trust_fields(trusted: trust.TrustedSignature) -> dict:
+    """The Signature columns of a time-stamped, revocation-checked signature."""
+    ev = trusted.evidence
+    return {"cms": trusted.cms, "signed_at": trusted.tsa_time, "tsa_time": trusted.tsa_time,
+            "declared_time": trusted.declared_time, "level": trusted.level, "revocation_source": ev.source,
+            "revocation_produced_at": ev.produced_at, "revocation_evidence": ev.der}
+
+
 def _ensure_open(sr: SigningRequest, now: dt.datetime) -> None:
     if sr.status == SigningRequest.Status.COMPLETED:
         raise SigningError("already_signed", ERR_ALREADY_SIGNED)
@@ -196,6 +205,7 @@ def signing_request_complete(
     completion (signing.completion) in the same transaction. Raises SigningError."""
     now = now or timezone.now()
     info = _verify_for_request(signing_request, cms_bytes, now)
+    trusted = trust.secure_user_signature(cms_bytes=cms_bytes, purpose=signing_request.purpose)  # TSA + OCSP, no transaction
     with transaction.atomic():
         sr = SigningRequest.objects.select_for_update().get(pk=signing_request.pk)
         _ensure_open(sr, now)
@@ -214,7 +224,7 @@ def signing_request_complete(
             method=method, signer_name=info.full_name, signer_iin=info.iin, signer_bin=info.bin,
             organization_name=info.organization_name, roles=sorted(info.roles),
             certificate_serial=info.serial_number, certificate_issuer=info.issuer,
-            certificate_not_after=info.not_after, cms=cms_bytes, document_sha256=sr.document_sha256, signed_at=now,
+            certificate_not_after=info.not_after, document_sha256=sr.document_sha256, **trust_fields(trusted),
         )
         if party is not None:
             party.signature = signature
