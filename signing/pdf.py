@@ -77,7 +77,9 @@ def _simple_signer(key: OpenedKey):
 
 
 def pdf_sign(*, pdf: bytes, key: OpenedKey, field_name: str, reason: str = "") -> bytes:
-    """Adds one invisible PAdES signature (an incremental update) with the given key."""
+    """Adds one invisible PAdES B-T signature (an incremental update, time-stamped by the TSA)."""
+    from . import trust
+
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
@@ -89,7 +91,8 @@ def pdf_sign(*, pdf: bytes, key: OpenedKey, field_name: str, reason: str = "") -
         name = f"{field_name}_{n}"
     meta = signers.PdfSignatureMetadata(field_name=name, md_algorithm="sha256",
                                         subfilter=fields.SigSeedSubFilter.PADES, reason=reason[:200] or None)
-    pdf_signer = signers.PdfSigner(meta, signer=_simple_signer(key), new_field_spec=fields.SigFieldSpec(name))
+    pdf_signer = signers.PdfSigner(meta, signer=_simple_signer(key), new_field_spec=fields.SigFieldSpec(name),
+                                   timestamper=trust.pdf_timestamper())
     out = io.BytesIO()
     _off_event_loop(lambda: pdf_signer.sign_pdf(writer, output=out))
     return out.getvalue()
@@ -106,8 +109,9 @@ STAMP_BOX = (36, 14, 559, 104)  # bottom of the last page, in points (A4 is 595 
 
 
 def pdf_issue_by_kzhk(*, pdf: bytes, title: str, signers: list[str] | None = None) -> bytes:
-    """PAdES-signs a PDF with KZhK's organization key and a visible stamp listing the signers
-    and a QR code that links to the verifier page."""
+    """PAdES B-LTA-signs a PDF with KZhK's organization key and a visible stamp listing the signers
+    and a QR code that links to the verifier page: signature time-stamp, the DSS with the chains,
+    OCSP responses and CRLs of every signature in the file, then a document time-stamp."""
     key = kzhk_opened_key()
     info = key.certificate_info
     now = dt.datetime.now(dt.UTC).astimezone()
@@ -150,8 +154,12 @@ def _sign_with_stamp(*, pdf: bytes, key: OpenedKey, stamp: bytes, reason: str) -
     while name in existing:
         n += 1
         name = f"{KZHK_FIELD}{n}"
+    from . import trust
+
+    vc = lta_validation_context(_certs_in(writer.prev) + [key.certificate] + key.chain)
     meta = signers.PdfSignatureMetadata(field_name=name, md_algorithm="sha256",
-                                        subfilter=fields.SigSeedSubFilter.PADES, reason=reason[:200] or None)
+                                        subfilter=fields.SigSeedSubFilter.PADES, reason=reason[:200] or None,
+                                        validation_context=vc, embed_validation_info=True, use_pades_lta=True)
     spec = fields.SigFieldSpec(name, on_page=-1, box=STAMP_BOX)
     out = io.BytesIO()
     # The appearance is public content (no key material): a temporary file only because pyHanko
@@ -160,8 +168,92 @@ def _sign_with_stamp(*, pdf: bytes, key: OpenedKey, stamp: bytes, reason: str) -
         tmp.write(stamp)
         tmp.flush()
         style = StaticStampStyle.from_pdf_file(tmp.name, border_width=0)
-        pdf_signer = signers.PdfSigner(meta, signer=_simple_signer(key), stamp_style=style, new_field_spec=spec)
+        pdf_signer = signers.PdfSigner(meta, signer=_simple_signer(key), stamp_style=style, new_field_spec=spec,
+                                       timestamper=trust.pdf_timestamper())
         _off_event_loop(lambda: pdf_signer.sign_pdf(writer, output=out))
+    return out.getvalue()
+
+
+# --- long-term validation (B-LT / B-LTA) -----------------------------------------------------------
+
+_TSA_CERTS: dict[str, tuple[float, list[x509.Certificate]]] = {}
+
+
+def tsa_certificates() -> list[x509.Certificate]:
+    """The TSA's certificate (from a probe token, cached for an hour): its chain and CRL go into
+    the DSS together with the signers'."""
+    import time
+
+    from django.conf import settings as dj_settings
+
+    from . import trust
+
+    url = dj_settings.SIGNING_TSA_URL
+    cached = _TSA_CERTS.get(url)
+    if cached and time.monotonic() - cached[0] < 3600:
+        return cached[1]
+    token = trust.request_timestamp(b"tsa certificate probe")
+    certs = [x509.load_der_x509_certificate(c.chosen.dump()) for c in token["content"]["certificates"]]
+    _TSA_CERTS[url] = (time.monotonic(), certs)
+    return certs
+
+
+def _certs_in(reader) -> list[x509.Certificate]:
+    """The signers' certificates of the signatures already in the PDF (for the DSS)."""
+    out = []
+    try:
+        for emb in reader.embedded_signatures:
+            out.append(x509.load_der_x509_certificate(emb.signer_cert.dump()))
+            out += [x509.load_der_x509_certificate(c.dump()) for c in emb.other_embedded_certs]
+    except Exception:  # a signature pyHanko cannot read: nothing of it goes into the DSS
+        logger.info("signature certificates unreadable", exc_info=True)
+    return out
+
+
+def lta_validation_context(certs: list[x509.Certificate], *, moment: dt.datetime | None = None):
+    """A pyHanko ValidationContext holding fresh OCSP responses and CRLs for `certs` and the TSA
+    (fetched here, never by pyHanko), hard-fail: what it used goes into the DSS."""
+    from pyhanko_certvalidator import ValidationContext
+
+    from . import trust
+
+    everything = certs + tsa_certificates()
+    ocsps, crls = trust.validation_material(everything)
+    roots = [ax509.Certificate.load(cert_der(c)) for c in pki.trusted_roots()]
+    others = [ax509.Certificate.load(cert_der(c)) for c in pki.known_intermediates() + everything]
+    from asn1crypto import crl as acrl
+    from asn1crypto import ocsp as aocsp
+
+    return ValidationContext(trust_roots=roots, other_certs=others, allow_fetching=False, revocation_mode="hard-fail",
+                             crls=[acrl.CertificateList.load(c) for c in crls],
+                             ocsps=[aocsp.OCSPResponse.load(o) for o in ocsps], moment=moment)
+
+
+def last_document_timestamp_expiry(pdf: bytes) -> dt.datetime | None:
+    """notAfter of the TSA certificate of the newest document time-stamp (None: there is none)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    stamps = [e for e in reader.embedded_signatures if e.sig_object_type == "/DocTimeStamp"]
+    if not stamps:
+        return None
+    return stamps[-1].signer_cert.not_valid_after
+
+
+def pdf_archive_timestamp(pdf: bytes) -> bytes:
+    """Extends a B-LTA PDF for the archive: validation data for the newest document time-stamp
+    into the DSS, then a new document time-stamp over everything (PAdES, ETSI EN 319 142-1 5.5)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
+
+    from . import trust
+
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    certs = _certs_in(reader)
+    vc = lta_validation_context(certs)
+    out = io.BytesIO()
+    stamper = PdfTimeStamper(timestamper=trust.pdf_timestamper())
+    _off_event_loop(lambda: stamper.update_archival_timestamp_chain(reader, vc, in_place=False, output=out))
     return out.getvalue()
 
 

@@ -247,9 +247,10 @@ class TimestampCheck:
     problem: str = ""
 
 
-def timestamp_check(token: acms.ContentInfo, imprint_data: bytes) -> TimestampCheck:
+def timestamp_check(token: acms.ContentInfo, imprint_data: bytes | None) -> TimestampCheck:
     """Checks an RFC 3161 token over `imprint_data`: the TSTInfo's messageImprint, the CMS
-    signature, the TSA certificate's id-kp-timeStamping and its chain to a trusted root."""
+    signature, the TSA certificate's id-kp-timeStamping and its chain to a trusted root.
+    imprint_data=None: the caller has compared the imprint (a PDF document time-stamp)."""
     from .cms import cms_verify
 
     try:
@@ -257,7 +258,7 @@ def timestamp_check(token: acms.ContentInfo, imprint_data: bytes) -> TimestampCh
         tst_info = sd["encap_content_info"]["content"].parsed
         imprint = tst_info["message_imprint"]
         algorithm = imprint["hash_algorithm"]["algorithm"].native
-        if hashlib.new(algorithm, imprint_data).digest() != imprint["hashed_message"].native:
+        if imprint_data is not None and hashlib.new(algorithm, imprint_data).digest() != imprint["hashed_message"].native:
             return TimestampCheck(ok=False, problem="imprint")
         gen_time = tst_info["gen_time"].native
         tst_der = bytes(sd["encap_content_info"]["content"].contents)

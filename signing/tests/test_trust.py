@@ -1,0 +1,325 @@
+"""Trusted time and live revocation (issue #13): the NCA stand-in, CAdES-T on every user
+signature, the forgeries refused by the flows and by the verifier, ETSI verdicts, B-LTA and the
+archive re-time-stamp, and independent checks by pdfsig and pyHanko's own validator."""
+
+import datetime as dt
+import io
+import shutil
+import subprocess
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
+
+from signing import pki, trust
+from signing.certs import SigningError, pkcs12_open
+from signing.cms import cms_sign
+from signing.models import Signature
+from signing.verification import FAILED, INDETERMINATE, PASSED, verify_cms, verify_pdf, verify_upload
+
+NOW = dt.datetime.now(dt.UTC)
+DAY = dt.timedelta(days=1)
+YEAR = dt.timedelta(days=365)
+
+
+def _key(slug="company_head_sign"):
+    return pkcs12_open(data=pki.demo_key(slug)[0], password=pki.DEMO_PASSWORD)
+
+
+def _fresh_key(**kw):
+    return pkcs12_open(data=pki.issue_test_key(**kw), password=pki.DEMO_PASSWORD)
+
+
+def _pdf_sign(pdf: bytes, key, *, timestamper=None, field="Sig") -> bytes:
+    """What an attacker (or another program) can produce: pyHanko PAdES with any key, optionally
+    time-stamped."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    from signing.pdf import _off_event_loop, _simple_signer
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    meta = signers.PdfSignatureMetadata(field_name=field, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES)
+    signer = signers.PdfSigner(meta, signer=_simple_signer(key), timestamper=timestamper,
+                               new_field_spec=fields.SigFieldSpec(field))
+    out = io.BytesIO()
+    _off_event_loop(lambda: signer.sign_pdf(writer, output=out))
+    return out.getvalue()
+
+
+@pytest.fixture
+def dead_url():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"  # nothing listens there
+
+
+@pytest.fixture
+def fast_trust(settings):
+    settings.SIGNING_TRUST_TIMEOUT = 1.0
+    settings.SIGNING_TSA_ATTEMPTS = 2
+    return settings
+
+
+# --- the NCA stand-in -------------------------------------------------------------------------------
+
+def _ocsp_ask(base: str, cert, issuer) -> ocsp.OCSPResponse:
+    req = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA1()).build()  # noqa: S303
+    r = httpx.post(base + "/ocsp", content=req.public_bytes(serialization.Encoding.DER),
+                   headers={"Content-Type": "application/ocsp-request"})
+    return ocsp.load_der_ocsp_response(r.content)
+
+
+def _nca():
+    return x509.load_pem_x509_certificate((pki.pki_dir() / "nca_rsa.pem").read_bytes())
+
+
+def test_ocsp_responder_answers_good_revoked_with_reason_and_time_and_unknown(nca_services):
+    good = _key().certificate
+    revoked = _key("revoked_sign").certificate
+    unknown = _fresh_key(register=False).certificate
+    r = _ocsp_ask(nca_services, good, _nca())
+    assert r.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL and r.certificate_status == ocsp.OCSPCertStatus.GOOD
+    responder = r.certificates[0]
+    assert ocsp.load_der_ocsp_response  # the responder is the delegated OCSP certificate, not the CA
+    assert responder.subject.rfc4514_string().endswith(pki.OCSP_NAME) and responder.issuer == _nca().subject
+    assert x509.oid.ExtendedKeyUsageOID.OCSP_SIGNING in responder.extensions.get_extension_for_class(
+        x509.ExtendedKeyUsage).value
+    r = _ocsp_ask(nca_services, revoked, _nca())
+    assert r.certificate_status == ocsp.OCSPCertStatus.REVOKED
+    assert r.revocation_reason == x509.ReasonFlags.key_compromise and r.revocation_time_utc < NOW
+    assert _ocsp_ask(nca_services, unknown, _nca()).certificate_status == ocsp.OCSPCertStatus.UNKNOWN
+    assert trust.ocsp_evidence(_ocsp_ask(nca_services, good, _nca()).public_bytes(serialization.Encoding.DER),
+                               good, _nca()).status == "good"
+    garbage = httpx.post(nca_services + "/ocsp", content=b"nonsense")
+    assert ocsp.load_der_ocsp_response(garbage.content).response_status == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+
+
+def test_tsa_issues_rfc3161_tokens_with_its_own_timestamping_certificate(nca_services):
+    token = trust.request_timestamp(b"document")
+    check = trust.timestamp_check(token, b"document")
+    assert check.ok and abs(check.time - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+    eku = check.tsa_certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    assert eku.critical and list(eku.value) == [x509.oid.ExtendedKeyUsageOID.TIME_STAMPING]
+    assert check.chain[-1].subject.rfc4514_string().endswith(pki.ROOT_NAME)
+    assert not trust.timestamp_check(token, b"another document").ok
+    assert httpx.post(nca_services + "/tsp", content=b"x", headers={"Content-Type": "text/plain"}).status_code == 415
+
+
+def test_crls_are_served_and_reissued_when_the_index_changes(nca_services):
+    cert = _fresh_key().certificate
+    before = x509.load_der_x509_crl(httpx.get(nca_services + "/crl/nca_rsa.crl").content)
+    assert before.get_revoked_certificate_by_serial_number(cert.serial_number) is None
+    pki.revoke(cert, at=NOW - DAY, crl=False)  # the CRL file lags; the service re-issues it
+    after = x509.load_der_x509_crl(httpx.get(nca_services + "/crl/nca_rsa.crl").content)
+    assert after.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
+    assert after.is_signature_valid(_nca().public_key()) and after.next_update_utc > NOW
+
+
+def test_user_certificates_point_at_the_nca_services():
+    cert = _key().certificate
+    aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    assert aia[0].access_location.value == pki.ocsp_url()
+    cdp = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    assert cdp[0].full_name[0].value == pki.crl_url("nca_rsa")
+
+
+# --- every user signature: CAdES-T + OCSP on arrival ------------------------------------------------
+
+def test_flow_time_stamps_the_signature_and_keeps_the_ocsp_response(make_request, demo_key):
+    from signing.services import signing_request_sign_with_key
+
+    sr = make_request()
+    sig = signing_request_sign_with_key(signing_request=sr, p12=demo_key("company_head_sign")[0],
+                                        password=pki.DEMO_PASSWORD)
+    sig.refresh_from_db()
+    assert sig.level == "B-T" and sig.tsa_time is not None and sig.signed_at == sig.tsa_time
+    assert sig.revocation_source == "ocsp" and sig.revocation_produced_at is not None
+    evidence = trust.ocsp_evidence(bytes(sig.revocation_evidence), _key().certificate, _nca())
+    assert evidence.status == "good"
+    report = verify_cms(bytes(sig.cms), bytes(sr.document))
+    line = report.signatures[0]
+    assert line.indication == PASSED and line.level == "B-T" and line.tsa_time == sig.tsa_time
+
+
+def test_flow_refuses_a_key_revoked_by_ocsp_before_the_crl_knows(make_request):
+    from signing.services import signing_request_complete
+
+    key = _fresh_key()
+    pki.revoke(key.certificate, at=NOW - dt.timedelta(minutes=5), crl=False)
+    sr = make_request()
+    cms = cms_sign(data=bytes(sr.document), key=key, signing_time=NOW - DAY)  # declared a day back
+    with pytest.raises(SigningError) as err:
+        signing_request_complete(signing_request=sr, cms_bytes=cms, method=Signature.Method.ECP)
+    assert err.value.code == "revoked"
+    assert not Signature.objects.exists()
+
+
+@pytest.mark.parametrize(("slug", "code"), [
+    ("revoked_sign", "revoked"),       # forgery 1: revoked key, declared time a day back
+    ("expired_sign", "expired"),       # forgery 2: expired key, declared time inside its validity
+    ("company_head_auth", "auth_key_for_signing"),  # forgery 3: an AUTH key on a document
+])
+def test_flows_refuse_the_three_forgeries(make_request, slug, code):
+    from signing.services import signing_request_complete
+
+    key = _key(slug)
+    declared = key.certificate.not_valid_before_utc + DAY if slug == "expired_sign" else NOW - DAY
+    sr = make_request()
+    cms = cms_sign(data=bytes(sr.document), key=key, signing_time=declared)
+    with pytest.raises(SigningError) as err:
+        signing_request_complete(signing_request=sr, cms_bytes=cms, method=Signature.Method.ECP)
+    assert err.value.code == code
+    assert not Signature.objects.exists()
+
+
+def test_the_one_trust_step_refuses_forgeries_even_past_the_local_checks(nca_services):
+    """secure_user_signature decides on its own (the TSA's time, OCSP), whatever ran before."""
+    for slug, code in (("revoked_sign", "revoked"), ("expired_sign", "expired"),
+                       ("company_head_auth", "auth_key_for_signing")):
+        cms = cms_sign(data=b"doc", key=_key(slug), signing_time=NOW - DAY)
+        with pytest.raises(SigningError) as err:
+            trust.secure_user_signature(cms_bytes=cms)
+        assert err.value.code == code, slug
+
+
+def test_ocsp_unknown_is_refused(make_request):
+    from signing.services import signing_request_complete
+
+    key = _fresh_key(register=False)  # issued by the CA's key, unknown to its responder
+    sr = make_request()
+    with pytest.raises(SigningError) as err:
+        signing_request_complete(signing_request=sr, cms_bytes=cms_sign(data=bytes(sr.document), key=key,
+                                                                         signing_time=NOW), method="ecp")
+    assert err.value.code == "certificate_unknown"
+
+
+def test_ocsp_down_falls_back_to_the_crl(make_request, settings, dead_url, fast_trust):
+    from signing.services import signing_request_complete
+
+    settings.SIGNING_OCSP_URL = dead_url + "/ocsp"
+    sr = make_request()
+    sig = signing_request_complete(signing_request=sr, cms_bytes=cms_sign(data=bytes(sr.document), key=_key(),
+                                                                          signing_time=NOW), method="ecp")
+    assert sig.revocation_source == "crl"
+
+
+def test_ocsp_and_crl_down_is_try_later_and_nothing_is_saved(make_request, settings, dead_url, fast_trust, client):
+    from signing.services import signing_request_complete
+
+    settings.SIGNING_OCSP_URL = dead_url + "/ocsp"
+    settings.SIGNING_CRL_BASE_URL = dead_url + "/crl"
+    trust._CRL_CACHE.clear()
+    sr = make_request()
+    with pytest.raises(SigningError) as err:
+        signing_request_complete(signing_request=sr, cms_bytes=cms_sign(data=bytes(sr.document), key=_key(),
+                                                                        signing_time=NOW), method="ecp")
+    assert err.value.code == "try_later"
+    from django.utils import translation
+
+    with translation.override("ru"):
+        assert "попробуйте" in str(err.value.message).lower()
+    with translation.override("kk"):
+        assert "кейінірек" in str(err.value.message).lower()
+    sr.refresh_from_db()
+    assert sr.status == "pending" and not Signature.objects.exists()
+
+
+def test_tsa_down_retries_then_a_clear_message_and_nothing_saved(make_request, settings, dead_url, fast_trust,
+                                                                monkeypatch):
+    from signing.services import signing_request_complete
+
+    settings.SIGNING_TSA_URL = dead_url + "/tsp"
+    calls = []
+    real_post = httpx.post
+    monkeypatch.setattr(httpx, "post", lambda url, **kw: calls.append(url) or real_post(url, **kw))
+    sr = make_request()
+    with pytest.raises(SigningError) as err:
+        signing_request_complete(signing_request=sr, cms_bytes=cms_sign(data=bytes(sr.document), key=_key(),
+                                                                        signing_time=NOW), method="ecp")
+    assert err.value.code == "tsa_unavailable"
+    assert [u for u in calls if u.endswith("/tsp")] == [settings.SIGNING_TSA_URL] * 2  # bounded retries
+    sr.refresh_from_db()
+    assert sr.status == "pending" and not Signature.objects.exists()
+
+
+def test_ecp_login_checks_the_certificate_by_ocsp(db):
+    from cabinets.pki import key_certificate
+    from cabinets.services import CabinetError
+
+    p12 = pki.issue_test_key(purpose="AUTH")
+    assert key_certificate(data=p12, password=pki.DEMO_PASSWORD, at=NOW, purpose="auth").bin
+    pki.revoke(pkcs12_open(data=p12, password=pki.DEMO_PASSWORD).certificate, at=NOW - DAY, crl=False)
+    with pytest.raises(CabinetError) as err:
+        key_certificate(data=p12, password=pki.DEMO_PASSWORD, at=NOW, purpose="auth")
+    assert err.value.code == "revoked"
+
+
+# --- the verifier: ETSI verdicts ------------------------------------------------------------------
+
+def test_verifier_without_time_stamp_is_never_passed():
+    report = verify_cms(cms_sign(data=b"doc", key=_key(), signing_time=NOW), b"doc")
+    line = report.signatures[0]
+    assert (line.indication, line.sub_indication, line.level) == (INDETERMINATE, "NO_POE", "B-B")
+    assert line.declared_time is not None and line.tsa_time is None
+
+
+@pytest.mark.parametrize(("slug", "declared", "expected"), [
+    ("revoked_sign", NOW - DAY, (INDETERMINATE, "REVOKED_NO_POE")),
+    ("expired_sign", None, (INDETERMINATE, "OUT_OF_BOUNDS_NO_POE")),
+    ("company_head_auth", NOW - DAY, (INDETERMINATE, "CHAIN_CONSTRAINTS_FAILURE")),
+])
+def test_verifier_refuses_the_three_forgeries_as_uploaded(slug, declared, expected):
+    key = _key(slug)
+    declared = declared or key.certificate.not_valid_before_utc + DAY
+    line = verify_cms(cms_sign(data=b"doc", key=key, signing_time=declared), b"doc").signatures[0]
+    assert (line.indication, line.sub_indication) == expected
+    assert not line.ok and line.declared_time is not None
+
+
+def _stamped(cms: bytes) -> bytes:
+    """A time-stamp put on a CMS the way the portal does, but without its refusals (what a
+    forger could get from any TSA): to see the verifier decide at the TSA time."""
+    from asn1crypto import cms as acms
+
+    info = acms.ContentInfo.load(cms)
+    si = info["content"]["signer_infos"][0]
+    token = trust.request_timestamp(si["signature"].native)
+    si["unsigned_attrs"] = acms.CMSAttributes([acms.CMSAttribute({"type": "signature_time_stamp_token",
+                                                                  "values": [token]})])
+    return info.dump()
+
+
+def test_verifier_with_a_trusted_time_fails_revoked_and_expired_keys():
+    revoked = verify_cms(_stamped(cms_sign(data=b"d", key=_key("revoked_sign"), signing_time=NOW - DAY)), b"d")
+    assert (revoked.signatures[0].indication, revoked.signatures[0].sub_indication) == (FAILED, "REVOKED")
+    assert revoked.signatures[0].revocation["status"] == "revoked"
+    expired_key = _key("expired_sign")
+    expired = verify_cms(_stamped(cms_sign(data=b"d", key=expired_key,
+                                           signing_time=expired_key.certificate.not_valid_before_utc + DAY)), b"d")
+    assert (expired.signatures[0].indication, expired.signatures[0].sub_indication) == (FAILED, "EXPIRED")
+
+
+def test_a_signature_made_before_the_revocation_stays_valid():
+    key = _fresh_key()
+    signed = trust.secure_user_signature(cms_bytes=cms_sign(data=b"d", key=key, signing_time=NOW))
+    pki.revoke(key.certificate, at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+    line = verify_cms(signed.cms, b"d").signatures[0]
+    assert line.indication == PASSED and line.revocation["status"] == "revoked"
+
+
+def test_verifier_reports_hash_failure_and_try_later(settings, dead_url, fast_trust):
+    signed = trust.secure_user_signature(cms_bytes=cms_sign(data=b"d", key=_key(), signing_time=NOW))
+    assert verify_cms(signed.cms, b"other").signatures[0].sub_indication == "HASH_FAILURE"
+    settings.SIGNING_OCSP_URL = dead_url + "/ocsp"
+    settings.SIGNING_CRL_BASE_URL = dead_url + "/crl"
+    trust._CRL_CACHE.clear()
+    line = verify_cms(signed.cms, b"d").signatures[0]
+    assert (line.indication, line.sub_indication) == (INDETERMINATE, "TRY_LATER")
+    # the OCSP response kept with the signature is evidence enough
+    assert verify_cms(signed.cms, b"d", evidence=[signed.evidence.der]).signatures[0].indication == PASSED
