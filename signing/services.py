@@ -400,6 +400,33 @@ def signed_document_issue_pdf(*, document: SignedDocument) -> bytes:
     return pdf
 
 
+def signing_archive_retimestamp(*, now: dt.datetime | None = None) -> dict:
+    """Daily: every issued (B-LTA) PDF whose newest document time-stamp's TSA certificate expires
+    within SIGNING_ARCHIVE_RENEW_DAYS gets fresh validation data and a new document time-stamp
+    (PAdES archive time-stamp), so it keeps validating after the TSA certificate expires."""
+    from django.conf import settings
+
+    from .pdf import last_document_timestamp_expiry, pdf_archive_timestamp
+
+    now = now or timezone.now()
+    horizon = now + dt.timedelta(days=settings.SIGNING_ARCHIVE_RENEW_DAYS)
+    checked = renewed = 0
+    for pk in SignedDocument.objects.filter(issued_pdf__isnull=False).values_list("pk", flat=True).iterator():
+        pdf = bytes(SignedDocument.objects.only("issued_pdf").get(pk=pk).issued_pdf)
+        checked += 1
+        try:
+            expiry = last_document_timestamp_expiry(pdf)
+            if expiry is not None and expiry > horizon:
+                continue
+            extended = pdf_archive_timestamp(pdf)  # network I/O: outside any transaction
+        except Exception:  # one unreadable file or a TSA outage must not stop the others; retried tomorrow
+            logger.warning("archive time-stamp failed for signed document %s", pk, exc_info=True)
+            continue
+        # only if nobody replaced the file meanwhile
+        renewed += SignedDocument.objects.filter(pk=pk, issued_pdf=pdf).update(issued_pdf=extended)
+    return {"checked": checked, "renewed": renewed}
+
+
 def signing_records_purge(*, now: dt.datetime | None = None) -> dict:
     """Daily housekeeping: pending requests past their expiry become EXPIRED and drop their copy of
     the document; QR sessions older than a day are deleted (their tokens are long dead)."""

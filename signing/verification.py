@@ -216,6 +216,9 @@ def _evidence_at(cert, issuer, at: dt.datetime, *, ocsps: list[bytes], crls: lis
 def _decide(line: SignatureLine, *, cert, others, tst: trust.TimestampCheck | None, moment: dt.datetime,
             ocsps: list[bytes], crls: list[bytes], live: bool, later_stamps: list[trust.TimestampCheck]) -> None:
     """Rules 2-7 for one signature whose bytes already verified. Sets the verdict on `line`."""
+    if tst is not None and tst.ok:
+        line.tsa_time, line.level = tst.time, "B-T"
+        line.tsa_name = tst.tsa_certificate.subject.rfc4514_string() if tst.tsa_certificate else ""
     chain = build_chain(cert, others)
     if chain is None or len(chain) < 2:
         raise Undecided(INDETERMINATE, "NO_CERTIFICATE_CHAIN_FOUND")
@@ -229,9 +232,6 @@ def _decide(line: SignatureLine, *, cert, others, tst: trust.TimestampCheck | No
             raise Undecided(INDETERMINATE, "REVOKED_NO_POE")
         raise Undecided(INDETERMINATE, "NO_POE")
     at = tst.time
-    line.tsa_time = at
-    line.tsa_name = tst.tsa_certificate.subject.rfc4514_string() if tst.tsa_certificate else ""
-    line.level = "B-T"
     if at < cert.not_valid_before_utc:
         raise Undecided(FAILED, "NOT_YET_VALID")
     if any(at > c.not_valid_after_utc for c in chain):
@@ -253,6 +253,11 @@ def _decide(line: SignatureLine, *, cert, others, tst: trust.TimestampCheck | No
             stamps = stamps[: stamps.index(later)]
             break
     last = stamps[-1]
+    for child, parent in zip(last.chain, last.chain[1:], strict=False):  # the TSA not revoked since
+        for der in crls:
+            tsa_ev = trust.crl_evidence(der, child, parent)
+            if tsa_ev is not None and tsa_ev.status == "revoked" and tsa_ev.revoked_at <= last.time:
+                raise Undecided(INDETERMINATE, "NO_POE")
     if any(moment > c.not_valid_after_utc for c in last.chain):
         raise Undecided(INDETERMINATE, "OUT_OF_BOUNDS_NO_POE" if moment > cert.not_valid_after_utc else "NO_POE")
     if len(stamps) > 1 and line.level == "B-LT":
@@ -359,12 +364,18 @@ def _changes_after(emb) -> tuple[list[str], bool]:
     """What later revisions did (pyHanko's difference analysis) and whether that is allowed."""
     from pyhanko.sign.diff_analysis import ModificationLevel
 
+    from pyhanko.sign.diff_analysis import SuspiciousModification
+
     try:
         emb.compute_integrity_info()
-        level = getattr(emb.diff_result, "modification_level", ModificationLevel.OTHER)
+        result = emb.diff_result
+        level = getattr(result, "modification_level", ModificationLevel.OTHER)
     except Exception:
         logger.info("difference analysis failed for %s", emb.field_name, exc_info=True)
-        level = ModificationLevel.OTHER
+        result, level = None, ModificationLevel.OTHER
+    if isinstance(result, SuspiciousModification) and "newly added annotations" in str(result):
+        # pyHanko's default policy has no rule for comment annotations: it names them, we report them
+        return ["annotation"], True
     if level in (None, ModificationLevel.NONE, ModificationLevel.LTA_UPDATES):
         return [], True
     if level == ModificationLevel.FORM_FILLING:
@@ -429,10 +440,8 @@ def verify_pdf(pdf: bytes, *, moment: dt.datetime | None = None, live: bool = Tr
                 raise Undecided(FAILED, "SIG_CRYPTO_FAILURE")
             changes, allowed = _changes_after(emb)
             line.changes = changes
-            tst = None
-            if emb.attached_timestamp_data is not None:
-                tst = trust.timestamp_check(_tst_from_signed_data(emb.attached_timestamp_data),
-                                            emb.signer_info["signature"].native)
+            token = _signature_tst(emb.signer_info)
+            tst = trust.timestamp_check(token, emb.signer_info["signature"].native) if token is not None else None
             later = [c for rev, c in doc_stamps if rev > emb.signed_revision]
             _decide(line, cert=cert, others=others, tst=tst, moment=moment, ocsps=ocsps, crls=crls, live=live,
                     later_stamps=later)

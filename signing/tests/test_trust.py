@@ -323,3 +323,246 @@ def test_verifier_reports_hash_failure_and_try_later(settings, dead_url, fast_tr
     assert (line.indication, line.sub_indication) == (INDETERMINATE, "TRY_LATER")
     # the OCSP response kept with the signature is evidence enough
     assert verify_cms(signed.cms, b"d", evidence=[signed.evidence.der]).signatures[0].indication == PASSED
+
+
+# --- PDFs: B-T, B-LTA, the archive, changes after signing ---------------------------------------------
+
+def _ades(pdf: bytes, *, moment=None, ocsps=(), crls=()):
+    """pyHanko's own ETSI EN 319 102-1 validator (ades_lta_validation), given the same trust
+    anchors and revocation data: [(status, sub-indication)] per signature."""
+    import asyncio
+
+    from asn1crypto import crl as acrl
+    from asn1crypto import ocsp as aocsp
+    from asn1crypto import x509 as ax509
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation.ades import ades_lta_validation
+    from pyhanko.sign.validation.policy_decl import (
+        LocalKnowledge,
+        PdfSignatureValidationSpec,
+        RevinfoOnlineFetchingRule,
+        RevocationInfoGatheringSpec,
+        SignatureValidationSpec,
+    )
+    from pyhanko_certvalidator.context import CertValidationPolicySpec
+    from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
+    from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
+    from pyhanko_certvalidator.registry import SimpleTrustManager
+    from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
+
+    from signing.certs import cert_der
+
+    def a(certs):
+        return [ax509.Certificate.load(cert_der(c)) for c in certs]
+
+    spec = PdfSignatureValidationSpec(SignatureValidationSpec(
+        cert_validation_policy=CertValidationPolicySpec(
+            trust_manager=SimpleTrustManager.build(trust_roots=a(pki.trusted_roots())),
+            revinfo_policy=CertRevTrustPolicy(REQUIRE_REVINFO)),
+        revinfo_gathering_policy=RevocationInfoGatheringSpec(online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY),
+        local_knowledge=LocalKnowledge(
+            known_certs=a(pki.known_intermediates()),
+            known_ocsps=[c for o in ocsps for c in OCSPContainer.load_multi(aocsp.OCSPResponse.load(o))],
+            known_crls=[CRLContainer(acrl.CertificateList.load(c)) for c in crls])))
+    moment = moment or dt.datetime.now(dt.UTC)
+    timing = ValidationTimingInfo(validation_time=moment, best_signature_time=moment, point_in_time_validation=False)
+    out = []
+    for emb in PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures:
+        if emb.sig_object_type == "/DocTimeStamp":
+            continue
+        result = asyncio.run(ades_lta_validation(emb, spec, timing_info=timing))
+        out.append((result.ades_subindic.status.name, result.ades_subindic.name))
+    return out
+
+
+def _live_material(pdf: bytes):
+    """The OCSP answer and CRLs the verifier fetches live, for pyHanko too."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    emb = next(e for e in PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures
+               if e.sig_object_type != "/DocTimeStamp")
+    leaf = x509.load_der_x509_certificate(emb.signer_cert.dump())
+    nca = pki.known_intermediates()[0]
+    ev = trust.ocsp_query(leaf, nca) if leaf.issuer == nca.subject else None
+    crls = [f[0] for f in (trust.crl_fetch(nca), trust.crl_fetch(leaf) if leaf.issuer == nca.subject else None) if f]
+    return [ev.der] if ev else [], crls
+
+
+@pytest.fixture(scope="module")
+def corpus(_test_pki, nca_services, django_db_blocker):
+    """The forgery corpus as PDFs, plus the KZhK B-LTA control."""
+    from signing.pdf import pdf_issue_by_kzhk, pdf_render
+
+    with django_db_blocker.unblock():
+        base = pdf_render(template_name="signing/pdf/demo_document.html", context={
+            "title": "Договор залога", "organization_name": "ТОО Демо", "organization_bin": "160340003066",
+            "number": "F-1"})
+    ts = trust.pdf_timestamper()
+    tampered = bytearray(pdf_issue_by_kzhk(pdf=base, title="Т"))
+    tampered[len(tampered) // 3] ^= 0x01  # one bit inside the signed byte range
+    return {
+        "kzhk_b_lta": pdf_issue_by_kzhk(pdf=base, title="Договор залога"),
+        "revoked_declared_day_back": _pdf_sign(base, _key("revoked_sign")),
+        "revoked_with_tsa_time": _pdf_sign(base, _key("revoked_sign"), timestamper=ts),
+        "expired_declared_inside_validity": _pdf_sign(base, _key("expired_sign")),
+        "expired_with_tsa_time": _pdf_sign(base, _key("expired_sign"), timestamper=ts),
+        "auth_key_on_document": _pdf_sign(base, _key("company_head_auth"), timestamper=ts),
+        "untrusted_ca": _pdf_sign(base, _key("untrusted_sign"), timestamper=ts),
+        "no_time_stamp": _pdf_sign(base, _key()),
+        "tampered_bytes": bytes(tampered),
+    }
+
+
+# mine: (indication, sub-indication); pyHanko's ades_lta_validation must agree on passed / not passed
+CORPUS = [
+    ("kzhk_b_lta", PASSED, "", "PASSED"),
+    ("revoked_declared_day_back", INDETERMINATE, "REVOKED_NO_POE", "INDETERMINATE"),
+    ("revoked_with_tsa_time", FAILED, "REVOKED", "INDETERMINATE"),
+    ("expired_declared_inside_validity", INDETERMINATE, "OUT_OF_BOUNDS_NO_POE", "INDETERMINATE"),
+    ("expired_with_tsa_time", FAILED, "EXPIRED", "INDETERMINATE"),
+    ("auth_key_on_document", INDETERMINATE, "CHAIN_CONSTRAINTS_FAILURE", "INDETERMINATE"),
+    ("untrusted_ca", INDETERMINATE, "NO_CERTIFICATE_CHAIN_FOUND", "INDETERMINATE"),
+    ("no_time_stamp", INDETERMINATE, "NO_POE", "INDETERMINATE"),
+    ("tampered_bytes", FAILED, "HASH_FAILURE", "FAILED"),
+]
+
+
+@pytest.mark.parametrize(("case", "indication", "sub", "pyhanko_status"), CORPUS, ids=[c[0] for c in CORPUS])
+def test_verifier_and_pyhanko_agree_on_the_forgery_corpus(corpus, case, indication, sub, pyhanko_status):
+    pdf = corpus[case]
+    line = verify_pdf(pdf).signatures[0]
+    assert (line.indication, line.sub_indication) == (indication, sub)
+    ocsps, crls = _live_material(pdf)
+    theirs = _ades(pdf, ocsps=ocsps, crls=crls)[0]
+    assert theirs[0] == pyhanko_status, theirs
+    assert (theirs[0] == "PASSED") == (line.indication == PASSED)
+
+
+def test_pdfsig_reads_every_signature_of_a_b_lta_pdf(corpus, tmp_path):
+    pdfsig = shutil.which("pdfsig")
+    assert pdfsig, "poppler-utils (pdfsig) is installed by scripts/ensure_system.sh --test"
+    path = tmp_path / "lta.pdf"
+    path.write_bytes(corpus["kzhk_b_lta"])
+    out = subprocess.run([pdfsig, str(path)], capture_output=True, text=True, check=False).stdout
+    assert out.count("Signature #") == 2  # KZhK's PAdES signature and the document time-stamp
+    assert "Signature Field Name: KZhK" in out and "Signature is Valid." in out
+    assert "ETSI.CAdES.detached" in out and pki.TSA_NAME in out
+
+
+def test_b_lta_document_carries_dss_and_a_document_time_stamp(corpus):
+    report = verify_pdf(corpus["kzhk_b_lta"])
+    line = report.signatures[0]
+    assert line.level == "B-LTA" and line.revocation["source"] == "ocsp" and line.revocation["origin"] == "embedded"
+    assert line.bin == pki.KZHK_BIN and line.tsa_time and line.changes == []
+    assert [d["valid"] for d in report.document_timestamps] == [True]
+
+
+def test_b_lta_still_passes_eleven_years_on_with_everything_expired_and_no_crls(corpus, settings, dead_url,
+                                                                               fast_trust):
+    settings.SIGNING_OCSP_URL = settings.SIGNING_TSA_URL = dead_url + "/x"
+    settings.SIGNING_CRL_BASE_URL = dead_url + "/crl"
+    trust._CRL_CACHE.clear()
+    later = dt.datetime.now(dt.UTC) + 11 * YEAR
+    key = _key("kzhk_sign")
+    assert all(c.not_valid_after_utc < later for c in [key.certificate] + key.chain[:1])
+    line = verify_pdf(corpus["kzhk_b_lta"], moment=later).signatures[0]
+    assert (line.indication, line.level) == (PASSED, "B-LTA"), line.sub_indication
+    # the same signature without the LTA parts (B-T) proves nothing by then
+    line = verify_pdf(corpus["revoked_with_tsa_time"], moment=later).signatures[0]
+    assert line.indication != PASSED
+
+
+def _future_tsa(at: dt.datetime):
+    """A TSA of the future (its own certificate under the test root, valid from `at`) — what the
+    archive task would meet ten years on."""
+    from asn1crypto import keys as akeys
+    from asn1crypto import x509 as ax509
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+    base = pki.pki_dir()
+    root = pki._load_cert(base / "root.pem")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = pki._service_cert(name="НУЦ РК (TEST) TSA 2037", key=key, ca_cert=root, ca_key=pki._load_key(base / "root.key"),
+                             eku=x509.oid.ExtendedKeyUsageOID.TIME_STAMPING, not_before=at - DAY,
+                             not_after=at + 12 * YEAR, crl_name="root")
+    der = serialization.Encoding.DER
+    return DummyTimeStamper(
+        tsa_cert=ax509.Certificate.load(cert.public_bytes(der)),
+        tsa_key=akeys.PrivateKeyInfo.load(key.private_bytes(der, serialization.PrivateFormat.PKCS8,
+                                                            serialization.NoEncryption())),
+        certs_to_embed=[ax509.Certificate.load(root.public_bytes(der))], fixed_dt=at)
+
+
+def test_archive_task_re_time_stamps_before_the_tsa_certificate_expires(corpus, company, monkeypatch, settings):
+    from pyhanko_certvalidator import ValidationContext
+
+    from signing import pdf as pdf_mod
+    from signing.models import SignedDocument
+    from signing.services import signed_document_create, signing_archive_retimestamp
+
+    doc = signed_document_create(subject=company, document=b"%PDF-1.4", filename="a.pdf", title_ru="Д", parties=[])
+    SignedDocument.objects.filter(pk=doc.pk).update(issued_pdf=corpus["kzhk_b_lta"])
+    tsa_expiry = pdf_mod.last_document_timestamp_expiry(corpus["kzhk_b_lta"])
+    assert signing_archive_retimestamp() == {"checked": 1, "renewed": 0}  # years to go: nothing to do
+    # eleven and a half years on: the first TSA certificate expires within SIGNING_ARCHIVE_RENEW_DAYS
+    then = tsa_expiry - dt.timedelta(days=settings.SIGNING_ARCHIVE_RENEW_DAYS // 2)
+    monkeypatch.setattr(trust, "pdf_timestamper", lambda: _future_tsa(then))
+    monkeypatch.setattr(pdf_mod, "lta_validation_context", lambda certs, moment=None: ValidationContext(
+        trust_roots=[], allow_fetching=False, revocation_mode="soft-fail", moment=then))
+    assert signing_archive_retimestamp(now=then) == {"checked": 1, "renewed": 1}
+    renewed = bytes(SignedDocument.objects.get(pk=doc.pk).issued_pdf)
+    assert renewed.startswith(corpus["kzhk_b_lta"])  # an incremental update: nothing earlier changes
+    beyond = tsa_expiry + 2 * YEAR  # the first TSA certificate has expired too
+    assert verify_pdf(corpus["kzhk_b_lta"], moment=beyond, live=False).signatures[0].indication == INDETERMINATE
+    report = verify_pdf(renewed, moment=beyond, live=False)
+    assert (report.signatures[0].indication, report.signatures[0].level) == (PASSED, "B-LTA")
+    assert len(report.document_timestamps) == 2
+
+
+def test_changes_after_the_last_signature_are_reported(corpus):
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    # an annotation: reported, the signature stays valid
+    w = IncrementalPdfFileWriter(io.BytesIO(corpus["kzhk_b_lta"]), strict=False)
+    annot = w.add_object(generic.DictionaryObject({
+        generic.NameObject("/Type"): generic.NameObject("/Annot"),
+        generic.NameObject("/Subtype"): generic.NameObject("/Text"),
+        generic.NameObject("/Rect"): generic.ArrayObject([generic.NumberObject(n) for n in (10, 10, 30, 30)]),
+        generic.NameObject("/Contents"): generic.TextStringObject("Комментарий")}))
+    page = w.root["/Pages"]["/Kids"][-1].get_object()  # the last page holds the KZhK stamp's widget
+    annots = page.get("/Annots")
+    annots = annots.get_object() if annots is not None else generic.ArrayObject()
+    annots.append(annot)
+    page[generic.NameObject("/Annots")] = annots
+    w.update_container(page)
+    if isinstance(page.raw_get("/Annots"), generic.IndirectObject):
+        w.update_container(annots)
+    out = io.BytesIO()
+    w.write(out)
+    line = verify_pdf(out.getvalue()).signatures[0]
+    assert line.changes == ["annotation"] and line.indication == PASSED
+    # the page content replaced by a later incremental update: reported and not passed
+    w = IncrementalPdfFileWriter(io.BytesIO(corpus["kzhk_b_lta"]), strict=False)
+    page = w.root["/Pages"]["/Kids"][0].get_object()
+    stream = w.add_object(generic.StreamObject(stream_data=b"BT /F1 24 Tf 100 700 Td (FORGED) Tj ET"))
+    page[generic.NameObject("/Contents")] = stream
+    w.update_container(page)
+    out = io.BytesIO()
+    w.write(out)
+    report = verify_pdf(out.getvalue())
+    line = report.signatures[0]
+    assert line.changes == ["incremental_update"] and report.altered
+    assert (line.indication, line.sub_indication) == (INDETERMINATE, "SIG_CONSTRAINTS_FAILURE")
+
+
+def test_party_pades_signature_is_b_t(make_request, pdf_bytes, demo_key):
+    from signing.models import SignedDocument
+    from signing.services import signing_request_sign_with_key
+
+    sr = make_request(document=pdf_bytes)
+    signing_request_sign_with_key(signing_request=sr, p12=demo_key("company_head_sign")[0], password=pki.DEMO_PASSWORD)
+    pades = bytes(SignedDocument.objects.get(pk=sr.signed_document_id).pades_pdf)
+    line = verify_upload(pades).signatures[0]
+    assert (line.indication, line.level) == (PASSED, "B-T")
