@@ -34,7 +34,7 @@ def nca_services(_test_pki):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "nca_services", "--port", str(port), "--pki-dir", str(_test_pki)])
+    proc = subprocess.Popen([sys.executable, "-m", "nca_services", "--port", str(port), "--pki-dir", str(_test_pki)])  # noqa: S603
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:

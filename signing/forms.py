@@ -1,5 +1,10 @@
 from django import forms
-from django.core.files.uploadhandler import MemoryFileUploadHandler, SkipFile
+from django.core.files.uploadhandler import (
+    MemoryFileUploadHandler,
+    SkipFile,
+    StopUpload,
+    TemporaryFileUploadHandler,
+)
 from django.utils.translation import gettext_lazy as _
 
 from homeportal.forms import PortalForm
@@ -17,6 +22,21 @@ class KeyFileUploadHandler(MemoryFileUploadHandler):
     def receive_data_chunk(self, raw_data, start):
         if start + len(raw_data) > MAX_KEY_FILE_SIZE:
             raise SkipFile
+        return super().receive_data_chunk(raw_data, start)
+
+
+class CappedUploadHandler(TemporaryFileUploadHandler):
+    """Streams an upload to a temporary file (bounded memory, whatever the size) and stops reading
+    the body once a file passes `cap` bytes; the view then says "too large"."""
+
+    def __init__(self, request=None, *, cap: int):
+        super().__init__(request)
+        self.cap = cap
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > self.cap:
+            self.request.upload_too_large = True
+            raise StopUpload(connection_reset=True)  # do not read the rest of the body
         return super().receive_data_chunk(raw_data, start)
 
 

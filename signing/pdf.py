@@ -78,10 +78,10 @@ def _simple_signer(key: OpenedKey):
 
 def pdf_sign(*, pdf: bytes, key: OpenedKey, field_name: str, reason: str = "") -> bytes:
     """Adds one invisible PAdES B-T signature (an incremental update, time-stamped by the TSA)."""
-    from . import trust
-
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
+
+    from . import trust
 
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     existing = {name for name, *_ in fields.enumerate_sig_fields(writer.prev)}
@@ -290,6 +290,8 @@ def pdf_verify(pdf: bytes) -> list[PdfSignatureReport]:
     others = [ax509.Certificate.load(cert_der(c)) for c in pki.known_intermediates()]
     reports = []
     for emb in sigs:
+        if emb.sig_object_type == "/DocTimeStamp":  # B-LTA's document time-stamps are not signers
+            continue
         problems: list[str] = []
         info = status = None
         signing_time = None

@@ -108,3 +108,11 @@ def signed_documents_for_subject(subject) -> list[SignedDocument]:
 
     ct = ContentType.objects.get_for_model(subject)
     return list(SignedDocument.objects.filter(subject_type=ct, subject_id=str(subject.pk)).order_by("created_at"))
+
+
+def verification_report_for(*, public_id):
+    from django.shortcuts import get_object_or_404
+
+    from .models import VerificationReport
+
+    return get_object_or_404(VerificationReport.objects.defer("pdf"), public_id=public_id)

@@ -27,7 +27,14 @@ from .certs import (  # noqa: F401 - the public contract re-exports these
 )
 from .cms import cms_content, cms_sign, cms_verify  # noqa: F401
 from .completion import completion_name, completion_run
-from .models import QrSession, Signature, SignedDocument, SignedDocumentParty, SigningRequest
+from .models import (
+    QrSession,
+    Signature,
+    SignedDocument,
+    SignedDocumentParty,
+    SigningRequest,
+    VerificationReport,
+)
 from .pdf import pdf_issue_by_kzhk, pdf_render, pdf_verify  # noqa: F401
 
 logger = logging.getLogger(__name__)
@@ -425,6 +432,42 @@ def signing_archive_retimestamp(*, now: dt.datetime | None = None) -> dict:
         # only if nobody replaced the file meanwhile
         renewed += SignedDocument.objects.filter(pk=pk, issued_pdf=pdf).update(issued_pdf=extended)
     return {"checked": checked, "renewed": renewed}
+
+
+def verification_report_record(*, report, file_name: str, file_size: int) -> VerificationReport:
+    """Numbers and keeps a verifier result (the verdicts, not the file) for the report PDF."""
+    return VerificationReport.objects.create(file_name=(file_name or "")[:255], file_sha256=report.file_sha256,
+                                             file_size=file_size, result=report.as_dict())
+
+
+def verification_report_pdf(*, record: VerificationReport) -> bytes:
+    """The validation report: bilingual (ru/kk), numbered, dated, signed by KZhK (PAdES B-LTA).
+    Rendered once and kept."""
+    from django.utils import translation
+
+    from .verification import INDICATION_LABELS, LEVEL_LABELS, SUB_INDICATION_LABELS
+
+    stored = VerificationReport.objects.filter(pk=record.pk).values_list("pdf", flat=True).first()
+    if stored:
+        return bytes(stored)
+    rows = []
+    for sig in record.result.get("signatures", []):
+        texts = {}
+        for lang in ("ru", "kk"):
+            with translation.override(lang):
+                texts[lang] = {
+                    "indication": str(INDICATION_LABELS.get(sig["indication"], sig["indication"])),
+                    "sub": str(SUB_INDICATION_LABELS.get(sig.get("sub_indication") or "", "")),
+                    "level": str(LEVEL_LABELS.get(sig.get("level"), "")),
+                }
+        rows.append({**sig, "texts": texts})
+    pdf = pdf_render(template_name="signing/pdf/validation_report.html", context={
+        "record": record, "number": record.number, "rows": rows, "result": record.result,
+        "created": timezone.localtime(record.created_at),
+    })
+    pdf = pdf_issue_by_kzhk(pdf=pdf, title=f"Протокол проверки ЭЦП № {record.number} / ЭЦҚ тексеру хаттамасы")
+    VerificationReport.objects.filter(pk=record.pk).update(pdf=pdf)
+    return pdf
 
 
 def signing_records_purge(*, now: dt.datetime | None = None) -> dict:

@@ -7,6 +7,7 @@ app_name = "signing"
 urlpatterns = [
     path("verify/", views.verify_page, name="verify"),
     path("verify/api/", views.verify_api, name="verify_api"),
+    path("verify/reports/<uuid:public_id>.pdf", views.verify_report_pdf, name="verify_report"),
     path("r/<uuid:public_id>/", views.request_page, name="request"),
     path("r/<uuid:public_id>/ecp/", views.request_ecp, name="ecp"),
     path("r/<uuid:public_id>/qr/", views.request_qr, name="qr"),

@@ -362,9 +362,7 @@ def _doc_timestamp_check(emb) -> trust.TimestampCheck:
 
 def _changes_after(emb) -> tuple[list[str], bool]:
     """What later revisions did (pyHanko's difference analysis) and whether that is allowed."""
-    from pyhanko.sign.diff_analysis import ModificationLevel
-
-    from pyhanko.sign.diff_analysis import SuspiciousModification
+    from pyhanko.sign.diff_analysis import ModificationLevel, SuspiciousModification
 
     try:
         emb.compute_integrity_info()

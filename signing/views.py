@@ -25,9 +25,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from . import pki, selectors, services
 from .certs import SigningError
-from .forms import EcpForm, KeyFileUploadHandler, MethodForm, SimulatorForm, VerifyForm
+from .forms import CappedUploadHandler, EcpForm, KeyFileUploadHandler, MethodForm, SimulatorForm, VerifyForm
 from .models import QrSession, SigningRequest
-from .verification import verify_upload
+from .verification import MAX_VERIFY_SIZE, verify_upload
 
 PASSWORD_FIELD_CODES = {"wrong_password"}
 
@@ -295,33 +295,107 @@ def document_download(request, public_id):
 
 # --- verifier ------------------------------------------------------------------------------------
 
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries, headers and a small detached document's field names
+
+
+def _declared_too_large(request) -> bool:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > MAX_VERIFY_SIZE + MULTIPART_OVERHEAD
+    except ValueError:
+        return True
+
+
+def _verify_upload_handlers(request) -> None:
+    request.upload_too_large = False
+    request.upload_handlers = [CappedUploadHandler(request, cap=MAX_VERIFY_SIZE)]
+
+
+def _too_large_message() -> str:
+    return _("The file is too large: the limit is %(mb)s MB.") % {"mb": MAX_VERIFY_SIZE // (1024 * 1024)}
+
+
+def _form_with_file_error(message: str) -> VerifyForm:
+    form = VerifyForm(data={}, files={})
+    form.is_valid()
+    form.errors.clear()
+    form.errors["file"] = form.error_class([message])
+    return form
+
+
+def _read_verify_files(request, file_field, data_field) -> tuple[bytes, bytes | None]:
+    return file_field.read(MAX_VERIFY_SIZE + 1), data_field.read(MAX_VERIFY_SIZE + 1) if data_field else None
+
+
 @never_cache
+@csrf_exempt
 @require_http_methods(["GET", "POST"])
 def verify_page(request):
-    report = None
+    # Refused by Content-Length before a byte of the body is read; otherwise streamed to a temp
+    # file and stopped at the cap (the handlers must be in place before CSRF reads the form).
+    if request.method == "POST" and _declared_too_large(request):
+        return render(request, "signing/verify.html", {"form": _form_with_file_error(_too_large_message()),
+                                                       "report": None}, status=413)
+    _verify_upload_handlers(request)
+    return _verify_page(request)
+
+
+@csrf_protect
+def _verify_page(request):
+    report = record = None
+    status = 200
     if request.method == "POST":
         form = VerifyForm(request.POST, request.FILES)
-        if form.is_valid():
-            data_file = form.cleaned_data.get("data")
-            report = verify_upload(form.cleaned_data["file"].read(), data_file.read() if data_file else None)
+        if request.upload_too_large:
+            form = _form_with_file_error(_too_large_message())
+            status = 413
+        elif form.is_valid():
+            body, data = _read_verify_files(request, form.cleaned_data["file"], form.cleaned_data.get("data"))
+            report = verify_upload(body, data)
             if report.error:
                 form.add_error("file", report.error)
                 report = None
+            else:
+                record = services.verification_report_record(report=report, file_name=form.cleaned_data["file"].name,
+                                                             file_size=len(body))
+        status = 400 if form.errors and status == 200 else status
     else:
         form = VerifyForm()
-    return render(request, "signing/verify.html", {"form": form, "report": report}, status=400 if form.errors else 200)
+    return render(request, "signing/verify.html", {"form": form, "report": report, "record": record}, status=status)
 
 
 @csrf_exempt
 @require_POST
 def verify_api(request):
     """POST multipart: file (PDF or CMS) [+ data for a detached CMS] -> JSON report."""
+    if _declared_too_large(request):
+        return JsonResponse({"error": _too_large_message()}, status=413, json_dumps_params={"ensure_ascii": False})
+    _verify_upload_handlers(request)
     upload = request.FILES.get("file")
+    if request.upload_too_large:
+        return JsonResponse({"error": _too_large_message()}, status=413, json_dumps_params={"ensure_ascii": False})
     if upload is None:
         return JsonResponse({"error": _("Choose a file.")}, status=400)
-    data = request.FILES.get("data")
-    report = verify_upload(upload.read(), data.read() if data else None)
-    return JsonResponse(report.as_dict(), status=400 if report.error else 200, json_dumps_params={"ensure_ascii": False})
+    body, data = _read_verify_files(request, upload, request.FILES.get("data"))
+    report = verify_upload(body, data)
+    payload = report.as_dict()
+    if not report.error:
+        record = services.verification_report_record(report=report, file_name=upload.name, file_size=len(body))
+        payload["report"] = {"number": record.number, "pdf": request.build_absolute_uri(
+            reverse("signing:verify_report", args=[record.public_id]))}
+    return JsonResponse(payload, status=400 if report.error else 200, json_dumps_params={"ensure_ascii": False})
+
+
+@never_cache
+def verify_report_pdf(request, public_id):
+    """The validation report as a PDF signed by KZhK (B-LTA); whoever holds the link (a UUID)."""
+    record = selectors.verification_report_for(public_id=public_id)
+    try:
+        pdf = services.verification_report_pdf(record=record)
+    except SigningError as err:
+        return render(request, "signing/verify.html", {"form": VerifyForm(), "report": None,
+                                                       "service_error": err.message}, status=503)
+    return FileResponse(io.BytesIO(pdf), as_attachment=True, filename=f"{record.number}.pdf",
+                        content_type="application/pdf")
 
 
 # --- eGov mobile simulator (dev/demo tool, outside the user menu) -----------------------------------

@@ -14,10 +14,13 @@ from signing.cms import cms_sign
 def test_verify_command_reports_valid_and_altered(tmp_path, capsys):
     key = pkcs12_open(data=pki.demo_key("company_signer_sign")[0], password=pki.DEMO_PASSWORD)
     (tmp_path / "doc.txt").write_bytes(b"contract text")
-    (tmp_path / "sig.cms").write_bytes(cms_sign(data=b"contract text", key=key, signing_time=dt.datetime.now(dt.UTC)))
+    from signing.trust import secure_user_signature
+
+    cms = secure_user_signature(cms_bytes=cms_sign(data=b"contract text", key=key, signing_time=dt.datetime.now(dt.UTC)))
+    (tmp_path / "sig.cms").write_bytes(cms.cms)
     call_command("verify", str(tmp_path / "sig.cms"), "--data", str(tmp_path / "doc.txt"))
     out = capsys.readouterr().out
-    assert "САТПАЕВА АЙГЕРИМ КАНАТОВНА" in out and "VALID" in out
+    assert "САТПАЕВА АЙГЕРИМ КАНАТОВНА" in out and "TOTAL-PASSED" in out and "level B-T" in out
     (tmp_path / "doc.txt").write_bytes(b"contract text!")
     with pytest.raises(SystemExit):
         call_command("verify", str(tmp_path / "sig.cms"), "--data", str(tmp_path / "doc.txt"), "--json")

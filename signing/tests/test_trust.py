@@ -508,8 +508,14 @@ def test_archive_task_re_time_stamps_before_the_tsa_certificate_expires(corpus, 
     # eleven and a half years on: the first TSA certificate expires within SIGNING_ARCHIVE_RENEW_DAYS
     then = tsa_expiry - dt.timedelta(days=settings.SIGNING_ARCHIVE_RENEW_DAYS // 2)
     monkeypatch.setattr(trust, "pdf_timestamper", lambda: _future_tsa(then))
+    from asn1crypto import x509 as ax509
+
+    from signing.certs import cert_der
+
+    roots = [ax509.Certificate.load(cert_der(c)) for c in pki.trusted_roots()]
     monkeypatch.setattr(pdf_mod, "lta_validation_context", lambda certs, moment=None: ValidationContext(
-        trust_roots=[], allow_fetching=False, revocation_mode="soft-fail", moment=then))
+        trust_roots=roots, other_certs=[ax509.Certificate.load(cert_der(c)) for c in certs],
+        allow_fetching=False, revocation_mode="soft-fail", moment=then))
     assert signing_archive_retimestamp(now=then) == {"checked": 1, "renewed": 1}
     renewed = bytes(SignedDocument.objects.get(pk=doc.pk).issued_pdf)
     assert renewed.startswith(corpus["kzhk_b_lta"])  # an incremental update: nothing earlier changes
@@ -566,3 +572,113 @@ def test_party_pades_signature_is_b_t(make_request, pdf_bytes, demo_key):
     pades = bytes(SignedDocument.objects.get(pk=sr.signed_document_id).pades_pdf)
     line = verify_upload(pades).signatures[0]
     assert (line.indication, line.level) == (PASSED, "B-T")
+
+
+# --- the verifier's pages: uploads, report PDF, JSON, CLI ----------------------------------------------
+
+class _Body:
+    """A request body produced on demand (never held in memory); counts what the server read."""
+
+    def __init__(self, head: bytes, size: int, tail: bytes):
+        self.head, self.size, self.tail, self.pos = head, size, tail, 0
+
+    @property
+    def total(self):
+        return len(self.head) + self.size + len(self.tail)
+
+    def read(self, n=-1):
+        n = self.total - self.pos if n is None or n < 0 else min(n, self.total - self.pos)
+        out = bytearray()
+        while len(out) < n:
+            p = self.pos
+            if p < len(self.head):
+                chunk = self.head[p:p + n - len(out)]
+            elif p < len(self.head) + self.size:
+                chunk = b"\0" * min(n - len(out), len(self.head) + self.size - p, 1 << 20)
+            else:
+                q = p - len(self.head) - self.size
+                chunk = self.tail[q:q + n - len(out)]
+            out += chunk
+            self.pos += len(chunk)
+        return bytes(out)
+
+    def readline(self, *a):
+        return self.read(a[0] if a else 65536)
+
+
+def _post_big(path: str, size: int, *, declared: int | None = None):
+    import tracemalloc
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    boundary = "BoUnDaRy"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.pdf\"\r\n"
+            "Content-Type: application/pdf\r\n\r\n%PDF-1.7\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    body = _Body(head, size, tail)
+    environ = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": path, "SERVER_NAME": "testserver", "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http", "wsgi.input": body, "CONTENT_TYPE": f"multipart/form-data; boundary={boundary}",
+        "CONTENT_LENGTH": str(declared if declared is not None else body.total), "HTTP_ACCEPT_LANGUAGE": "ru",
+    }
+    status = []
+    tracemalloc.start()
+    chunks = WSGIHandler()(environ, lambda s, h, *a: status.append(s))
+    content = b"".join(chunks)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return int(status[0].split()[0]), content, body.pos, peak
+
+
+def test_verifier_refuses_a_400_mb_upload_by_content_length_before_reading_it(db):
+    code, content, read, _peak = _post_big("/signing/verify/api/", 400 * 1024 * 1024)
+    assert code == 413 and read == 0 and "50" in content.decode()
+    code, content, read, _peak = _post_big("/signing/verify/", 400 * 1024 * 1024)
+    assert code == 413 and read == 0 and "Файл слишком большой" in content.decode()
+
+
+def test_verifier_stops_reading_at_the_cap_with_flat_memory(db):
+    from signing.verification import MAX_VERIFY_SIZE
+
+    # the declared length passes (a file just over 50 MB); the handler stops at the cap
+    code, content, read, peak = _post_big("/signing/verify/api/", MAX_VERIFY_SIZE + 1024)
+    assert code == 413
+    assert read <= MAX_VERIFY_SIZE + 2 * 1024 * 1024  # not a byte more than the cap and a chunk or two
+    assert peak < 16 * 1024 * 1024, peak  # streamed to a temp file: memory stays far below the file size
+
+
+def test_verifier_page_shows_verdicts_and_a_signed_report_pdf(db, client, corpus):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from signing.models import VerificationReport
+
+    r = client.post("/signing/verify/", {"file": SimpleUploadedFile("r.pdf", corpus["revoked_with_tsa_time"])},
+                    HTTP_ACCEPT_LANGUAGE="ru")
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert "Подпись недействительна" in html and "TOTAL-FAILED / REVOKED" in html
+    assert "Сертификат был отозван до подписания документа." in html
+    record = VerificationReport.objects.get()
+    assert record.number in html and record.result["signatures"][0]["sub_indication"] == "REVOKED"
+    pdf = b"".join(client.get(f"/signing/verify/reports/{record.public_id}.pdf").streaming_content)
+    line = verify_pdf(pdf).signatures[0]
+    assert (line.indication, line.level, line.bin) == (PASSED, "B-LTA", pki.KZHK_BIN)
+    kk = client.post("/signing/verify/", {"file": SimpleUploadedFile("r.pdf", corpus["no_time_stamp"])},
+                     HTTP_ACCEPT_LANGUAGE="kk", HTTP_COOKIE="django_language=kk").content.decode()
+    assert "INDETERMINATE / NO_POE" in kk
+
+
+def test_verifier_api_json_and_cli(db, client, corpus, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.core.management import call_command
+
+    data = client.post("/signing/verify/api/", {"file": SimpleUploadedFile("a.pdf", corpus["kzhk_b_lta"])}).json()
+    sig = data["signatures"][0]
+    assert data["valid"] and sig["indication"] == PASSED and sig["level"] == "B-LTA" and sig["tsa_time"]
+    assert sig["revocation"]["source"] == "ocsp" and data["report"]["pdf"].endswith(".pdf")
+    path = tmp_path / "auth.pdf"
+    path.write_bytes(corpus["auth_key_on_document"])
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("verify", str(path), stdout=out)
+    assert "INDETERMINATE / CHAIN_CONSTRAINTS_FAILURE" in out.getvalue()

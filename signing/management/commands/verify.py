@@ -27,14 +27,18 @@ class Command(BaseCommand):
             if report.error:
                 self.stdout.write(self.style.ERROR(report.error))
             for i, s in enumerate(report.signatures, 1):
+                tsa = f"{s.tsa_time:%Y-%m-%d %H:%M:%S%z}" if s.tsa_time else "none"
+                declared = f"{s.declared_time:%Y-%m-%d %H:%M:%S%z}" if s.declared_time else "-"
+                rev = s.revocation or {}
                 self.stdout.write(
-                    f"#{i} {s.signer_name} IIN {s.iin} BIN {s.bin or '-'} {s.organization} roles={','.join(s.roles)}\n"
-                    f"   signed at {s.signing_time:%Y-%m-%d %H:%M:%S%z} · issuer {s.issuer} · trusted={s.trusted} "
-                    f"certificate valid then={s.certificate_valid} revoked={s.revoked} · document intact={s.intact}"
-                    if s.signing_time else f"#{i} {s.signer_name} intact={s.intact}"
-                )
-                self.stdout.write(self.style.SUCCESS("   VALID") if s.ok else self.style.ERROR(
-                    "   NOT VALID: " + "; ".join(s.problem_messages)))
+                    f"#{i} {s.signer_name} IIN {s.iin} BIN {s.bin or '-'} {s.organization} roles={','.join(s.roles)} "
+                    f"key={s.key_purpose}\n"
+                    f"   level {s.level} · TSA time {tsa} · declared {declared} · issuer {s.issuer}\n"
+                    f"   revocation {rev.get('source', '-')}:{rev.get('status', '-')} produced {rev.get('produced_at', '-')}"
+                    f" · changed after signing: {', '.join(s.changes) or 'no'}")
+                verdict = f"   {s.indication}" + (f" / {s.sub_indication}" if s.sub_indication else "")
+                text = s.indication_label + (f": {s.sub_indication_label}" if s.sub_indication else "")
+                self.stdout.write((self.style.SUCCESS if s.ok else self.style.ERROR)(f"{verdict} — {text}"))
             if report.altered:
                 self.stdout.write(self.style.ERROR("The document was altered after signing."))
         if not report.all_ok:
