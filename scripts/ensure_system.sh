@@ -11,6 +11,7 @@ ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || need+=(libpango-1.0-0 lib
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ "$mode" = "--test" ]; then
   [ -x /usr/bin/chromium ] || need+=(chromium)
+  command -v pdfsig >/dev/null 2>&1 || need+=(poppler-utils)  # independent check of B-LTA PDFs
   command -v pg_ctlcluster >/dev/null 2>&1 || command -v postgres >/dev/null 2>&1 || need+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
   # Only to check that docker-compose.yml parses (no Docker engine runs on these machines).

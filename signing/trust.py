@@ -57,7 +57,7 @@ def _post(url: str, body: bytes, content_type: str, *, attempts: int = 1) -> byt
     for attempt in range(max(1, attempts)):
         try:
             response = httpx.post(url, content=body, headers={"Content-Type": content_type},
-                                  timeout=settings.SIGNING_TRUST_TIMEOUT)
+                                  timeout=settings.SIGNING_TRUST_TIMEOUT)  # one short connection: no pool to go stale
             response.raise_for_status()
             return response.content
         except httpx.HTTPError as exc:

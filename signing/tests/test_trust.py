@@ -682,3 +682,18 @@ def test_verifier_api_json_and_cli(db, client, corpus, tmp_path):
     with pytest.raises(SystemExit):
         call_command("verify", str(path), stdout=out)
     assert "INDETERMINATE / CHAIN_CONSTRAINTS_FAILURE" in out.getvalue()
+
+
+def test_nca_stand_in_runs_in_dev_and_tests_never_in_the_production_image():
+    from django.conf import settings
+
+    base = settings.BASE_DIR
+    assert "nca_services/" in (base / ".dockerignore").read_text().split()
+    assert "standins" not in (base / "Dockerfile").read_text()
+    assert "-m nca_services" in (base / "Procfile").read_text()
+    compose = (base / "docker-compose.yml").read_text()
+    assert "nca-services:" in compose and "profiles: [dev]" in compose
+    result = subprocess.run(["docker-compose", "--profile", "dev", "config", "--services"], capture_output=True,
+                            text=True, cwd=base, check=False) if shutil.which("docker-compose") else None
+    if result is not None:
+        assert "nca-services" in result.stdout.split(), result.stderr
