@@ -351,6 +351,7 @@ def _ades(pdf: bytes, *, moment=None, ocsps=(), crls=()):
     from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 
     from signing.certs import cert_der
+    from signing.pdf import _off_event_loop
 
     def a(certs):
         return [ax509.Certificate.load(cert_der(c)) for c in certs]
@@ -370,7 +371,7 @@ def _ades(pdf: bytes, *, moment=None, ocsps=(), crls=()):
     for emb in PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures:
         if emb.sig_object_type == "/DocTimeStamp":
             continue
-        result = asyncio.run(ades_lta_validation(emb, spec, timing_info=timing))
+        result = _off_event_loop(lambda emb=emb: asyncio.run(ades_lta_validation(emb, spec, timing_info=timing)))
         out.append((result.ades_subindic.status.name, result.ades_subindic.name))
     return out
 
