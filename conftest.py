@@ -23,31 +23,15 @@ def _test_pki():
 def nca_services(_test_pki):
     """The NCA stand-in (TSA, OCSP, CRLs: the `nca_services` process) on a free port for the whole
     run; the portal's trust settings point at it. Yields its base URL."""
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    import httpx
     from django.conf import settings as dj_settings
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "nca_services", "--port", str(port), "--pki-dir", str(_test_pki)])  # noqa: S603
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(url + "/healthz", timeout=0.5).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    dj_settings.SIGNING_TSA_URL = url + "/tsp"
-    dj_settings.SIGNING_OCSP_URL = url + "/ocsp"
-    dj_settings.SIGNING_CRL_BASE_URL = url + "/crl"
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    from nca_services.launch import running
+
+    with running(_test_pki) as url:
+        dj_settings.SIGNING_TSA_URL = url + "/tsp"
+        dj_settings.SIGNING_OCSP_URL = url + "/ocsp"
+        dj_settings.SIGNING_CRL_BASE_URL = url + "/crl"
+        yield url
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,6 @@ import argparse
 import datetime as dt
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,7 +44,6 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homeportal.settings")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'db.sqlite3'}")
     import django
-    import httpx
 
     django.setup()
     from django.conf import settings
@@ -57,19 +55,9 @@ def main() -> None:
     from signing.verification import PASSED, verify_upload
 
     base = pki.ensure_pki()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "nca_services", "--port", str(port), "--pki-dir", str(base)],
-                            cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(url + "/healthz", timeout=0.5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    from nca_services.launch import running
+
+    with running(base, cwd=ROOT) as url:
         settings.SIGNING_TSA_URL, settings.SIGNING_OCSP_URL = url + "/tsp", url + "/ocsp"
         settings.SIGNING_CRL_BASE_URL = url + "/crl"
 
@@ -116,10 +104,7 @@ def main() -> None:
         print(f"CAdES-BES signing alone: p50 {p50s * 1000:.2f} ms, p95 {p95s * 1000:.2f} ms")
         print(f"TSA + OCSP step (loopback): p50 {p50t * 1000:.2f} ms, p95 {p95t * 1000:.2f} ms"
               f" -> ratio to signing: p50 {p50t / p50s:.1f}x, p95 {p95t / p95s:.1f}x")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
