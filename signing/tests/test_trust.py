@@ -693,7 +693,7 @@ def test_nca_stand_in_runs_in_dev_and_tests_never_in_the_production_image():
     assert "standins" not in (base / "Dockerfile").read_text()
     assert "-m nca_services" in (base / "Procfile").read_text()
     compose = (base / "docker-compose.yml").read_text()
-    assert "nca-services:" in compose and "profiles: [dev]" in compose
+    assert "nca-services:" in compose and "context: ./nca_services" in compose
     result = subprocess.run(["docker-compose", "--profile", "dev", "config", "--services"], capture_output=True,
                             text=True, cwd=base, check=False) if shutil.which("docker-compose") else None
     if result is not None:
