@@ -64,6 +64,7 @@ def bpms(settings):
     settings.BPMS_BASE_URL = BPMS
     settings.CELERY_TASK_ALWAYS_EAGER = True
     with respx.mock(base_url=BPMS, assert_all_called=False) as router:
+        router.route(host="127.0.0.1").pass_through()  # the NCA stand-in (TSA, OCSP, CRLs) is real
         router.post("/api/messages").mock(return_value=httpx.Response(
             201, json={"case_id": "SB-2026-000001", "message_id": 1, "duplicate": False, "created": True, "applied": True}))
         yield router
