@@ -17,3 +17,6 @@ class AppealsConfig(AppConfig):
 
         register_completion("appeals:appeal_signed", function="appeals.services.appeal_signing_completed")
         register_completion("appeals:ds_signed", function="appeals.services.appeal_ds_signing_completed")
+        from signing.archive import register_archived_file
+
+        register_archived_file("appeals.Appeal", "ds_signed_file")

@@ -14,6 +14,10 @@ class ApplicationsConfig(AppConfig):
                                ("applications:decision_document_signed", "decision_document_on_signed"),
                                ("applications:invitation_confirmed", "invitation_on_signed")):
             register_completion(name, function=f"applications.services.{function}")
+        from signing.archive import register_archived_file
+
+        register_archived_file("applications.ModerationReview", "conclusion_pdf")
+        register_archived_file("applications.DecisionDocument", "file")
         try:
             from bpms_bridge.registry import register_case_kind
         except ImportError:  # the bridge is optional for this app's own tests

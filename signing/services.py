@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import trust
+from .archive import archived_files
 from .certs import (  # noqa: F401 - the public contract re-exports these
     ERROR_MESSAGES,
     CertificateInfo,
@@ -410,10 +411,10 @@ def signed_document_issue_pdf(*, document: SignedDocument) -> bytes:
 def signing_archive_retimestamp(*, now: dt.datetime | None = None) -> dict:
     """Daily: every issued (B-LTA) PDF whose newest document time-stamp's TSA certificate expires
     within SIGNING_ARCHIVE_RENEW_DAYS gets fresh validation data and a new document time-stamp
-    (PAdES archive time-stamp), so it keeps validating after the TSA certificate expires."""
+    (PAdES archive time-stamp), so it keeps validating after the TSA certificate expires: the
+    issued multi-party documents (SignedDocument.issued_pdf) and every file field registered in
+    signing.archive (the ДС, conclusions, decision documents KZhK issued)."""
     from django.conf import settings
-
-    from .pdf import last_document_timestamp_expiry, pdf_archive_timestamp
 
     now = now or timezone.now()
     horizon = now + dt.timedelta(days=settings.SIGNING_ARCHIVE_RENEW_DAYS)
@@ -421,17 +422,57 @@ def signing_archive_retimestamp(*, now: dt.datetime | None = None) -> dict:
     for pk in SignedDocument.objects.filter(issued_pdf__isnull=False).values_list("pk", flat=True).iterator():
         pdf = bytes(SignedDocument.objects.only("issued_pdf").get(pk=pk).issued_pdf)
         checked += 1
-        try:
-            expiry = last_document_timestamp_expiry(pdf)
-            if expiry is not None and expiry > horizon:
-                continue
-            extended = pdf_archive_timestamp(pdf)  # network I/O: outside any transaction
-        except Exception:  # one unreadable file or a TSA outage must not stop the others; retried tomorrow
-            logger.warning("archive time-stamp failed for signed document %s", pk, exc_info=True)
-            continue
-        # only if nobody replaced the file meanwhile
-        renewed += SignedDocument.objects.filter(pk=pk, issued_pdf=pdf).update(issued_pdf=extended)
+        extended = _archive_renewal(pdf, horizon=horizon, label=f"signed document {pk}", undated_too=True)
+        if extended is not None:  # only if nobody replaced the file meanwhile
+            renewed += SignedDocument.objects.filter(pk=pk, issued_pdf=pdf).update(issued_pdf=extended)
+    for entry in archived_files():
+        c, r = _archive_renew_field(entry, horizon=horizon)
+        checked, renewed = checked + c, renewed + r
     return {"checked": checked, "renewed": renewed}
+
+
+def _archive_renewal(pdf: bytes, *, horizon: dt.datetime, label: str, undated_too: bool = False) -> bytes | None:
+    """The extended PDF when its newest document time-stamp expires before `horizon`; None when
+    it needs nothing (or is no B-LTA document and `undated_too` is off) or renewing failed."""
+    from .pdf import last_document_timestamp_expiry, pdf_archive_timestamp
+
+    try:
+        expiry = last_document_timestamp_expiry(pdf)
+        if (expiry is None and not undated_too) or (expiry is not None and expiry > horizon):
+            return None
+        return pdf_archive_timestamp(pdf)  # network I/O: outside any transaction
+    except Exception:  # one unreadable file or a TSA outage must not stop the others; retried tomorrow
+        logger.warning("archive time-stamp failed for %s", label, exc_info=True)
+        return None
+
+
+def _archive_renew_field(entry, *, horizon: dt.datetime) -> tuple[int, int]:
+    """One registered file field: the renewed PDF goes to a new storage name (written before the
+    row is touched), the row is re-pointed only if it still names the old file."""
+    from homeportal.files import stored_first
+
+    model, field = entry.model, entry.field_name
+    checked = renewed = 0
+    rows = model.objects.exclude(**{field: ""}).exclude(**{f"{field}__isnull": True}).values_list("pk", field)
+    for pk, name in rows.iterator():
+        storage = model._meta.get_field(field).storage
+        try:
+            with storage.open(name, "rb") as fh:
+                pdf = fh.read()
+        except OSError:
+            logger.warning("archive: %s %s: %s is not in storage", entry.model_label, pk, name)
+            continue
+        checked += 1
+        extended = _archive_renewal(pdf, horizon=horizon, label=f"{entry.model_label} {pk}")
+        if extended is None:
+            continue
+        instance = model.objects.filter(pk=pk).first()  # upload_to may need the row (its folder)
+        new_name = stored_first(model, field, name.rsplit("/", 1)[-1], extended, instance=instance)
+        if model.objects.filter(pk=pk, **{field: name}).update(**{field: new_name}):
+            renewed += 1
+        else:
+            storage.delete(new_name)  # the row moved on meanwhile; leave nothing behind
+    return checked, renewed
 
 
 def verification_report_record(*, report, file_name: str, file_size: int) -> VerificationReport:

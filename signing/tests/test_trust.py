@@ -495,9 +495,22 @@ def _future_tsa(at: dt.datetime):
         certs_to_embed=[ax509.Certificate.load(root.public_bytes(der))], fixed_dt=at)
 
 
-def test_archive_task_re_time_stamps_before_the_tsa_certificate_expires(corpus, company, monkeypatch, settings):
+def _tsa_and_validation_at(then, monkeypatch):
+    """The archive task run at `then`: a TSA whose clock says `then`, validation at `then`."""
+    from asn1crypto import x509 as ax509
     from pyhanko_certvalidator import ValidationContext
 
+    from signing import pdf as pdf_mod
+    from signing.certs import cert_der
+
+    monkeypatch.setattr(trust, "pdf_timestamper", lambda: _future_tsa(then))
+    roots = [ax509.Certificate.load(cert_der(c)) for c in pki.trusted_roots()]
+    monkeypatch.setattr(pdf_mod, "lta_validation_context", lambda certs, moment=None: ValidationContext(
+        trust_roots=roots, other_certs=[ax509.Certificate.load(cert_der(c)) for c in certs],
+        allow_fetching=False, revocation_mode="soft-fail", moment=then))
+
+
+def test_archive_task_re_time_stamps_before_the_tsa_certificate_expires(corpus, company, monkeypatch, settings):
     from signing import pdf as pdf_mod
     from signing.models import SignedDocument
     from signing.services import signed_document_create, signing_archive_retimestamp
@@ -508,15 +521,7 @@ def test_archive_task_re_time_stamps_before_the_tsa_certificate_expires(corpus, 
     assert signing_archive_retimestamp() == {"checked": 1, "renewed": 0}  # years to go: nothing to do
     # eleven and a half years on: the first TSA certificate expires within SIGNING_ARCHIVE_RENEW_DAYS
     then = tsa_expiry - dt.timedelta(days=settings.SIGNING_ARCHIVE_RENEW_DAYS // 2)
-    monkeypatch.setattr(trust, "pdf_timestamper", lambda: _future_tsa(then))
-    from asn1crypto import x509 as ax509
-
-    from signing.certs import cert_der
-
-    roots = [ax509.Certificate.load(cert_der(c)) for c in pki.trusted_roots()]
-    monkeypatch.setattr(pdf_mod, "lta_validation_context", lambda certs, moment=None: ValidationContext(
-        trust_roots=roots, other_certs=[ax509.Certificate.load(cert_der(c)) for c in certs],
-        allow_fetching=False, revocation_mode="soft-fail", moment=then))
+    _tsa_and_validation_at(then, monkeypatch)
     assert signing_archive_retimestamp(now=then) == {"checked": 1, "renewed": 1}
     renewed = bytes(SignedDocument.objects.get(pk=doc.pk).issued_pdf)
     assert renewed.startswith(corpus["kzhk_b_lta"])  # an incremental update: nothing earlier changes
@@ -525,6 +530,34 @@ def test_archive_task_re_time_stamps_before_the_tsa_certificate_expires(corpus, 
     report = verify_pdf(renewed, moment=beyond, live=False)
     assert (report.signatures[0].indication, report.signatures[0].level) == (PASSED, "B-LTA")
     assert len(report.document_timestamps) == 2
+
+
+@pytest.mark.django_db
+def test_archive_task_renews_the_registered_domain_files_too(corpus, monkeypatch, settings):
+    """The signed ДС of an appeal (a registered file field) is renewed into a new stored file; a PDF
+    there without a document time-stamp (not KZhK's B-LTA issue) is read and left alone."""
+    from django.core.files.base import ContentFile
+
+    from appeals.models import Appeal
+    from appeals.tests.factories import AppealFactory
+    from signing import pdf as pdf_mod
+    from signing.archive import archived_files
+    from signing.services import signing_archive_retimestamp
+
+    assert ("appeals.Appeal", "ds_signed_file") in {(e.model_label, e.field_name) for e in archived_files()}
+    issued, plain = AppealFactory(), AppealFactory()
+    issued.ds_signed_file.save("ds.pdf", ContentFile(corpus["kzhk_b_lta"]))
+    plain.ds_signed_file.save("ds.pdf", ContentFile(b"%PDF-1.4 not signed by KZhK"))
+    old_name = issued.ds_signed_file.name
+    assert signing_archive_retimestamp() == {"checked": 2, "renewed": 0}
+    then = pdf_mod.last_document_timestamp_expiry(corpus["kzhk_b_lta"]) - dt.timedelta(days=10)
+    _tsa_and_validation_at(then, monkeypatch)
+    assert signing_archive_retimestamp(now=then) == {"checked": 2, "renewed": 1}
+    issued.refresh_from_db()
+    assert issued.ds_signed_file.name != old_name
+    renewed = issued.ds_signed_file.read()
+    assert renewed.startswith(corpus["kzhk_b_lta"]) and len(renewed) > len(corpus["kzhk_b_lta"])
+    assert Appeal.objects.get(pk=plain.pk).ds_signed_file.name == plain.ds_signed_file.name
 
 
 def test_changes_after_the_last_signature_are_reported(corpus):
