@@ -139,14 +139,8 @@ class ApplicationAdmin(admin.ModelAdmin):
         return private_file_response(f.file, f.original_name)
 
     def checklist(self, application):
-        """The approved list: every active document type, then the expertise block."""
-        fields = selectors.document_fields(application, 2) + selectors.document_fields(application, 3)
-        items = [{"key": f"doc-{f.document_type.pk}", "name": f.document_type.name_ru, "files": f.files,
-                  "required": f.document_type.required} for f in fields]
-        expertise = dict(selectors.application_sections(application))[str(selectors.TAB_TITLES["expertise"])]
-        items.append({"key": "expertise", "name": str(selectors.TAB_TITLES["expertise"]), "files": [], "required": True,
-                      "details": expertise})
-        return items
+        """The service definition's checklist: every active document slot, then its checklist tabs."""
+        return selectors.checklist(application)
 
     def moderate_view(self, request, pk):
         if not self.has_change_permission(request):

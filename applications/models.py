@@ -33,6 +33,14 @@ class Status(models.TextChoices):
 EDITABLE_STATUSES = {Status.DRAFT, Status.REVISION}
 
 
+class ServiceCode(models.TextChoices):
+    """Which service an application (and a document or consent type) belongs to; each is a
+    definition in `applications/definitions.py`."""
+
+    GUARANTEE = "guarantee", _("Guarantee")
+    SUBSIDY = "subsidy", _("Subsidy")
+
+
 class Provider(models.TextChoices):
     COMPANY = "company", _("Authorised company")
     DEVELOPER = "developer", _("Developer")
@@ -40,6 +48,7 @@ class Provider(models.TextChoices):
 
 class Application(models.Model):
     public_id = models.UUIDField(_("Public identifier"), default=uuid.uuid4, unique=True, editable=False)
+    service = models.CharField(_("Service"), max_length=20, choices=ServiceCode.choices, default=ServiceCode.GUARANTEE)
     organization = models.ForeignKey(
         "cabinets.Organization", verbose_name=_("Authorised company"), on_delete=models.PROTECT,
         related_name="guarantee_applications",
@@ -81,6 +90,18 @@ class Application(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status in EDITABLE_STATUSES
+
+    @property
+    def definition(self):
+        """The service's wizard definition (`applications.definitions`)."""
+        from .definitions import service_of
+
+        return service_of(self.service)
+
+    @property
+    def status_label(self) -> str:
+        """The status as this service names it («Черновик» / «На создании»)."""
+        return self.definition.status_label(self.status)
 
     @property
     def is_overdue(self) -> bool:
@@ -152,6 +173,7 @@ class DocumentType(models.Model):
         CORPORATE = 2, _("Corporate documentation")
         PROJECT = 3, _("Project documentation")
 
+    service = models.CharField(_("Service"), max_length=20, choices=ServiceCode.choices, default=ServiceCode.GUARANTEE)
     stage = models.PositiveSmallIntegerField(_("Stage"), choices=Stage.choices)
     name_ru = models.CharField(_("Name (Russian)"), max_length=500)
     name_kk = models.CharField(_("Name (Kazakh)"), max_length=500)
@@ -199,6 +221,7 @@ class ApplicationFile(models.Model):
 class ConsentType(models.Model):
     """A consent of stage 4 («Предоставление согласий»), maintained by KZhK staff in admin."""
 
+    service = models.CharField(_("Service"), max_length=20, choices=ServiceCode.choices, default=ServiceCode.GUARANTEE)
     name_ru = models.CharField(_("Name (Russian)"), max_length=500)
     name_kk = models.CharField(_("Name (Kazakh)"), max_length=500)
     text_ru = models.TextField(_("Text (Russian)"), blank=True)

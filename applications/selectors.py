@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import forms
+from . import wizard
 from .models import (
     Application,
     ApplicationFile,
@@ -20,24 +20,6 @@ from .models import (
     DocumentType,
     Provider,
 )
-
-STAGES = [
-    (1, _("Corporate information")),
-    (2, _("Corporate documentation")),
-    (3, _("Project documentation")),
-    (4, _("Provision of consents")),
-]
-
-# Stage 1 tabs: code, title, form class (shareholders is a formset).
-STAGE1_TABS = [
-    ("company", _("Information about the authorised company"), forms.CompanyInfoForm),
-    ("shareholders", _("Shareholders / founders"), forms.ShareholderFormSet),
-    ("head", _("Head of the executive body"), forms.HeadForm),
-    ("project", _("Project information"), forms.ProjectForm),
-    ("developer", _("Information about the developer"), forms.DeveloperForm),
-]
-TAB_TITLES = {code: title for code, title, _form in STAGE1_TABS}
-TAB_TITLES["expertise"] = _("Design and estimate documentation with a positive expertise conclusion")
 
 
 def applications_of(*, organization) -> QuerySet[Application]:
@@ -83,33 +65,13 @@ def application_file_get(*, organization, file_id: int) -> ApplicationFile:
     return f
 
 
-def tab_form(application: Application, tab: str, data: dict | None = None):
-    """The bound form of a stage-1 tab over the given (or stored) values."""
-    if tab == "shareholders":
-        return shareholder_formset(application.data.get(tab, []) if data is None else data)
-    values = application.data.get(tab, {}) if data is None else data
-    if tab == "expertise":
-        return forms.ExpertiseForm(data=values, prefix="expertise")
-    form_class = dict((c, f) for c, _t, f in STAGE1_TABS)[tab]
-    return form_class(data=values, prefix=tab)
-
-
-def shareholder_formset(rows) -> forms.ShareholderFormSet:
-    """`rows` is the stored list of dicts; builds the POST-shaped data a formset reads."""
-    if isinstance(rows, dict):  # already POST-shaped
-        return forms.ShareholderFormSet(data=rows, prefix="sh")
-    rows = list(rows or [])
-    data = {"sh-TOTAL_FORMS": str(max(len(rows), 1)), "sh-INITIAL_FORMS": "0", "sh-MIN_NUM_FORMS": "1", "sh-MAX_NUM_FORMS": "1000"}
-    for i, row in enumerate(rows):
-        for key, value in row.items():
-            data[f"sh-{i}-{key}"] = value
-    return forms.ShareholderFormSet(data=data, prefix="sh")
+def tab_form(application: Application, tab: str, data: dict | list | None = None):
+    """The bound form of a tab over the given (or stored) values (`wizard.tab_form`)."""
+    return wizard.tab_form(application.definition, application.data, tab, data)
 
 
 def tab_is_valid(application: Application, tab: str) -> bool:
-    if tab not in application.data and tab != "shareholders":
-        return False
-    return tab_form(application, tab).is_valid()
+    return wizard.tab_is_valid(application.definition, application.data, tab)
 
 
 @dataclass
@@ -128,13 +90,14 @@ def document_fields(application: Application, stage: int) -> list[DocumentField]
         files_by_type.setdefault(f.document_type_id, []).append(f)
     return [
         DocumentField(dt, files_by_type.get(dt.pk, []))
-        for dt in DocumentType.objects.filter(stage=stage, is_active=True)
+        for dt in DocumentType.objects.filter(service=application.service, stage=stage, is_active=True)
     ]
 
 
 def consent_rows(application: Application) -> list[tuple[ConsentType, ConsentDocument | None]]:
     docs = {c.consent_type_id: c for c in application.consents.all()}
-    return [(ct, docs.get(ct.pk)) for ct in ConsentType.objects.filter(is_active=True)]
+    return [(ct, docs.get(ct.pk))
+            for ct in ConsentType.objects.filter(service=application.service, is_active=True)]
 
 
 @dataclass
@@ -150,26 +113,36 @@ class Readiness:
 
 
 def application_readiness(application: Application) -> Readiness:
-    """Is every required field of every tab — the УК's and the developer's — filled and valid?"""
-    tabs = {code: tab_is_valid(application, code) for code, _t, _f in STAGE1_TABS}
-    tabs["expertise"] = tab_is_valid(application, "expertise")
-    missing = [TAB_TITLES[code] for code, ok in tabs.items() if not ok]
+    """Is every required field of every tab — the УК's and the developer's — filled and valid?
+    Computed from the service's definition: tabs (🟢), document slots and consents per stage."""
+    service = application.definition
+    tabs = {code: tab_is_valid(application, code) for code in service.tabs}
+    missing = [service.tabs[code].title for code, ok in tabs.items() if not ok]
     parts = {Provider.COMPANY: {}, Provider.DEVELOPER: {}}
-    parts[Provider.COMPANY][1] = all(v for k, v in tabs.items() if k != "expertise")
-    stages = {1: parts[Provider.COMPANY][1]}
-    for stage in (2, 3):
-        fields_ = document_fields(application, stage)
-        for provider in (Provider.COMPANY, Provider.DEVELOPER):
-            own = [f for f in fields_ if f.document_type.provider == provider]
-            parts[provider][stage] = all(f.complete for f in own)
-        missing += [f.document_type.name for f in fields_ if not f.complete]
-        stages[stage] = all(f.complete for f in fields_)
-    stages[3] = stages[3] and tabs["expertise"]
-    rows = consent_rows(application)
-    for provider in (Provider.COMPANY, Provider.DEVELOPER):
-        parts[provider][4] = all(doc and doc.signed_at for ct, doc in rows if ct.provider == provider)
-    missing += [ct.name for ct, doc in rows if not (doc and doc.signed_at)]
-    stages[4] = all(doc and doc.signed_at for _ct, doc in rows)
+    stages = {}
+    consent_missing = []
+    for stage in service.stages:
+        n = stage.number
+        # A party's part of a stage: the УК's tabs, each party's own documents and consents.
+        done = {Provider.COMPANY: all(tabs[t.code] for t in stage.tabs), Provider.DEVELOPER: True}
+        complete = done[Provider.COMPANY]
+        if stage.documents is not None:
+            fields_ = document_fields(application, n)
+            for provider in done:
+                done[provider] = done[provider] and all(f.complete for f in fields_ if f.document_type.provider == provider)
+            missing += [f.document_type.name for f in fields_ if not f.complete]
+            complete = complete and all(f.complete for f in fields_)
+        if stage.consents:
+            rows = consent_rows(application)
+            for provider in done:
+                done[provider] = done[provider] and all(doc and doc.signed_at for ct, doc in rows if ct.provider == provider)
+            consent_missing += [ct.name for ct, doc in rows if not (doc and doc.signed_at)]
+            complete = complete and all(doc and doc.signed_at for _ct, doc in rows)
+        parts[Provider.COMPANY][n] = done[Provider.COMPANY]
+        if stage.documents is not None or stage.consents:  # the developer has a part only there
+            parts[Provider.DEVELOPER][n] = done[Provider.DEVELOPER]
+        stages[n] = complete
+    missing += consent_missing
     if application.developer_id is None:
         missing.append(_("The developer has not accepted the invitation yet"))
     return Readiness(tabs=tabs, stages=stages, parts=parts, missing=missing)
@@ -177,21 +150,24 @@ def application_readiness(application: Application) -> Readiness:
 
 def application_sections(application: Application) -> list[tuple[str, list[tuple[str, str]]]]:
     """The form as (tab title, [(field label, value as typed)]) for the PDF and the moderator."""
-    sections = []
-    for code in [c for c, _t, _f in STAGE1_TABS] + ["expertise"]:
-        form = tab_form(application, code)
-        rows = []
-        for sub in (form.forms if code == "shareholders" else [form]):
-            for bound in sub:
-                value = bound.value()
-                if bound.field.widget.input_type == "checkbox":
-                    value = "✓" if value else ""
-                elif getattr(bound.field, "choices", None) and value:
-                    value = dict(bound.field.choices).get(value, value)
-                if value not in (None, ""):
-                    rows.append((str(bound.label), str(value)))
-        sections.append((str(TAB_TITLES[code]), rows))
-    return sections
+    return wizard.sections(application.definition, application.data)
+
+
+def checklist(application: Application) -> list[dict]:
+    """The moderator's checklist from the definition: every active document slot of the service,
+    then each tab marked `checklist` (with its values)."""
+    service = application.definition
+    items = []
+    for stage in service.stages:
+        if stage.documents is not None:
+            items += [{"key": f"doc-{f.document_type.pk}", "name": f.document_type.name_ru, "files": f.files,
+                       "required": f.document_type.required} for f in document_fields(application, stage.number)]
+    values = dict(application_sections(application))
+    for tab in service.tabs.values():
+        if tab.checklist:
+            items.append({"key": tab.code, "name": str(tab.title), "files": [], "required": True,
+                          "details": values[str(tab.title)]})
+    return items
 
 
 def history_of(application: Application):

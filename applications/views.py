@@ -21,8 +21,8 @@ from cabinets.selectors import contracts_of, legal_entity_lookup
 from homeportal.pagination import paginate
 from homeportal.uploads import private_file_response, upload_limit, upload_was_too_large
 
-from . import selectors, services
-from .forms import AvrReturnForm, CreateApplicationForm, ShareholderFormSet
+from . import selectors, services, wizard
+from .forms import AvrReturnForm, CreateApplicationForm
 from .models import (
     Application,
     ConsentDocument,
@@ -162,10 +162,7 @@ def history_file(request, public_id, entry_id):
                         content_type=signed.mime_type)
 
 
-# --- the 4-stage form -------------------------------------------------------------------------
-
-STAGE1_TAB_CODES = [code for code, _t, _f in selectors.STAGE1_TABS]
-COMPANY_TABS = STAGE1_TAB_CODES + ["expertise"]
+# --- the wizard (stages and tabs from the service's definition) --------------------------------
 
 
 @dataclass
@@ -174,13 +171,25 @@ class _Stage:
 
     application: object
     stage: int
-    tab: str
+    tab: str | None
     role: str | None
 
     @property
+    def definition(self):
+        return self.application.definition
+
+    @property
+    def stage_def(self):
+        return self.definition.stage(self.stage)
+
+    @property
     def current_tab(self) -> str | None:
-        """The tab whose fields this stage's form carries (stage 1: the open tab; 3: the expertise)."""
-        return self.tab if self.stage == 1 else ("expertise" if self.stage == 3 else None)
+        """The tab whose fields this stage's form carries (the open tab of a strip, or the one block)."""
+        return self.tab
+
+    @property
+    def tab_def(self):
+        return self.definition.tabs[self.tab] if self.tab else None
 
     @property
     def company_edits(self) -> bool:
@@ -189,28 +198,30 @@ class _Stage:
     def url(self, stage: int | None = None, query: str = "") -> str:
         return reverse("applications:stage", args=[self.application.public_id, stage or self.stage]) + query
 
+    def tab_url(self, code: str, query: str = "") -> str:
+        """The address of a tab of a strip (any stage)."""
+        return self.url(self.definition.tab_stage(code), f"?tab={code}{query}")
+
 
 def _stage_of(request, public_id, stage: int) -> _Stage:
-    if stage not in (1, 2, 3, 4):
-        raise Http404
     application = _get(request, public_id)
+    stage_def = application.definition.stage(stage)
+    if stage_def is None:
+        raise Http404
     role = selectors.role_of(application=application, organization=request.user.organization)
-    tab = request.GET.get("tab") or request.POST.get("tab") or "company"
-    return _Stage(application, stage, tab if tab in STAGE1_TAB_CODES else "company", role)
-
-
-def _tab_values(request, tab: str) -> dict:
-    """What was typed in a tab, kept exactly — only this tab's own fields, each cut at 2 000 characters."""
-    names = selectors.tab_form(selectors.Application(data={}), tab).fields
-    return {f"{tab}-{name}": request.POST[f"{tab}-{name}"][:2000] for name in names if f"{tab}-{name}" in request.POST}
+    codes = [t.code for t in stage_def.tabs]
+    tab = request.GET.get("tab") or request.POST.get("tab") or ""
+    return _Stage(application, stage, tab if tab in codes else (codes[0] if codes else None), role)
 
 
 def _stage_context(request, page: _Stage, *, bound=None, **extra) -> dict:
     application, stage, role = page.application, page.stage, page.role
     readiness = selectors.application_readiness(application)
     editable = application.is_editable
+    service = page.definition
     ctx = {
-        "application": application, "stage": stage, "stages": selectors.STAGES, "role": role,
+        "application": application, "stage": stage, "role": role, "service": service,
+        "stages": [(s.number, s.title) for s in service.stages], "stage_def": page.stage_def, "tab_def": page.tab_def,
         "is_company": role == Provider.COMPANY, "editable": editable, "readiness": readiness,
         "can_send": role == Provider.COMPANY and readiness.complete and application.status in (Status.DRAFT, Status.REVISION),
         "can_sign": role == Provider.COMPANY and application.status in (Status.DRAFT, Status.REVISION, Status.TO_SIGN)
@@ -218,16 +229,16 @@ def _stage_context(request, page: _Stage, *, bound=None, **extra) -> dict:
         "max_file_mb": MAX_FILE_BYTES // (1024 * 1024), "Status": Status, "tab": page.tab,
         "tab_editable": editable and role == Provider.COMPANY, **extra,
     }
-    if stage == 1:
-        ctx["tabs"] = [(code, title, readiness.tabs.get(code)) for code, title, _f in selectors.STAGE1_TABS]
-        if page.tab == "developer":
-            ctx["invitations"] = application.invitations.order_by("-created_at")[:3]
-    if stage in (2, 3):
+    if page.stage_def.tab_strip:
+        ctx["tabs"] = [(t.code, t.title, readiness.tabs.get(t.code)) for t in page.stage_def.tabs]
+    if page.tab == "developer":
+        ctx["invitations"] = application.invitations.order_by("-created_at")[:3]
+    if page.stage_def.documents is not None:
         ctx["document_fields"] = selectors.document_fields(application, stage)
     if page.current_tab:
         # The tab's form over the stored values; the template shows errors only after a submit.
         ctx["form"] = bound if bound is not None else selectors.tab_form(application, page.current_tab)
-    if stage == 4:
+    if page.stage_def.consents:
         ctx["consents"] = selectors.consent_rows(application)
         ctx["decision_documents"] = selectors.decision_documents(application)
         ctx["reviews"] = application.reviews.all()[:5]
@@ -269,13 +280,13 @@ def application_stage(request, public_id, stage: int):
 def _store_typed_tab(request, page: _Stage):
     """Keeps the open tab's values as typed: (bound form over them, blocks added/removed, counters
     damaged), or a redirect when the service refuses."""
-    tab = page.current_tab
+    tab, tab_def = page.current_tab, page.tab_def
     changed = damaged = False
-    if tab == "shareholders":
-        posted = ShareholderFormSet(data=request.POST, prefix="sh")
+    if tab_def.repeatable is not None:
+        posted = tab_def.bind(request.POST)
         stored, changed, damaged = posted.typed_rows(), posted.rows_changed(), posted.counters_damaged()
     else:
-        stored = _tab_values(request, tab)
+        stored = wizard.posted_values(tab_def, request.POST)
         if tab == "developer" and request.POST.get("action") == "search":
             record = legal_entity_lookup(bin=(stored.get("developer-bin") or "").strip())
             stored["developer-name"] = record.name_ru if record else ""
@@ -310,32 +321,38 @@ def _stage_save(request, page, bound):
     messages.success(request, _("The draft has been saved."))
     if request.htmx:
         return _stage_show(request, page, bound)
-    return redirect(page.url(query=f"?tab={page.tab}&check=1" if page.stage == 1 else "?check=1"))
+    return redirect(page.url(query=f"?tab={page.tab}&check=1" if page.stage_def.tab_strip else "?check=1"))
 
 
 def _stage_next(request, page, bound):
-    """«Далее»: only over a valid stage; on stage 1 to the first tab that is not."""
-    application, stage = page.application, page.stage
-    if stage == 1 and not _stage1_valid(application):
+    """«Далее»: only over a valid stage; on a tab strip to the first tab that is not."""
+    application, stage, stage_def = page.application, page.stage, page.stage_def
+    numbers = page.definition.numbers
+    if stage_def.tab_strip:
+        first_bad = next((t.code for t in stage_def.tabs if not selectors.tab_is_valid(application, t.code)), None)
+        if first_bad is not None:
+            messages.error(request, _("Fill in the required fields of every tab correctly to go on."))
+            if first_bad != page.tab:
+                return redirect(page.url(stage, f"?tab={first_bad}&check=1"))
+            return _stage_show(request, page, bound)
+    elif page.role == Provider.COMPANY and stage != page.definition.last and \
+            not selectors.application_readiness(application).parts[Provider.COMPANY][stage]:
         messages.error(request, _("Fill in the required fields of every tab correctly to go on."))
-        first_bad = next(c for c in STAGE1_TAB_CODES if not selectors.tab_is_valid(application, c))
-        if first_bad != page.tab:
-            return redirect(page.url(1, f"?tab={first_bad}&check=1"))
         return _stage_show(request, page, bound)
-    if stage in (2, 3) and page.role == Provider.COMPANY and not _company_stage_valid(application, stage, bound):
-        messages.error(request, _("Fill in the required fields of every tab correctly to go on."))
-        return _stage_show(request, page, bound)
-    return redirect(page.url(min(stage + 1, 4)))
+    later = [n for n in numbers if n > stage]
+    return redirect(page.url(later[0] if later else stage))
 
 
 def _stage_back(request, page, bound):
-    return redirect(page.url(max(page.stage - 1, 1)))
+    earlier = [n for n in page.definition.numbers if n < page.stage]
+    return redirect(page.url(earlier[-1] if earlier else page.stage))
 
 
 def _stage_goto_tab(request, page, bound):
-    """A tab of stage 1 (the typed values of the open one were kept)."""
+    """A tab of the strip (the typed values of the open one were kept)."""
     target = request.POST.get("goto_tab", "")
-    return redirect(page.url(1, f"?tab={target}")) if target in STAGE1_TAB_CODES else _stage_show(request, page, bound)
+    codes = [t.code for t in page.stage_def.tabs] if page.stage_def.tab_strip else []
+    return redirect(page.url(page.stage, f"?tab={target}")) if target in codes else _stage_show(request, page, bound)
 
 
 def _company_only(page):
@@ -362,16 +379,6 @@ STAGE_ACTIONS = {
     "save": _stage_save, "next": _stage_next, "back": _stage_back, "goto_tab": _stage_goto_tab,
     "generate_link": _stage_generate_link, "send_invitation": _stage_send_invitation, "search": _stage_show,
 }
-
-
-def _company_stage_valid(application, stage: int, bound) -> bool:
-    """The УК's own required documents of the stage (and the expertise block on stage 3)."""
-    readiness = selectors.application_readiness(application)
-    return readiness.parts[Provider.COMPANY][stage] and (stage != 3 or (bound is not None and bound.is_valid()))
-
-
-def _stage1_valid(application) -> bool:
-    return all(selectors.tab_is_valid(application, c) for c in STAGE1_TAB_CODES)
 
 
 @login_required
@@ -521,7 +528,7 @@ def application_sign(request, public_id):
     return _signing_response(
         request, subject=application, document=services.application_document_pdf(application=application),
         filename=f"application-{application.public_id.hex[:8]}.pdf",
-        title_ru="Заявка на гарантирование", title_kk="Кепілдікке өтінім",
+        title_ru=application.definition.pdf_title_ru, title_kk=application.definition.pdf_title_kk,
         on_complete="applications:application_signed",
         return_url=reverse("applications:stage", args=[public_id, 4]),
         organization=application.organization, required_bin=application.organization.bin, signer_user=request.user,

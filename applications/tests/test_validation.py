@@ -5,14 +5,17 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from applications import forms
-from applications.selectors import shareholder_formset
+from applications import definitions as d
 from applications.tests.factories import COMPANY_BIN, DEVELOPER_BIN, VALID_IBAN, valid_tab_data
 
 
 def company_form(**overrides):
     data = {**valid_tab_data()["company"], **{f"company-{k}": v for k, v in overrides.items()}}
-    return forms.CompanyInfoForm(data=data, prefix="company")
+    return d.COMPANY.bind(data)
+
+
+def shareholder_formset(rows):
+    return d.SHAREHOLDERS.bind(rows)
 
 
 def test_valid_company_tab_with_the_manuals_bin():
@@ -86,23 +89,23 @@ def test_shareholder_bin_or_iin_checked_and_date_not_in_future():
 
 def test_project_type_questions_decide_required_details():
     base = valid_tab_data()["project"]
-    form = forms.ProjectForm(data={**base, "project-ms_floors": ""}, prefix="project")
+    form = d.PROJECT.bind({**base, "project-ms_floors": ""})
     assert not form.is_valid() and "ms_floors" in form.errors
-    form = forms.ProjectForm(data={**base, "project-multi_storey": "no", "project-individual_housing": "yes",
-                                   "project-ih_houses": "", "project-ih_area": ""}, prefix="project")
+    form = d.PROJECT.bind({**base, "project-multi_storey": "no", "project-individual_housing": "yes",
+                                   "project-ih_houses": "", "project-ih_area": ""})
     assert not form.is_valid()
     assert {"ih_houses", "ih_area"} <= set(form.errors) and "ms_floors" not in form.errors
-    form = forms.ProjectForm(data={**base, "project-end_on": "2024-01-01"}, prefix="project")
+    form = d.PROJECT.bind({**base, "project-end_on": "2024-01-01"})
     assert not form.is_valid() and "end_on" in form.errors
 
 
 def test_head_iin_and_expertise_date():
     data = valid_tab_data()
-    assert forms.HeadForm(data=data["head"], prefix="head").is_valid()
-    bad = forms.HeadForm(data={**data["head"], "head-iin": "850101300016"}, prefix="head")
+    assert d.HEAD.bind(data["head"]).is_valid()
+    bad = d.HEAD.bind({**data["head"], "head-iin": "850101300016"})
     assert not bad.is_valid() and "iin" in bad.errors
     tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
-    exp = forms.ExpertiseForm(data={**data["expertise"], "expertise-issued_on": tomorrow}, prefix="expertise")
+    exp = d.EXPERTISE.bind({**data["expertise"], "expertise-issued_on": tomorrow})
     assert not exp.is_valid() and "issued_on" in exp.errors
 
 
