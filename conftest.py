@@ -44,6 +44,32 @@ def _isolated_media(settings, tmp_path):
     }
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (moto in server mode, its own process on a free port) for the
+    whole run, started on first use. Yields its endpoint URL. See tests/s3server.py."""
+    from tests.s3server import running
+
+    with running() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_storage(settings, s3_server):
+    """The default storage switched to S3 (django-storages, as S3_BUCKET & co. configure it) on a
+    fresh bucket of the moto server. Yields a namespace: endpoint, bucket, client."""
+    import types
+    import uuid
+
+    from tests.s3server import s3_client, storage_settings
+
+    bucket = f"test-{uuid.uuid4().hex[:20]}"
+    client = s3_client(s3_server)
+    client.create_bucket(Bucket=bucket)
+    settings.STORAGES = {**settings.STORAGES, "default": storage_settings(s3_server, bucket)}
+    yield types.SimpleNamespace(endpoint=s3_server, bucket=bucket, client=client)
+
+
 @pytest.fixture(autouse=True)
 def _clear_sms_outbox():
     from cabinets.messaging import LocmemSmsBackend

@@ -215,21 +215,30 @@ MEDIA_ROOT = VAR_DIR / "media"
 # No MEDIA_URL route exists: private files are served only by views that check ownership.
 MEDIA_URL = "/private-files-are-not-served-here/"
 
-S3_BUCKET = env.str("S3_BUCKET", default="")
-if S3_BUCKET:
-    _default_storage = {
+
+def s3_storage(*, bucket: str, endpoint_url=None, access_key=None, secret_key=None, region=None,
+               addressing_style=None) -> dict:
+    """The STORAGES entry for private files in an S3 bucket (django-storages); the test
+    suite's `s3_storage` fixture builds its entry with this too."""
+    return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": S3_BUCKET,
-            "endpoint_url": env.str("S3_ENDPOINT_URL", default=None),
-            "access_key": env.str("S3_ACCESS_KEY", default=None),
-            "secret_key": env.str("S3_SECRET_KEY", default=None),
-            "region_name": env.str("S3_REGION", default=None),
-            "default_acl": "private",
-            "querystring_auth": True,
-            "file_overwrite": False,
+            "bucket_name": bucket, "endpoint_url": endpoint_url, "access_key": access_key,
+            "secret_key": secret_key, "region_name": region, "addressing_style": addressing_style,
+            "default_acl": "private", "querystring_auth": True, "file_overwrite": False,
         },
     }
+
+
+# S3 (or any S3-compatible store): S3_BUCKET switches it on; S3_ENDPOINT_URL for a non-AWS
+# endpoint (MinIO, Ceph, moto), S3_ADDRESSING_STYLE "path" where virtual-host names don't resolve.
+S3_BUCKET = env.str("S3_BUCKET", default="")
+if S3_BUCKET:
+    _default_storage = s3_storage(
+        bucket=S3_BUCKET, endpoint_url=env.str("S3_ENDPOINT_URL", default=None),
+        access_key=env.str("S3_ACCESS_KEY", default=None), secret_key=env.str("S3_SECRET_KEY", default=None),
+        region=env.str("S3_REGION", default=None), addressing_style=env.str("S3_ADDRESSING_STYLE", default=None),
+    )
 else:
     _default_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
