@@ -149,7 +149,8 @@ class Appeal(models.Model):
         verbose_name = _("Appeal")
         verbose_name_plural = _("Appeals")
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["organization", "-created_at"], name="appeal_org_created_idx")]
+        # «Мои обращения» reads the organization's part of the list along it (homeportal.pagination).
+        indexes = [models.Index(fields=["organization", "-created_at", "-id"], name="appeal_org_list_idx")]
 
     def __str__(self):
         return self.registration_number or str(self.public_id)[:8]
@@ -191,6 +192,10 @@ class AppealFile(models.Model):
 OFFICIAL_LETTER = "letter"
 
 
+# Statuses whose history step carries KZhK's official notice (see transitions.NOTICE_STATUSES).
+NOTICE_STATUSES = (AppealStatus.REVISION, AppealStatus.REJECTED)
+
+
 class AppealHistory(HistoryEntry):
     """One step of «История заявки»: forming, signing, each status with its payload and,
     where KZhK sent one, a document («Скачать»). The shape is `homeportal.history.HistoryEntry`."""
@@ -212,6 +217,12 @@ class AppealHistory(HistoryEntry):
     class Meta(HistoryEntry.Meta):
         verbose_name = _("History step")
         verbose_name_plural = _("Application history")
+        indexes = [
+            models.Index(fields=["appeal", "created_at", "id"], name="appeal_history_page_idx"),  # the paged history
+            # The list's «Скачать уведомление» looks up the newest notice of each appeal on the page.
+            models.Index(fields=["appeal", "-created_at", "-id"], name="appeal_history_notice_idx",
+                         condition=models.Q(status__in=NOTICE_STATUSES) & ~models.Q(document="")),
+        ]
 
     def __str__(self):
         return f"{self.get_event_display()} {self.status}"

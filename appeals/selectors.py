@@ -9,25 +9,30 @@ from django.utils import timezone
 from django.utils.translation import pgettext
 
 from cabinets.models import Contract, Organization
+from homeportal.pagination import UnionOfParts
 
 from . import transitions
 from .models import OFFICIAL_LETTER, Appeal, AppealCategory, AppealFile, AppealHistory, AppealSignature
 
 
-def appeals_visible_to(*, organization: Organization) -> QuerySet[Appeal]:
+def _visible_parts(organization: Organization) -> list[Q]:
     """The organization's own appeals, plus — for a developer — appeals on contracts where it is
-    the developer, once the ДС is being signed."""
-    return Appeal.objects.filter(
-        Q(organization=organization)
-        | Q(contract__developer=organization, status__in=transitions.DEVELOPER_VISIBLE)
-    )
+    the developer, once the ДС is being signed (disjoint)."""
+    own = Q(organization=organization)
+    return [own, Q(contract__developer=organization, status__in=transitions.DEVELOPER_VISIBLE) & ~own]
 
 
-def appeal_list(*, organization: Organization, status: str = "", query: str = "") -> QuerySet[Appeal]:
+def appeals_visible_to(*, organization: Organization) -> QuerySet[Appeal]:
+    own, developer = _visible_parts(organization)
+    return Appeal.objects.filter(own | developer)
+
+
+def appeal_list(*, organization: Organization, status: str = "", query: str = "") -> UnionOfParts:
+    """«Мои обращения»: the two parts of `appeals_visible_to`, each read along its own index (see
+    homeportal.pagination), filtered by status and a search text."""
     notice = (AppealHistory.objects.filter(appeal=OuterRef("pk"), status__in=transitions.NOTICE_STATUSES)
               .exclude(document="").order_by("-created_at", "-pk").values("pk")[:1])
-    qs = (appeals_visible_to(organization=organization).select_related("contract", "category")
-          .annotate(notice_step_id=Subquery(notice)))
+    qs = Appeal.objects.select_related("contract", "category").annotate(notice_step_id=Subquery(notice))
     if status:
         qs = qs.filter(status=status)
     query = (query or "").strip()
@@ -38,7 +43,7 @@ def appeal_list(*, organization: Organization, status: str = "", query: str = ""
             | Q(category__name_ru__icontains=query)
             | Q(category__name_kk__icontains=query)
         )
-    return qs.order_by("-created_at", "-pk")
+    return UnionOfParts(qs.order_by("-created_at", "-pk"), _visible_parts(organization))
 
 
 def appeal_get(*, organization: Organization, public_id) -> Appeal:

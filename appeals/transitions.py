@@ -7,6 +7,7 @@ logs) anything not listed here, whoever asks.
 
 from homeportal.workflow import Transition
 
+from . import models
 from .models import AppealStatus as S
 
 
@@ -62,8 +63,9 @@ USER_ACTIONS: dict[str, frozenset] = {
     S.DS_KZHK_SIGNING: frozenset(),
     S.DS_SIGNED: frozenset({DOWNLOAD_DS}),
 }
-# Statuses whose history step carries KZhK's official notice («Скачать» in the list).
-NOTICE_STATUSES = (S.REVISION, S.REJECTED)
+# Statuses whose history step carries KZhK's official notice («Скачать» in the list); defined with
+# the model because a partial index of the history is built on it.
+NOTICE_STATUSES = models.NOTICE_STATUSES
 # Statuses in which the contract's developer sees the appeal (ДС signing only).
 DEVELOPER_VISIBLE = frozenset({S.DS_APPLICANT_SIGNING, S.DS_KZHK_SIGNING, S.DS_SIGNED})
 

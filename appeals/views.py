@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from bpms_bridge.selectors import case_terms
-from homeportal.pagination import paginate
+from homeportal.pagination import HISTORY_PAGE_SIZE, paginate
 from homeportal.uploads import (
     ALLOWED_TYPES_HELP,
     private_file_response,
@@ -266,11 +266,11 @@ def appeal_history(request, public_id):
     """«История заявки»: forming, signing, each status with its date, actor and data; «Скачать»."""
     organization = _organization(request)
     appeal = selectors.appeal_get(organization=organization, public_id=public_id)
-    steps = selectors.appeal_history(appeal=appeal)
+    page, query_string = paginate(request, selectors.appeal_history(appeal=appeal), per_page=HISTORY_PAGE_SIZE)
     terms = case_terms(case_kind="appeal", case_id=str(appeal.public_id), category=appeal.category.code,
                        now=timezone.now())
     return render(request, "appeals/history.html", {
-        "appeal": appeal, "steps": steps, "terms": terms, "fields": selectors.appeal_field_rows(appeal),
+        "appeal": appeal, "steps": page.object_list, "page": page, "query_string": query_string, "terms": terms, "fields": selectors.appeal_field_rows(appeal),
         "files": appeal.files.select_related("document"), "signatures": selectors.ds_signature_rows(appeal=appeal),
         "actions": transitions.USER_ACTIONS.get(appeal.status, frozenset()),
     })

@@ -82,7 +82,12 @@ class Application(models.Model):
         verbose_name = _("Guarantee application")
         verbose_name_plural = _("Guarantee applications")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "created_at"], name="application_status_idx")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="application_status_idx"),
+            # «Мои заявки» reads each part of the list along one of these (homeportal.pagination).
+            models.Index(fields=["organization", "-created_at", "-id"], name="application_org_list_idx"),
+            models.Index(fields=["developer", "-created_at", "-id"], name="application_dev_list_idx"),
+        ]
 
     def __str__(self):
         return self.project_name or str(self.public_id)
@@ -150,6 +155,7 @@ class ApplicationHistory(HistoryEntry):
     class Meta(HistoryEntry.Meta):
         verbose_name = _("Application history entry")
         verbose_name_plural = _("Application history")
+        indexes = [models.Index(fields=["application", "created_at", "id"], name="application_history_page_idx")]  # the paged history
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.event}"

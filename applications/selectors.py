@@ -9,6 +9,8 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from homeportal.pagination import UnionOfParts
+
 from . import wizard
 from .models import (
     Application,
@@ -22,19 +24,24 @@ from .models import (
 )
 
 
+def _parts(organization) -> list[Q]:
+    """Applications the organization filed (УК) or is named in (developer), disjoint."""
+    own = Q(organization=organization)
+    return [own, Q(developer=organization) & ~own]
+
+
 def applications_of(*, organization) -> QuerySet[Application]:
-    """Applications the organization filed (УК) or is named in (developer)."""
     if organization is None:
         return Application.objects.none()
-    return Application.objects.filter(Q(organization=organization) | Q(developer=organization))
+    own, developer = _parts(organization)
+    return Application.objects.filter(own | developer)
 
 
-def application_list(*, organization) -> QuerySet[Application]:
-    return (
-        applications_of(organization=organization)
-        .select_related("contract", "organization")
-        .order_by("-created_at", "-id")
-    )
+def application_list(*, organization) -> UnionOfParts:
+    """«Мои заявки»: newest first. Filed by the organization, or naming it as the developer — two
+    parts, each read along its own index (see homeportal.pagination)."""
+    qs = Application.objects.select_related("contract", "organization").order_by("-created_at", "-pk")
+    return UnionOfParts(qs, _parts(organization))
 
 
 def application_get(*, organization, public_id) -> Application:

@@ -18,7 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from bpms_bridge.selectors import case_terms
 from cabinets.selectors import contracts_of, legal_entity_lookup
-from homeportal.pagination import paginate
+from homeportal.pagination import HISTORY_PAGE_SIZE, paginate
 from homeportal.uploads import private_file_response, upload_limit, upload_was_too_large
 
 from . import selectors, services, wizard
@@ -139,8 +139,10 @@ def application_delete(request, public_id):
 def application_history(request, public_id):
     application = _get(request, public_id)
     terms = case_terms(case_kind="application", case_id=str(application.public_id), now=timezone.now())
+    page, query_string = paginate(request, selectors.history_of(application), per_page=HISTORY_PAGE_SIZE)
     return render(request, "applications/history.html", {
-        "application": application, "entries": selectors.history_of(application), "Status": Status, "terms": terms,
+        "application": application, "entries": page.object_list, "page": page, "query_string": query_string,
+        "Status": Status, "terms": terms,
     })
 
 

@@ -1,6 +1,7 @@
 """bench/list_pages.py — list pages stay flat from 10 to 100 000 rows (issue #18).
 
-For each list page (guarantee applications, appeals, notifications) the organization gets 10 rows,
+For each list page (guarantee applications, appeals, notifications) and history page (one appeal,
+one application) the organization gets 10 rows,
 then 100 000; the page is requested in-process (Django test client, signed in) 30 times each and
 the median time and response size are printed with the ratio 100 000 / 10 (goal ≤ 1.5). The floor
 is the same page at 10 rows, measured in the same run.
@@ -34,9 +35,11 @@ def recreate_database() -> None:
         subprocess.run(["psql", f"{PG}/postgres", "-qc", sql], check=True)
 
 
-def fill(org, user, n: int) -> None:
-    from appeals.models import Appeal, AppealCategory
-    from applications.models import Application
+def fill(org, user, n: int) -> dict[str, str]:
+    """n applications, appeals and notifications, and one appeal and one application with n history
+    steps each; returns the two history pages' URLs."""
+    from appeals.models import Appeal, AppealCategory, AppealHistory
+    from applications.models import Application, ApplicationHistory
     from cabinets.models import Contract, Notification
 
     Application.objects.filter(organization=org).delete()
@@ -53,10 +56,29 @@ def fill(org, user, n: int) -> None:
                                            created_by=user) for _ in range(size)])
         Notification.objects.bulk_create([Notification(organization=org, title_ru=f"Уведомление {start + i}", title_kk=f"Хабарлама {start + i}")
                                           for i in range(size)])
+    appeal, application = Appeal.objects.filter(organization=org).first(), Application.objects.filter(organization=org).first()
+    for start in range(0, n, batch):
+        size = min(batch, n - start)
+        AppealHistory.objects.bulk_create([AppealHistory(appeal=appeal, event="status", status="draft", actor_name="Бенч")
+                                           for _ in range(size)])
+        ApplicationHistory.objects.bulk_create([ApplicationHistory(application=application, event="created", actor_name="Бенч")
+                                                for _ in range(size)])
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # the planner's statistics, as autovacuum keeps them in production
+        cursor.execute("ANALYZE")
+    return {"appeal history": f"/appeals/{appeal.public_id}/history/",
+            "guarantee history": f"/applications/guarantee/{application.public_id}/history/"}
 
 
-def measure(client, url: str, repeat: int) -> tuple[float, int]:
+def measure(client, url: str, repeat: int) -> tuple[float, int, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     client.get(url)  # warm: templates, connection
+    connection.queries_log.clear()  # DEBUG=1 fills the bounded log; an empty one counts right
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
     times, size = [], 0
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -64,7 +86,7 @@ def measure(client, url: str, repeat: int) -> tuple[float, int]:
         times.append(time.perf_counter() - t0)
         assert response.status_code == 200, (url, response.status_code)
         size = len(response.content)
-    return statistics.median(times), size
+    return statistics.median(times), size, len(queries)
 
 
 def main() -> None:
@@ -96,14 +118,15 @@ def main() -> None:
     pages = {"guarantee list": "/applications/guarantee/", "appeals list": "/appeals/", "notifications": "/notifications/"}
     results = {}
     for n in (10, args.rows):
-        fill(org, user, n)
-        for name, url in pages.items():
+        histories = fill(org, user, n)
+        for name, url in {**pages, **histories}.items():
             results[(name, n)] = measure(client, url, args.repeat)
-    print(f"{'page':<16} {'10 rows':>10} {f'{args.rows} rows':>14} {'ratio':>7} {'bytes 10 / N':>18}")
-    for name in pages:
-        (t_small, b_small), (t_big, b_big) = results[(name, 10)], results[(name, args.rows)]
+    print(f"load average: {os.getloadavg()[0]:.1f} (2 cores shared; ratios are from this run)")
+    print(f"{'page':<16} {'10 rows':>10} {f'{args.rows} rows':>14} {'ratio':>7} {'bytes 10 / N':>18} {'queries':>9}")
+    for name in [*pages, *histories]:
+        (t_small, b_small, q_small), (t_big, b_big, q_big) = results[(name, 10)], results[(name, args.rows)]
         print(f"{name:<16} {t_small * 1000:>8.1f}ms {t_big * 1000:>12.1f}ms {t_big / t_small:>6.2f}x "
-              f"{b_small:>8} / {b_big:<8}  (goal ≤ 1.5x)")
+              f"{b_small:>8} / {b_big:<8} {q_small:>4} / {q_big:<4} (goal ≤ 1.5x, queries equal)")
 
 
 if __name__ == "__main__":

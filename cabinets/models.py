@@ -178,7 +178,11 @@ class Notification(models.Model):
         verbose_name = _("Notification")
         verbose_name_plural = _("Notifications")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["organization", "read_at"], name="notification_unread_idx")]
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="notification_list_idx"),
+            # The unread badge counts only these rows.
+            models.Index(fields=["organization"], condition=models.Q(read_at__isnull=True), name="notification_unread_part_idx"),
+        ]
 
     def __str__(self):
         return self.title_ru

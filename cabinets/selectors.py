@@ -13,9 +13,15 @@ from .models import (
     SurveyResponse,
 )
 
+UNREAD_BADGE_LIMIT = 99
 
-def unread_notification_count(*, organization: Organization) -> int:
-    return Notification.objects.filter(organization=organization, read_at__isnull=True).count()
+
+def unread_notification_count(*, organization: Organization) -> str:
+    """The unread badge: the count up to UNREAD_BADGE_LIMIT, then «99+» (it counts at most 100 rows
+    of the partial index however many there are)."""
+    rows = Notification.objects.filter(organization=organization, read_at__isnull=True).values("pk")
+    count = rows[: UNREAD_BADGE_LIMIT + 1].count()
+    return f"{UNREAD_BADGE_LIMIT}+" if count > UNREAD_BADGE_LIMIT else str(count)
 
 
 def contracts_of(*, organization: Organization, kind: str | None = None, active_only: bool = True) -> QuerySet[Contract]:

@@ -44,7 +44,7 @@ def test_list_runs_a_constant_number_of_queries(company_client, company, django_
     assert response.status_code == 200
     small_count = len(captured.captured_queries)
     html = response.content.decode()
-    assert html.count("data-application=") == 20 and "Страница 1 из 50" in html
+    assert html.count("data-application=") == 20 and "Страница 1 из более чем 11" in html  # the count is bounded (homeportal.pagination)
     last = company_client.get(reverse("applications:list"), {"page": 50}).content.decode()
     assert last.count("data-application=") == 20 and ">981</a>" in last
     Application.objects.all().delete()
