@@ -7,8 +7,11 @@ WEB_PORT ?= 8000
 BPMS_PORT ?= 8090
 NCA_PORT ?= 8092
 export WEB_PORT BPMS_PORT NCA_PORT
+# Every target here is the development profile; DEBUG unset would mean production (docs/security.md).
+DEBUG ?= True
+export DEBUG
 TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/homeportal} \
-            REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/14} HOMEPORTAL_TESTING=1 \
+            REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/14} HOMEPORTAL_TESTING=1 DEBUG=True \
             DJANGO_ALLOW_ASYNC_UNSAFE=true
 
 .PHONY: run test lint install install-dev system system-test migrate demo messages clean bench

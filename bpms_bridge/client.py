@@ -57,7 +57,7 @@ def _http() -> httpx.Client:
 
 def _request(method: str, path: str, *, body: dict | None = None, headers: dict | None = None) -> dict:
     url = str(conf("BPMS_BASE_URL", "http://127.0.0.1:8090")).rstrip("/") + path
-    all_headers = {"Authorization": f"Bearer {conf('BPMS_API_TOKEN', 'dev-bpms-token')}", "Accept": "application/json"}
+    all_headers = {"Authorization": f"Bearer {conf('BPMS_API_TOKEN', '')}", "Accept": "application/json"}
     content = None
     if body is not None:
         content = json.dumps(body, cls=DjangoJSONEncoder).encode()

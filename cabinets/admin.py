@@ -1,3 +1,5 @@
+import re
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
@@ -80,11 +82,38 @@ class NotificationAdmin(admin.ModelAdmin):
         obj.created_at = created.created_at
 
 
+# A one-time code is 6 digits standing alone (BINs, IINs and phone numbers are longer).
+ONE_TIME_CODE_RE = re.compile(r"(?<!\d)\d{6}(?!\d)")
+
+
+def mask_codes(text: str) -> str:
+    """The message as a moderator may read it: every one-time code replaced by dots."""
+    return ONE_TIME_CODE_RE.sub("••••••", text or "")
+
+
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(admin.ModelAdmin):
+    """Messages kept by the dev backends (DEBUG or the staging opt-out): one-time codes are never
+    shown here in clear; the dev outbox page (DEBUG only) is where a developer reads them."""
+
     list_display = ("created_at", "channel", "recipient", "subject")
     list_filter = ("channel",)
-    readonly_fields = [f.name for f in OutboundMessage._meta.fields]
+    exclude = ("body", "html_body")
+    readonly_fields = ["channel", "recipient", "subject", "created_at", "masked_body", "masked_html_body"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("Text"))
+    def masked_body(self, obj):
+        return mask_codes(obj.body)
+
+    @admin.display(description=_("HTML"))
+    def masked_html_body(self, obj):
+        return mask_codes(obj.html_body)
 
 
 class SurveyChoiceInline(admin.TabularInline):

@@ -1,7 +1,7 @@
 import os
 from pathlib import Path
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homeportal.settings")
 
@@ -25,3 +25,18 @@ def _ensure_filesystem_broker_folders() -> None:
 @app.on_after_configure.connect
 def _prepare_broker(sender, **kwargs):
     _ensure_filesystem_broker_folders()
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _refuse_to_start_in_production_with_dev_secrets(sender=None, **kwargs):
+    """Celery runs no Django system checks: the same production checks as the web process. Celery
+    logs and swallows a receiver's exception, so the refusal leaves as SystemExit (exit code 1)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from homeportal.checks import refuse_to_start
+
+    try:
+        refuse_to_start("Celery")
+    except ImproperlyConfigured as exc:
+        raise SystemExit(f"ImproperlyConfigured: {exc}") from exc

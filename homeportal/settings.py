@@ -16,12 +16,18 @@ VAR_DIR = Path(environ.Env().str("HOMEPORTAL_VAR_DIR", default=str(BASE_DIR / "v
 env = environ.Env()
 env.read_env(BASE_DIR / ".env", overwrite=False)  # optional, never committed
 
-DEBUG = env.bool("DEBUG", default=True)
 TESTING = env.bool("HOMEPORTAL_TESTING", default=False)
-SECRET_KEY = env.str(
-    "SECRET_KEY",
-    default="dev-only-insecure-key-change-me-" + "x" * 32 if DEBUG else environ.Env.NOTSET,
-)
+# Unset means production. `make run`, the test profile (HOMEPORTAL_TESTING=1) and the Procfile set
+# DEBUG=True themselves; compose sets False. In production homeportal/checks.py refuses to start
+# on a missing or known development secret and on the development mail/SMS backends.
+DEBUG = env.bool("DEBUG", default=TESTING)
+# Staging only: lets DEBUG=False run with the dev mail/SMS backends and the demo KZhK key of the
+# test PKI (a warning instead of an error). Never lifts the secrets' checks. docs/security.md.
+STAGING_ALLOW_DEV_BACKENDS = env.bool("STAGING_ALLOW_DEV_BACKENDS", default=False)
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me-" + "x" * 32
+# Production without SECRET_KEY gets "" : the system check homeportal.E001 and the startup of
+# web and worker (homeportal.checks.refuse_to_start) report it by name.
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY if DEBUG else "")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Public base URL: what QR codes, e-mail links and the eGov mobile API point at.
@@ -38,6 +44,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    "homeportal.apps.HomeportalConfig",
     "cabinets",
     "signing",
     "bpms_bridge",
@@ -273,7 +280,8 @@ SMS_BACKEND = env.str(
     "SMS_BACKEND",
     default="cabinets.messaging.LocmemSmsBackend" if TESTING else "cabinets.messaging.DevOutboxSmsBackend",
 )
-DEV_OUTBOX_ENABLED = env.bool("DEV_OUTBOX_ENABLED", default=DEBUG or TESTING)
+# The dev outbox (a page with every message, one-time codes in clear) exists only with DEBUG.
+DEV_OUTBOX_ENABLED = DEBUG and env.bool("DEV_OUTBOX_ENABLED", default=True)
 
 # --- Signing / PKI / BPMS (details in docs/signing.md and docs/bpms-api.md) -----------------------
 PKI_DIR = Path(env.str("PKI_DIR", default=str(VAR_DIR / "pki")))
@@ -289,8 +297,13 @@ SIGNING_TRUST_TIMEOUT = env.float("SIGNING_TRUST_TIMEOUT", default=5.0)  # secon
 SIGNING_TSA_ATTEMPTS = env.int("SIGNING_TSA_ATTEMPTS", default=3)
 SIGNING_ARCHIVE_RENEW_DAYS = env.int("SIGNING_ARCHIVE_RENEW_DAYS", default=365)  # before the TSA cert expires
 BPMS_BASE_URL = env.str("BPMS_BASE_URL", default="http://127.0.0.1:8090")
-BPMS_API_TOKEN = env.str("BPMS_API_TOKEN", default="dev-bpms-token")
-BPMS_WEBHOOK_SECRET = env.str("BPMS_WEBHOOK_SECRET", default="dev-bpms-webhook-secret")
+# The dev defaults are what the mock uses; production refuses them (homeportal.E002/E003).
+BPMS_API_TOKEN = env.str("BPMS_API_TOKEN", default="dev-bpms-token" if DEBUG else "")
+BPMS_WEBHOOK_SECRET = env.str("BPMS_WEBHOOK_SECRET", default="dev-bpms-webhook-secret" if DEBUG else "")
+# KZhK's organization key (PKCS#12) that signs the PDFs KZhK issues. Unset: the demo key of the
+# test PKI (var/pki/keys/kzhk_sign.p12), which production refuses (homeportal.E004).
+SIGNING_KZHK_P12 = env.str("SIGNING_KZHK_P12", default="")
+SIGNING_KZHK_P12_PASSWORD = env.str("SIGNING_KZHK_P12_PASSWORD", default="")
 # bpms_bridge reads these from settings only (docs/bpms-api.md).
 BPMS_HTTP_TIMEOUT = env.float("BPMS_HTTP_TIMEOUT", default=10.0)
 BPMS_HTTP_RETRIES = env.int("BPMS_HTTP_RETRIES", default=2)  # connection attempts retried by the transport

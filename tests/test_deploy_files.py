@@ -1,5 +1,6 @@
 """The production-shaped files: docker-compose.yml parses and has the promised services."""
 
+import os
 import shutil
 import subprocess
 
@@ -17,9 +18,13 @@ def _compose_command():
     pytest.fail("neither `docker compose` nor `docker-compose` is installed (scripts/ensure_system.sh --test installs it)")
 
 
+COMPOSE_SECRETS = {"SECRET_KEY": "k" * 64, "BPMS_API_TOKEN": "t" * 32, "BPMS_WEBHOOK_SECRET": "w" * 40}
+
+
 def test_docker_compose_config_parses_with_the_whole_stack():
     result = subprocess.run(
-        [*_compose_command(), "config", "--services"], capture_output=True, text=True, cwd=settings.BASE_DIR
+        [*_compose_command(), "config", "--services"], capture_output=True, text=True, cwd=settings.BASE_DIR,
+        env={**os.environ, **COMPOSE_SECRETS},
     )
     assert result.returncode == 0, result.stderr
     services = set(result.stdout.split())
@@ -56,3 +61,14 @@ def test_the_production_image_does_not_contain_the_stand_ins():
     mock = compose[compose.index("\n  bpms-mock:"):].split("\n  mailpit:")[0]
     assert 'profiles: ["dev"]' in mock and "context: ./bpms_mock" in mock
     assert '["python", "-m", "bpms_mock"' in mock
+
+
+def test_docker_compose_has_no_default_secrets():
+    """Secrets come from the environment only: `compose config` without them names what is missing."""
+    env = {k: v for k, v in os.environ.items() if k not in COMPOSE_SECRETS}
+    result = subprocess.run([*_compose_command(), "config", "--services"], capture_output=True, text=True,
+                            cwd=settings.BASE_DIR, env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr or "BPMS_" in result.stderr
+    text = (settings.BASE_DIR / "docker-compose.yml").read_text()
+    assert "dev-bpms" not in text and "change-me-in-production" not in text

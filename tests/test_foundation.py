@@ -1,6 +1,3 @@
-import os
-import subprocess
-import sys
 
 import pytest
 from django.conf import settings
@@ -92,21 +89,7 @@ def test_menu_shows_unread_notifications_count(cabinet_client, organization):
     assert ">1</span>" in body
 
 
-def test_production_profile_passes_check_deploy():
-    env = {
-        **os.environ,
-        "DEBUG": "False",
-        "HOMEPORTAL_TESTING": "0",
-        "SECRET_KEY": "a-long-production-like-secret-key-with-enough-entropy-0123456789abcdef",
-        "ALLOWED_HOSTS": "portal.example.kz",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set only for the browser tests' event loop
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        capture_output=True, text=True, env=env, cwd=settings.BASE_DIR,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "no issues" in result.stdout
+# The production profile's check --deploy: tests/test_production_profile.py.
 
 
 @pytest.mark.parametrize("value", ["160340003066", "150240008272"])
