@@ -174,6 +174,7 @@ class AppealFile(models.Model):
     original_name = models.CharField(_("File name"), max_length=255)
     size = models.BigIntegerField(_("Size, bytes"))
     content_type = models.CharField(_("Content type"), max_length=150)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)  # recorded by resumable uploads
     uploaded_at = models.DateTimeField(_("Uploaded"), default=timezone.now)
 
     class Meta:

@@ -164,6 +164,20 @@ def document_slots(appeal: Appeal) -> list[dict]:
     return slots
 
 
+def upload_slot(*, user, public_id, slot_key: str):
+    """A document slot of the user's organization's appeal that may take files now, as a
+    resumable-upload slot (uploads.slots); 404 otherwise."""
+    from uploads.slots import Slot
+
+    from . import services
+
+    appeal = appeal_get(organization=user.organization, public_id=public_id)
+    if slot_key not in {s["key"] for s in document_slots(appeal)} or not transitions.user_can(appeal.status, transitions.EDIT):
+        raise Http404
+    return Slot(kind="appeal", owner_public_id=appeal.public_id, key=slot_key, max_bytes=services.MAX_FILE_BYTES,
+                model=AppealFile, field_name="file", owner_field="appeal", owner=appeal, claim=services.claim_upload)
+
+
 def appeal_readiness_errors(appeal: Appeal) -> dict[str, str]:
     """What still has to be filled in before the appeal can be signed: {field or slot: message}."""
     errors: dict[str, str] = {}

@@ -42,6 +42,8 @@ logger = logging.getLogger("appeals")
 
 S = AppealStatus
 
+MAX_FILE_BYTES = 700 * 1024 * 1024  # «максимальным размером файла 700 Мб»
+
 
 # Who may sign an appeal or a ДС for an organization: its head or an employee with signing right.
 SIGNING_ROLES = frozenset({"head", "may_sign"})
@@ -237,6 +239,18 @@ def appeal_file_add(*, appeal: Appeal, slot: str, uploaded_file, content_type: s
         appeal_file.file.delete(save=False)
         raise
     return appeal_file
+
+
+def claim_upload(slot, upload) -> AppealFile:
+    """A finished resumable upload (uploads.services) becomes a file of its slot: the bytes are
+    already stored under `upload.storage_name`; the row is written inside the caller's
+    transaction, with the appeal locked and still editable."""
+    appeal = Appeal.objects.select_for_update().get(pk=slot.owner.pk)
+    _require_action(appeal, transitions.EDIT)
+    return AppealFile.objects.create(
+        appeal=appeal, document=_document_for_slot(appeal, slot.key), file=upload.storage_name,
+        original_name=upload.filename, size=upload.length, content_type=upload.content_type, sha256=upload.sha256,
+    )
 
 
 def appeal_file_delete(*, appeal_file: AppealFile) -> None:

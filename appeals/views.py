@@ -25,7 +25,7 @@ from . import selectors, services, transitions
 from .forms import AppealFilterForm, AppealForm, AppealStartForm, ConsentForm, UploadForm, kind_or_default
 from .models import AppealKind, AppealStatus
 
-MAX_FILE_BYTES = 700 * 1024 * 1024  # «максимальным размером файла 700 Мб»
+MAX_FILE_BYTES = services.MAX_FILE_BYTES
 
 
 def _organization(request):

@@ -210,6 +210,7 @@ class ApplicationFile(models.Model):
     original_name = models.CharField(_("File name"), max_length=255)
     size = models.BigIntegerField(_("Size, bytes"))
     content_type = models.CharField(_("Content type"), max_length=200)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)  # recorded by resumable uploads
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("Uploaded by"), null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -56,6 +56,23 @@ def application_get(*, organization, public_id) -> Application:
     return app
 
 
+def upload_slot(*, user, public_id, slot_key: str):
+    """The document field `slot_key` (a DocumentType id) of an application the user may add files
+    to, as a resumable-upload slot (uploads.slots); 404 otherwise."""
+    from uploads.slots import Slot
+
+    from . import services
+
+    application = application_get(organization=user.organization, public_id=public_id)
+    document_type = DocumentType.objects.filter(pk=int(slot_key) if slot_key.isdigit() else 0, is_active=True).first()
+    if (document_type is None or not application.is_editable
+            or document_type.provider != role_of(application=application, organization=user.organization)):
+        raise Http404
+    return Slot(kind="application", owner_public_id=application.public_id, key=str(document_type.pk),
+                max_bytes=services.MAX_FILE_BYTES, model=ApplicationFile, field_name="file",
+                owner_field="application", owner=application, claim=services.claim_upload)
+
+
 def role_of(*, application: Application, organization) -> str:
     return Provider.COMPANY if application.organization_id == organization.pk else Provider.DEVELOPER
 

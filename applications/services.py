@@ -408,6 +408,19 @@ def file_upload(
     return record
 
 
+def claim_upload(slot, upload) -> ApplicationFile:
+    """A finished resumable upload (uploads.services) becomes a file of its document field: its
+    bytes are already stored under `upload.storage_name`; only the row is written here, inside
+    the caller's transaction, with the application locked and still editable."""
+    application = Application.objects.select_for_update().get(pk=slot.owner.pk)
+    _require_editable(application)
+    return ApplicationFile.objects.create(
+        application=application, document_type_id=int(slot.key), file=upload.storage_name,
+        original_name=upload.filename, size=upload.length, content_type=upload.content_type,
+        sha256=upload.sha256, uploaded_by=upload.user,
+    )
+
+
 def file_delete(*, file: ApplicationFile, actor: User, provider: str, now=None) -> None:
     _require_editable(file.application)
     if file.document_type.provider != provider:

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "bpms_bridge",
     "applications",
     "appeals",
+    "uploads",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +169,8 @@ CELERY_BEAT_SCHEDULE["cabinets-purge-auth-records"] = {"task": "cabinets.tasks.p
 # signing: expire abandoned signing requests (drop their document copy), delete old QR sessions.
 CELERY_BEAT_SCHEDULE["signing-purge-records"] = {"task": "signing.tasks.purge_signing_records", "schedule": 24 * 3600.0}
 CELERY_BEAT_SCHEDULE["signing-archive-retimestamp"] = {"task": "signing.tasks.archive_retimestamp", "schedule": 24 * 3600.0}
+# uploads: abandoned resumable uploads expire (S3 multipart uploads are aborted).
+CELERY_BEAT_SCHEDULE["uploads-purge-expired"] = {"task": "uploads.tasks.purge_expired_uploads", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 if REDIS_URL:
@@ -265,6 +268,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default=None)
 FILE_UPLOAD_HANDLERS = ["homeportal.uploads.LimitedTemporaryFileUploadHandler"]
 UPLOAD_MAX_BYTES = 700 * 1024 * 1024  # the largest any field allows (appeals); fields narrow it
+# Resumable uploads (tus 1.0.0, uploads/tus.py; docs/uploads.md).
+TUS_EXPIRY_SECONDS = env.int("TUS_EXPIRY_SECONDS", default=24 * 3600)  # unfinished uploads expire
+TUS_MAX_ACTIVE_PER_ORGANIZATION = env.int("TUS_MAX_ACTIVE_PER_ORGANIZATION", default=20)
+TUS_CHUNK_SIZE = env.int("TUS_CHUNK_SIZE", default=16 * 1024 * 1024)  # one PATCH from the widget
+TUS_S3_PART_SIZE = env.int("TUS_S3_PART_SIZE", default=8 * 1024 * 1024)  # >= 5 MiB (S3's minimum)
 
 # --- Mail and SMS --------------------------------------------------------------------------------
 EMAIL_URL = env.str("EMAIL_URL", default="")

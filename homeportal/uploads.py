@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import re
 import zipfile
 from dataclasses import dataclass
 
@@ -113,6 +114,24 @@ OOXML_MARKERS = {
     "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
 ALLOWED_TYPES_HELP = _("PDF, images (JPG, PNG, TIFF), office documents (DOC, DOCX, XLS, XLSX), archives (ZIP, RAR, 7Z)")
+
+
+def sniff_head(head: bytes) -> FileKind | None:
+    """What a file is from its first bytes alone (resumable uploads decide before storing a byte).
+    ZIP-based office documents are told from plain archives by the names in the local file
+    headers of the first entries (OOXML writes [Content_Types].xml, _rels/ and word/ ... first)."""
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return FileKind("office", "application/msword")
+    guess = filetype.guess(head)
+    mime = guess.mime if guess else None
+    if mime == "application/zip":
+        for prefix, office_mime in OOXML_MARKERS.items():
+            if re.search(rb"PK\x03\x04.{26}" + re.escape(prefix.encode()), head, re.DOTALL):
+                return FileKind("office", office_mime)
+        return FileKind("archive", mime)
+    if mime in ALLOWED_KINDS:
+        return FileKind(ALLOWED_KINDS[mime], mime)
+    return None
 
 
 def sniff_kind(uploaded_file) -> FileKind | None:

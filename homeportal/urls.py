@@ -19,6 +19,7 @@ urlpatterns = [
     path("applications/", include("applications.urls")),
     path("appeals/", include("appeals.urls")),
     path("bpms/", include("bpms_bridge.urls")),
+    path("uploads/", include("uploads.urls")),
 ]
 
 if settings.DEV_OUTBOX_ENABLED:

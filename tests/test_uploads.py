@@ -69,3 +69,19 @@ def test_sniff_kind_tells_docx_from_zip_and_rejects_executables():
     assert sniff_kind(plain_zip).code == "archive"
     assert sniff_kind(io.BytesIO(b"MZ\x90\x00" + b"\x00" * 60)) is None  # a Windows executable named .pdf
     assert sniff_kind(io.BytesIO(b"just text")) is None
+
+
+def test_sniff_head_decides_from_the_first_bytes_alone():
+    from homeportal.uploads import sniff_head
+
+    docx = io.BytesIO()
+    with zipfile.ZipFile(docx, "w") as z:
+        z.writestr("[Content_Types].xml", "<t/>")
+        z.writestr("word/document.xml", "<w/>")
+    plain = io.BytesIO()
+    with zipfile.ZipFile(plain, "w") as z:
+        z.writestr("readme.txt", "hi")
+    assert sniff_head(docx.getvalue()[:8192]).code == "office"
+    assert sniff_head(plain.getvalue()).code == "archive"
+    assert sniff_head(b"%PDF-1.7\n").code == "pdf"
+    assert sniff_head(b"MZ\x90\x00" + b"\x00" * 60) is None
