@@ -5,13 +5,32 @@ TSA returns), signed with the TSA certificate of the test PKI (id-kp-timeStampin
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from asn1crypto import tsp
+from cryptography.hazmat.primitives import serialization
+from pyhanko.sign.timestamps import dummy_client
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
 from .authority import Authority
 
 POLICY_OID = "1.2.398.3.3.2.6"  # NCA-shaped TSA policy arc of the test PKI
+
+
+class _ParsedKeys:
+    """pyHanko's DummyTimeStamper parses its RSA key from DER for every token (~35 ms, most of a
+    time-stamp's cost); the stand-in keeps the parsed key, as a real TSA keeps its key loaded."""
+
+    def __getattr__(self, name):
+        return getattr(serialization, name)
+
+    @staticmethod
+    @functools.lru_cache(maxsize=4)
+    def load_der_private_key(data, password=None):
+        return serialization.load_der_private_key(data, password=password)
+
+
+dummy_client.serialization = _ParsedKeys()  # only the dummy client's name for the module
 
 
 class _TestTsa(DummyTimeStamper):

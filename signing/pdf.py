@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import io
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from asn1crypto import keys as akeys
 from asn1crypto import x509 as ax509
 from cryptography import x509
 from django.conf import settings
@@ -62,16 +64,26 @@ def verifier_url() -> str:
 
 
 def _simple_signer(key: OpenedKey):
+    """A pyHanko signer over the already opened key: the RSA key is parsed once per operation
+    (pyHanko's SimpleSigner re-parses its DER on every signature, ~35 ms each, issue #18)."""
     from cryptography.hazmat.primitives import serialization
-    from pyhanko.keys import load_private_key_from_pemder_data
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
     from pyhanko.sign import signers
+    from pyhanko.sign.general import get_pyca_cryptography_hash
     from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    class _LoadedKeySigner(signers.SimpleSigner):
+        def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+            mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+            if mechanism.signature_algo != "rsassa_pkcs1v15":
+                return super().sign_raw(data, digest_algorithm)
+            return key.private_key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
 
     der_key = key.private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                                             serialization.NoEncryption())
-    return signers.SimpleSigner(
+    return _LoadedKeySigner(
         signing_cert=ax509.Certificate.load(cert_der(key.certificate)),
-        signing_key=load_private_key_from_pemder_data(der_key, passphrase=None),
+        signing_key=akeys.PrivateKeyInfo.load(der_key),  # structure only: no second RSA parse
         cert_registry=SimpleCertificateStore.from_certs([ax509.Certificate.load(cert_der(c)) for c in key.chain]),
     )
 
@@ -99,10 +111,23 @@ def pdf_sign(*, pdf: bytes, key: OpenedKey, field_name: str, reason: str = "") -
 
 
 def kzhk_opened_key() -> OpenedKey:
+    """KZhK's key, opened once per process (and again only when the key file changes)."""
+    data, password = pki.kzhk_key()
+    return _kzhk_loaded(data, password)[0]
+
+
+@functools.lru_cache(maxsize=2)
+def _kzhk_loaded(data: bytes, password: str):
     from .certs import pkcs12_open
 
+    key = pkcs12_open(data=data, password=password)
+    return key, _simple_signer(key)
+
+
+def _kzhk_signer(key: OpenedKey):
     data, password = pki.kzhk_key()
-    return pkcs12_open(data=data, password=password)
+    loaded, signer = _kzhk_loaded(data, password)
+    return signer if loaded is key else _simple_signer(key)
 
 
 STAMP_BOX = (36, 14, 559, 104)  # bottom of the last page, in points (A4 is 595 x 842)
@@ -125,19 +150,34 @@ def pdf_issue_by_kzhk(*, pdf: bytes, title: str, signers: list[str] | None = Non
 def _stamp_appearance(*, lines: list[str], url: str) -> bytes:
     """The stamp as a one-page PDF of exactly the stamp box, drawn by WeasyPrint: its text
     shaping handles Cyrillic and Kazakh letters (pyHanko's own text stamp spaced them apart)."""
+    from weasyprint import HTML
+
+    width, height = STAMP_BOX[2] - STAMP_BOX[0], STAMP_BOX[3] - STAMP_BOX[1]
+    html = render_to_string("signing/pdf/stamp.html", {
+        "lines": lines, "width": width, "height": height, "text_width": width - 88 - 6 - 2, "qr_data_uri": _qr_data_uri(url),
+    })
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(font_config=_font_config())
+
+
+@functools.lru_cache(maxsize=8)
+def _qr_data_uri(url: str) -> str:
+    """The stamp's QR code (the verifier URL: the same for every document), drawn once, as a PNG
+    (WeasyPrint parses an SVG path of a QR code in ~70 ms on every stamp)."""
     import base64
 
     import qrcode
-    import qrcode.image.svg
-    from weasyprint import HTML
 
-    qr_svg = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, border=1).to_string()
-    width, height = STAMP_BOX[2] - STAMP_BOX[0], STAMP_BOX[3] - STAMP_BOX[1]
-    html = render_to_string("signing/pdf/stamp.html", {
-        "lines": lines, "width": width, "height": height,
-        "qr_data_uri": "data:image/svg+xml;base64," + base64.b64encode(qr_svg).decode(),
-    })
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    out = io.BytesIO()
+    qrcode.make(url, border=1, box_size=8).save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+@functools.cache
+def _font_config():
+    """WeasyPrint's font configuration (fontconfig's font list), built once per process."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
 
 
 def _sign_with_stamp(*, pdf: bytes, key: OpenedKey, stamp: bytes, reason: str) -> bytes:
@@ -168,7 +208,7 @@ def _sign_with_stamp(*, pdf: bytes, key: OpenedKey, stamp: bytes, reason: str) -
         tmp.write(stamp)
         tmp.flush()
         style = StaticStampStyle.from_pdf_file(tmp.name, border_width=0)
-        pdf_signer = signers.PdfSigner(meta, signer=_simple_signer(key), stamp_style=style, new_field_spec=spec,
+        pdf_signer = signers.PdfSigner(meta, signer=_kzhk_signer(key), stamp_style=style, new_field_spec=spec,
                                        timestamper=trust.pdf_timestamper())
         _off_event_loop(lambda: pdf_signer.sign_pdf(writer, output=out))
     return out.getvalue()

@@ -10,9 +10,11 @@ signingTime the signer declared is kept for display only."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import secrets
+import ssl
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -51,12 +53,19 @@ class TrustError(SigningError):
 
 # --- HTTP ---------------------------------------------------------------------------------------
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process: building one loads the CA bundle (~20 ms), and every TSA/OCSP
+    call would otherwise build its own (issue #18)."""
+    return httpx.create_ssl_context()
+
+
 def _post(url: str, body: bytes, content_type: str, *, attempts: int = 1) -> bytes:
     """POST with a per-call timeout and `attempts` tries (short back-off). Raises httpx.HTTPError."""
     last: Exception | None = None
     for attempt in range(max(1, attempts)):
         try:
-            response = httpx.post(url, content=body, headers={"Content-Type": content_type},
+            response = httpx.post(url, content=body, headers={"Content-Type": content_type}, verify=_tls(),
                                   timeout=settings.SIGNING_TRUST_TIMEOUT)  # one short connection: no pool to go stale
             response.raise_for_status()
             return response.content
@@ -68,7 +77,7 @@ def _post(url: str, body: bytes, content_type: str, *, attempts: int = 1) -> byt
 
 
 def _get(url: str) -> bytes:
-    response = httpx.get(url, timeout=settings.SIGNING_TRUST_TIMEOUT)
+    response = httpx.get(url, timeout=settings.SIGNING_TRUST_TIMEOUT, verify=_tls())
     response.raise_for_status()
     return response.content
 
@@ -309,14 +318,27 @@ def request_timestamp(data: bytes) -> acms.ContentInfo:
     return token
 
 
+_TIMESTAMPERS: dict[str, tuple[float, object]] = {}
+
+
 def pdf_timestamper():
-    """pyHanko's TimeStamper over httpx (PAdES signature and document time-stamps)."""
+    """pyHanko's TimeStamper over httpx (PAdES signature and document time-stamps), one per TSA URL
+    and hour: pyHanko sizes the signature container with a probe token that it keeps per
+    TimeStamper, so a fresh one per signature would cost an extra TSA round trip each time."""
+    url = settings.SIGNING_TSA_URL
+    cached = _TIMESTAMPERS.get(url)
+    if cached is None or time.monotonic() - cached[0] > 3600:
+        cached = _TIMESTAMPERS[url] = (time.monotonic(), _new_pdf_timestamper())
+    return cached[1]
+
+
+def _new_pdf_timestamper():
     from pyhanko.sign.timestamps.api import TimeStamper
 
     class _HttpxTimeStamper(TimeStamper):
         async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
             last: Exception | None = None
-            async with httpx.AsyncClient(timeout=settings.SIGNING_TRUST_TIMEOUT) as client:
+            async with httpx.AsyncClient(timeout=settings.SIGNING_TRUST_TIMEOUT, verify=_tls()) as client:
                 for attempt in range(max(1, settings.SIGNING_TSA_ATTEMPTS)):
                     try:
                         r = await client.post(settings.SIGNING_TSA_URL, content=req.dump(),

@@ -400,7 +400,7 @@ def corpus(_test_pki, nca_services, django_db_blocker):
             "number": "F-1"})
     ts = trust.pdf_timestamper()
     tampered = bytearray(pdf_issue_by_kzhk(pdf=base, title="Т"))
-    tampered[len(tampered) // 3] ^= 0x01  # one bit inside the signed byte range
+    tampered[len(base) // 2] ^= 0x01  # one bit inside the original revision: inside every signed byte range
     return {
         "kzhk_b_lta": pdf_issue_by_kzhk(pdf=base, title="Договор залога"),
         "revoked_declared_day_back": _pdf_sign(base, _key("revoked_sign")),
