@@ -1,5 +1,5 @@
 from django import forms
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from cabinets.models import Contract
 from homeportal.forms import PortalForm
@@ -45,7 +45,9 @@ class AppealStartForm(PortalForm):
     def __init__(self, *args, contracts, categories, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["contract"].queryset = contracts
-        self.fields["contract"].label_from_instance = lambda c: f"{c.number} от {c.signed_on:%d.%m.%Y} — {c.project_name}"
+        self.fields["contract"].label_from_instance = lambda c: pgettext(
+            "appeals", "%(number)s of %(date)s — %(project)s") % {
+            "number": c.number, "date": f"{c.signed_on:%d.%m.%Y}", "project": c.project_name}
         self.fields["category"].queryset = categories
         self.fields["category"].label_from_instance = lambda c: c.name
         _refresh(self)

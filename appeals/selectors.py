@@ -98,7 +98,19 @@ def history_step_get(*, appeal: Appeal, step_id: int) -> AppealHistory:
 
 
 def ds_signature_rows(*, appeal: Appeal) -> list[AppealSignature]:
-    return list(appeal.signatures.exclude(party=AppealSignature.Party.APPEAL).order_by("signed_at", "pk"))
+    """The ДС's «Сведения о подписи» rows; `organization_shown` is the party's name in the
+    reader's language where the portal knows it (the rows keep the name as signed)."""
+    rows = list(appeal.signatures.exclude(party=AppealSignature.Party.APPEAL).order_by("signed_at", "pk"))
+    known = {org.bin: org for org in (appeal.organization, appeal.contract.developer) if org is not None}
+    for row in rows:
+        org = known.get(row.bin)
+        if row.party == AppealSignature.Party.DS_KZHK:
+            row.organization_shown = row.get_party_display()
+        elif org is not None and org.name_kk:
+            row.organization_shown = org.name
+        else:
+            row.organization_shown = row.organization_name
+    return rows
 
 
 def contracts_for_appeal(*, organization: Organization, kind: str) -> QuerySet[Contract]:

@@ -16,12 +16,13 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.translation import pgettext
+from django.utils.translation import pgettext, pgettext_lazy
 
 from cabinets.models import Contract, Organization
 from cabinets.services import notify_both_languages
 from homeportal import workflow
 from homeportal.files import stored_first
+from homeportal.history import KZHK_ACTOR
 from homeportal.i18n import in_both_languages
 
 from . import transitions
@@ -118,7 +119,7 @@ def _ds_document_create(*, appeal: Appeal, content: bytes, filename: str):
                                   title_kk=title_kk, parties=parties)
 
 
-def _ds_issue_signed(appeal: Appeal, *, title: str) -> bytes:
+def _ds_issue_signed(appeal: Appeal, *, title) -> bytes:
     """KZhK's signature on the ДС: the PDF with the parties' PAdES signatures (signing's
     multi-party document) PAdES-signed by KZhK with a stamp listing the signers."""
     from signing.services import signed_document_issue_pdf
@@ -408,7 +409,7 @@ def _missing_message(fields: list[str]) -> str:
 
 def _default_actor_name(actor: str) -> str:
     if actor in (Actor.BPMS, Actor.STAFF):
-        return "АО «КЖК»"
+        return KZHK_ACTOR
     return ""
 
 
@@ -584,7 +585,7 @@ def appeal_apply_bpms_event(*, case_id: str, event: dict) -> Appeal | None:
         # The signed ДС the portal offers is KZhK's PAdES issue of the very PDF the parties signed.
         name = f"ДС-{payload.get('ds_number', '')}.pdf"
         payload["document"] = (Document(name=name, content=b"", stored_name=issued_ds) if issued_ds
-                               else Document(name=name, content=_ds_issue_signed(appeal, title="ДС")))
+                               else Document(name=name, content=_ds_issue_signed(appeal, title=DS_TITLE)))
     elif target in (S.REVISION, S.REJECTED) and document and b"/ByteRange" not in document.content:
         # An official notification must be verifiable: an unsigned one is issued under KZhK's key.
         payload["document"] = Document(name=document.name,
@@ -594,8 +595,9 @@ def appeal_apply_bpms_event(*, case_id: str, event: dict) -> Appeal | None:
                              now=_as_datetime(event.get("occurred_at")) or timezone.now())
 
 
+DS_TITLE = pgettext_lazy("appeals", "SA")  # «ДС» / «ҚК»: the stamp shows both
 PREPARED_DS_KEY = "_kzhk_issued_ds_stored"  # the stored name of KZhK's issue of the ДС
-NOTICE_TITLE = "Уведомление АО «КЖК»"
+NOTICE_TITLE = pgettext_lazy("appeals", "Notice of JSC «KZhK»")  # the stamp shows it in ru and kk
 
 
 def appeal_prepare_bpms_event(*, case_id: str, event: dict) -> dict:
@@ -616,7 +618,7 @@ def appeal_prepare_bpms_event(*, case_id: str, event: dict) -> dict:
                 "data_b64": base64.b64encode(signed).decode()}
     if target == S.DS_SIGNED and appeal.ds_file:
         name = f"ДС-{payload.get('ds_number', '')}.pdf"
-        payload[PREPARED_DS_KEY] = stored_first(Appeal, "ds_signed_file", name, _ds_issue_signed(appeal, title="ДС"),
+        payload[PREPARED_DS_KEY] = stored_first(Appeal, "ds_signed_file", name, _ds_issue_signed(appeal, title=DS_TITLE),
                                                 instance=appeal)
     return {**event, "documents": documents, "payload": payload}
 
@@ -715,7 +717,8 @@ def appeal_ds_sign_by_kzhk(*, appeal: Appeal, user, ds_number: str, ds_date: dat
     if appeal.status != S.DS_KZHK_SIGNING or not appeal.ds_file:
         raise TransitionRefused(pgettext("appeals", "The supplementary agreement cannot be signed now."), code="status")
     with translation.override("ru"):
-        signed = _ds_issue_signed(appeal, title=f"ДС {ds_number}")
+        signed = _ds_issue_signed(
+            appeal, title=lambda: pgettext("appeals", "SA %(number)s") % {"number": ds_number})
     now = timezone.now()
     return appeal_transition(
         appeal, to=S.DS_SIGNED, actor=Actor.STAFF, actor_user=user, now=now,

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from cabinets.demo import DEMO_COMPANY_BIN, DEMO_DEVELOPER_BIN
 from cabinets.models import Contract, Organization
+from homeportal.history import KZHK_ACTOR
 
 from .models import Application, ApplicationHistory, ConsentType, DocumentType, Provider, Status
 from .services import developer_attach_if_known
@@ -87,6 +88,6 @@ def seed(*, stdout) -> None:
                    (sent_at + datetime.timedelta(hours=2), Status.REGISTERED)):
         ApplicationHistory.objects.create(application=registered, event="created" if to == Status.DRAFT else "status",
                                           status=to, created_at=at,
-                                          actor_name="АО «КЖК»" if to == Status.REGISTERED else company.name_ru)
+                                          actor_name=KZHK_ACTOR if to == Status.REGISTERED else company.name_ru)
     stdout.write(f"  Guarantee applications: {DocumentType.objects.count()} document types, "
                  f"{ConsentType.objects.count()} consents, 2 demo applications of {company.bin}")

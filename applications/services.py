@@ -25,8 +25,10 @@ from django.utils.translation import gettext as _
 
 from cabinets.models import Contract, Organization, User
 from cabinets.selectors import legal_entity_lookup
-from cabinets.services import notify_both_languages
+from cabinets.services import mail_each_in_own_language, notify_both_languages
 from homeportal import workflow
+from homeportal.history import KZHK_ACTOR, KZHK_BPMS_ACTOR
+from homeportal.i18n import in_both_languages
 from homeportal.uploads import ALLOWED_TYPES_HELP, sniff_kind
 from homeportal.workflow import Document, StoredDocument
 
@@ -103,7 +105,7 @@ def _moderation_opening(now: datetime.datetime) -> datetime.datetime:
 
 def _actor_label(user) -> str:
     if user is None:
-        return "АО «КЖК»"
+        return KZHK_ACTOR
     org = getattr(user, "organization", None)
     name = user.full_name if hasattr(user, "full_name") else str(user)
     return f"{name} ({org.name_ru})" if org else name
@@ -214,7 +216,7 @@ def _workflow_actor_label(actor: str, user, obj) -> str:
     party = {Actor.COMPANY: application.organization, Actor.DEVELOPER: application.developer}.get(actor)
     if party is not None:
         return party.name_ru
-    return {Actor.BPMS: KZHK_BPMS}.get(actor, "АО «КЖК»")
+    return {Actor.BPMS: KZHK_BPMS}.get(actor, KZHK_ACTOR)
 
 
 def _refused_message(source: str, target: str) -> str:
@@ -489,15 +491,24 @@ def invitation_send(*, application: Application, actor: User, now=None) -> Devel
     invitation, token = invitation_create(application=application, actor=actor, now=now)
     url = invitation_url(token)
     company = application.organization
-    subject = "Приглашение к заявке на гарантирование / Кепілдікке өтінімге шақыру"
-    body = (
-        f"{company.name_ru} (БИН {company.bin}) приглашает вас заполнить со стороны застройщика заявку на "
-        f"гарантирование «{application.project_name}» в Личном кабинете АО «КЖК».\n"
-        f"Перейдите по ссылке и подтвердите данные ЭЦП юридического лица (БИН {invitation.bin}). "
-        f"Ссылка действует 7 дней и однократно: {url}\n\n"
-        f"{company.name_kk or company.name_ru} сізді «ҚТК» АҚ жеке кабинетінде құрылыс салушы тарапынан "
-        f"кепілдікке өтінімді толтыруға шақырады. Сілтеме 7 күн жарамды: {url}"
-    )
+
+    def subject():
+        return _("Invitation to a guarantee application")
+
+    def body():
+        values = {"company": company.name, "bin": company.bin, "project": application.project_name,
+                  "developer_bin": invitation.bin, "url": url}
+        return "\n".join([
+            _("%(company)s (BIN %(bin)s) invites you to fill in, on the developer's side, the guarantee application "
+              "«%(project)s» in the personal cabinet of JSC «KZhK».") % values,
+            _("Follow the link and confirm the data of the legal entity's EDS (BIN %(developer_bin)s). "
+              "The link is valid for 7 days and can be used once: %(url)s") % values,
+        ])
+
+    # The developer has no account (and so no language) yet: both languages, Russian and Kazakh in full.
+    subject_ru, subject_kk = in_both_languages(subject)
+    body_ru, body_kk = in_both_languages(body)
+    subject, body = f"{subject_ru} / {subject_kk}", f"{body_ru}\n\n{body_kk}"
     with transaction.atomic():
         DeveloperInvitation.objects.filter(pk=invitation.pk).update(sent_at=now)
         transaction.on_commit(lambda: send_mail(subject, body, None, [invitation.email]))
@@ -642,13 +653,18 @@ def consent_request_developer_signature(*, application: Application, consent_typ
         return_url=reverse("applications:stage", args=[application.public_id, 4]), now=now,
     )
     url = settings.PORTAL_BASE_URL + reverse("signing:request", args=[signing_request.public_id])
-    recipients = list(developer.users.filter(is_active=True).exclude(email="").values_list("email", flat=True))
-    subject = f"Подписание согласия / Келісімге қол қою: {consent_type.name_ru}"
-    body = (f"{application.organization.name_ru} просит подписать согласие «{consent_type.name_ru}» по заявке "
-            f"«{application.project_name}» (ЭЦП или QR): {url}\n\n"
-            f"«{consent_type.name_kk}» келісіміне қол қойыңыз (ЭЦҚ немесе QR): {url}")
+    recipients = list(developer.users.filter(is_active=True).exclude(email="").values_list("email", "language"))
+
+    def subject():
+        return _("Signing of a consent: %(consent)s") % {"consent": consent_type.name}
+
+    def body():
+        return _("%(company)s asks you to sign the consent «%(consent)s» for the application «%(project)s» "
+                 "(EDS or QR): %(url)s") % {"company": application.organization.name, "consent": consent_type.name,
+                                                  "project": application.project_name, "url": url}
+
     if recipients:
-        transaction.on_commit(lambda: send_mail(subject, body, None, recipients))
+        transaction.on_commit(lambda: mail_each_in_own_language(recipients=recipients, subject=subject, body=body))
     return signing_request
 
 
@@ -762,17 +778,17 @@ def moderation_decide(*, application: Application, moderator: User, items: list[
         review.save()
         if has_remarks:
             application_transition(application, to=Status.REVISION, actor=Actor.MODERATOR, user=moderator, now=now,
-                                   comment=remarks_text, payload={"document": stored}, actor_name="АО «КЖК»")
+                                   comment=remarks_text, payload={"document": stored}, actor_name=KZHK_ACTOR)
             consents_reset_for_developer(application=application)
         else:
             application_transition(application, to=Status.TO_SIGN, actor=Actor.MODERATOR, user=moderator, now=now,
-                                   actor_name="АО «КЖК»")
+                                   actor_name=KZHK_ACTOR)
     return review
 
 
 # --- after sending: BPMS events and decision documents ------------------------------------------
 
-KZHK_BPMS = "АО «КЖК» (BPMS)"
+KZHK_BPMS = KZHK_BPMS_ACTOR
 
 
 def _is_uuid(value) -> bool:
@@ -1013,7 +1029,7 @@ def _decision_document_add(*, application: Application, kind: str, title: str, d
     stored = StoredDocument(name=document.name, path=doc.file.name,
                             sha256=hashlib.sha256(document.content).hexdigest())
     history_add(application=application, event=ApplicationHistory.Event.DOCUMENT_ISSUED, now=now, comment=doc.title,
-                actor_name="АО «КЖК»", decision_document=doc, document=stored)
+                actor_name=KZHK_ACTOR, decision_document=doc, document=stored)
     return doc
 
 

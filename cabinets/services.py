@@ -33,6 +33,8 @@ from .models import (
 )
 from .otp import OtpError
 
+logger = logging.getLogger(__name__)
+
 
 def notification_create(
     *, organization: Organization, title_ru: str, title_kk: str, body_ru: str = "", body_kk: str = "", link: str = ""
@@ -59,6 +61,28 @@ def notify_both_languages(*, organization: Organization, title, body=None, link:
                                body_kk=body_kk, link=link)
 
 
+def user_language_set(*, user: User, language: str) -> User:
+    """The language the user chose (the ҚАЗ/РУС switch or the profile): e-mails, SMS and
+    notifications to the user go out in it."""
+    if language not in dict(settings.LANGUAGES):
+        raise CabinetError(_("Unknown language"), field="language", code="unknown_language")
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+        logger.info("user %s chose language %s", user.pk, language)
+    return user
+
+
+def mail_each_in_own_language(*, recipients: list[tuple[str, str]], subject, body) -> None:
+    """Send one e-mail per (address, language): `subject` and `body` are lazy strings or
+    callables that build the text with gettext, rendered in the recipient's language.
+    Call it after commit (transaction.on_commit), never inside a transaction."""
+    for email, language in recipients:
+        with translation.override(language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE):
+            send_mail(str(subject() if callable(subject) else subject), str(body() if callable(body) else body),
+                      None, [email])
+
+
 def notification_send_email_copy(*, notification_id: int) -> None:
     with transaction.atomic():
         notification = (
@@ -69,18 +93,15 @@ def notification_send_email_copy(*, notification_id: int) -> None:
         recipients = list(
             notification.organization.users.filter(is_active=True).exclude(email="").values_list("email", "language")
         )
+        link = f"{settings.PORTAL_BASE_URL}{notification.link}" if notification.link else ""
         for email, language in recipients:
-            title = notification.title_kk if language == "kk" else notification.title_ru
-            body = notification.body_kk if language == "kk" else notification.body_ru
-            link = f"{settings.PORTAL_BASE_URL}{notification.link}" if notification.link else ""
-            send_mail(title, f"{body}\n\n{link}".strip(), None, [email])
+            with translation.override(language):
+                send_mail(notification.title, f"{notification.body}\n\n{link}".strip(), None, [email])
         notification.emailed_at = timezone.now()
         notification.save(update_fields=["emailed_at"])
 
 
 # --- One-time codes -------------------------------------------------------------------------------
-
-logger = logging.getLogger(__name__)
 
 _PURPOSE_TEXT = {
     OneTimeCode.Purpose.LOGIN: _("log in to the personal cabinet"),

@@ -49,11 +49,22 @@ def _language() -> str:
 def _after_login(request, user):
     login(request, user, backend=MODEL_BACKEND)  # a new session id (Django cycles the key)
     logger.info("cabinet login: user %s", user.pk)
+    # A language chosen on this browser (the switch sets the cookie) is the user's choice; a
+    # browser without one gets the language the user chose before.
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if chosen in dict(settings.LANGUAGES):
+        services.user_language_set(user=user, language=chosen)
     target = request.POST.get("next") or request.GET.get("next")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                                   require_https=request.is_secure()):
-        return redirect(target)
-    return redirect("cabinets:profile")
+        response = redirect(target)
+    else:
+        response = redirect("cabinets:profile")
+    if chosen not in dict(settings.LANGUAGES) and user.language in dict(settings.LANGUAGES):
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                            path=settings.LANGUAGE_COOKIE_PATH, samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                            secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY)
+    return response
 
 
 def _field_error(form, exc):

@@ -19,7 +19,14 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+# What history rows store as the actor when KZhK (a moderator, the BPMS) acted: the row keeps
+# the Russian name as written; `actor_display` shows it in the reader's language.
+KZHK_ACTOR = "АО «КЖК»"
+KZHK_BPMS_ACTOR = "АО «КЖК» (BPMS)"
+ACTOR_LABELS = {KZHK_ACTOR: _("JSC «KZhK»"), KZHK_BPMS_ACTOR: _("JSC «KZhK» (BPMS)")}
 
 
 def history_document_path(instance: HistoryEntry, filename: str) -> str:
@@ -63,6 +70,20 @@ class HistoryEntry(models.Model):
         if self.pk is not None and not kwargs.get("force_insert"):
             raise ValueError("history entries are append-only: write a new entry instead")
         super().save(*args, **kwargs)
+
+    @property
+    def actor_display(self) -> str:
+        """The «Who» column in the reader's language: KZhK's label through gettext, and the
+        Russian names of the object's organizations replaced by their Kazakh names in Kazakh."""
+        name = self.actor_name
+        label = ACTOR_LABELS.get(name)
+        if label is not None:
+            return str(label)
+        if get_language() == "kk":
+            for org in (getattr(self.owner, "organization", None), getattr(self.owner, "developer", None)):
+                if org is not None and org.name_kk and org.name_ru and org.name_ru in name:
+                    name = name.replace(org.name_ru, org.name_kk)
+        return name
 
     @property
     def owner(self) -> models.Model:

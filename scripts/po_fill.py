@@ -4,7 +4,8 @@
     python scripts/po_fill.py missing [DIR]        # JSON skeleton of untranslated msgids under DIR
     python scripts/po_fill.py fill FILE.json [DIR] # {"msgid": {"ru": "...", "kk": "..."}}
 
-DIR defaults to the whole project. A value may be a list for plural forms. Only empty or fuzzy
+DIR defaults to the whole project. A key "context\u0004msgid" fills only that msgctxt's entry
+(and wins over a plain "msgid" key). A value may be a list for plural forms. Only empty or fuzzy
 entries are filled unless --force is given; fuzzy flags are removed on fill. Catalogues must
 have been made with --no-wrap (scripts/translations.py does that).
 """
@@ -36,9 +37,28 @@ def split_blocks(text: str):
     return re.split(r"(\n\s*\n)", text)
 
 
+def _field(block: str, name: str):
+    """A field's value, with its continuation lines (a msgid holding a newline spans lines)."""
+    m = re.search(rf'^{name} "(.*)"$((?:\n".*"$)*)', block, re.M)
+    if not m:
+        return None
+    return unquote(m.group(1)) + "".join(unquote(ln[1:-1]) for ln in m.group(2).splitlines() if ln)
+
+
 def parse(block: str):
-    m = re.search(r'^msgid "(.*)"$', block, re.M)
-    return unquote(m.group(1)) if m else None
+    """The entry's msgid; with a msgctxt, "context\x04msgid" (gettext's own key form)."""
+    msgid = _field(block, "msgid")
+    if msgid is None:
+        return None
+    ctx = _field(block, "msgctxt")
+    return f"{ctx}\x04{msgid}" if ctx is not None else msgid
+
+
+def lookup(mapping: dict, key: str):
+    """A context-specific entry ("context\x04msgid" in JSON: "appeals\u0004Save") wins over the plain msgid."""
+    if key in mapping:
+        return mapping[key]
+    return mapping.get(key.split("\x04", 1)[-1])
 
 
 def is_untranslated(block: str) -> bool:
@@ -63,11 +83,12 @@ def fill(mapping: dict, base: Path, force: bool) -> int:
         parts = split_blocks(po.read_text(encoding="utf-8"))
         for i, block in enumerate(parts):
             msgid = parse(block)
-            if not msgid or msgid not in mapping or lang not in mapping[msgid]:
+            entry = lookup(mapping, msgid) if msgid else None
+            if not entry or lang not in entry:
                 continue
             if not force and not is_untranslated(block):
                 continue
-            value = mapping[msgid][lang]
+            value = entry[lang]
             if not value:
                 continue
             values = value if isinstance(value, list) else None
@@ -85,7 +106,7 @@ def fill(mapping: dict, base: Path, force: bool) -> int:
                     v = values[0] if values else value
                 return f'msgstr{idx or ""} "{quote(v)}"'
 
-            block = re.sub(r'^msgstr(\[\d+\])? ".*"$', repl, block, flags=re.M)
+            block = re.sub(r'^msgstr(\[\d+\])? ".*"$(?:\n".*"$)*', repl, block, flags=re.M)
             parts[i] = block
             changed += 1
         po.write_text("".join(parts), encoding="utf-8")

@@ -51,7 +51,7 @@ def demo_documents(*, organization):
     ct = ContentType.objects.get_for_model(organization)
     docs = (SignedDocument.objects.filter(subject_type=ct, subject_id=str(organization.pk))
             .defer("document", "pades_pdf", "issued_pdf")
-            .prefetch_related("parties__signature", "requests").order_by("-created_at")[:10])
+            .prefetch_related("parties__signature", "parties__organization", "requests").order_by("-created_at")[:10])
     out = []
     for d in docs:
         rows = signature_table(d)

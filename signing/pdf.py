@@ -133,15 +133,20 @@ def _kzhk_signer(key: OpenedKey):
 STAMP_BOX = (36, 14, 559, 104)  # bottom of the last page, in points (A4 is 595 x 842)
 
 
-def pdf_issue_by_kzhk(*, pdf: bytes, title: str, signers: list[str] | None = None) -> bytes:
+def pdf_issue_by_kzhk(*, pdf: bytes, title, signers: list[str] | None = None) -> bytes:
     """PAdES B-LTA-signs a PDF with KZhK's organization key and a visible stamp listing the signers
     and a QR code that links to the verifier page: signature time-stamp, the DSS with the chains,
-    OCSP responses and CRLs of every signature in the file, then a document time-stamp."""
+    OCSP responses and CRLs of every signature in the file, then a document time-stamp.
+    The stamp is one for every reader, so it is bilingual: a lazy (gettext) `title` is shown in
+    Russian and Kazakh («ДС / ҚК»); a plain string as it is."""
+    from homeportal.i18n import in_both_languages
+
+    title = " / ".join(dict.fromkeys(in_both_languages(title)))
     key = kzhk_opened_key()
     info = key.certificate_info
     now = dt.datetime.now(dt.UTC).astimezone()
     url = verifier_url()
-    lines = [title[:110], f"Подписано ЭЦП / ЭЦҚ қол қойылған: {info.organization_name} (БИН {info.bin})"]
+    lines = [title[:110], f"Подписано ЭЦП / ЭЦҚ қол қойылған: {info.organization_name} (БИН/БСН {info.bin})"]
     lines += [f"• {s}"[:110] for s in (signers or [])[:6]]
     lines.append(f"{now:%d.%m.%Y %H:%M} · Проверка подлинности / Түпнұсқалығын тексеру: {url}")
     return _sign_with_stamp(pdf=pdf, key=key, stamp=_stamp_appearance(lines=lines, url=url), reason=title)

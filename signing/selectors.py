@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext, pgettext_lazy
 
 from .models import QrSession, Signature, SignedDocument, SigningRequest
 
@@ -71,14 +71,17 @@ def signature_table(document: SignedDocument) -> list[dict]:
     rows = []
     cache = getattr(document, "_prefetched_objects_cache", {})
     parties = (sorted(cache["parties"], key=lambda p: (p.order, p.pk)) if "parties" in cache
-               else document.parties.select_related("signature").order_by("order", "pk"))
+               else document.parties.select_related("signature", "organization").order_by("order", "pk"))
     for party in parties:
         sig = party.signature
+        # The party's organization in the reader's language when it is known (name_kk), else the
+        # name the certificate carried.
+        known = party.organization.name if party.organization_id and party.organization.name_kk else ""
         if sig is not None:
             rows.append({
-                "organization": sig.organization_name or party.organization_name,
+                "organization": known or sig.organization_name or party.organization_name,
                 "bin": party.bin,
-                "signer": f"{sig.signer_name} (ИИН {sig.signer_iin})",
+                "signer": f"{sig.signer_name} ({gettext('IIN')} {sig.signer_iin})",
                 "signer_name": sig.signer_name,
                 "iin": sig.signer_iin,
                 "status": "signed",
@@ -89,7 +92,7 @@ def signature_table(document: SignedDocument) -> list[dict]:
             })
         else:
             rows.append({
-                "organization": party.organization_name,
+                "organization": known or party.organization_name,
                 "bin": party.bin,
                 "signer": party.expected_signer or "—",
                 "signer_name": party.expected_signer,

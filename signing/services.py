@@ -403,7 +403,8 @@ def signed_document_issue_pdf(*, document: SignedDocument) -> bytes:
     rows = signature_table(document)
     signers = [f"{r['organization']} — {r['signer']}, {r['signed_at']:%d.%m.%Y %H:%M}" for r in rows if r["signed_at"]]
     base = bytes(document.pades_pdf) if document.pades_pdf else bytes(document.document)
-    pdf = pdf_issue_by_kzhk(pdf=base, title=document.title_ru, signers=signers)
+    title = " / ".join(dict.fromkeys(t for t in (document.title_ru, document.title_kk) if t))
+    pdf = pdf_issue_by_kzhk(pdf=base, title=title, signers=signers)
     SignedDocument.objects.filter(pk=document.pk).update(issued_pdf=pdf)
     return pdf
 
