@@ -7,11 +7,17 @@
    AppliedEvent's time (the cabinet's status committed) − the event's occurred_at in the mock.
 3. Webhook path: the mock posts signed webhooks to the portal (gunicorn) — 1 000 events.
 
-The case kind is a stand-in domain (`apply_event` below only reads the case row), so the
-numbers are the bridge's own cost: HTTP, parsing, locking, idempotency bookkeeping.
+4. Real domains: status events for real appeals and guarantee applications (registered →
+   in_review → approved, with the payload each status requires) applied by `feed_pull` through
+   appeals.services / applications.services (workflow, history, notifications) — goal ≥ 1 000
+   events/s; a repeated pull applies nothing twice.
+
+Phases 1–3 use a stand-in case kind (`apply_event` below only reads the case row): the bridge's
+own cost — HTTP, parsing, locking, idempotency bookkeeping.
 Uses its own PostgreSQL database (hp_bench_bpms, recreated) and Redis DB 12.
 
     .venv/bin/python bench/bpms_events.py [--events 10000] [--rate 50] [--webhook-events 1000] [--skip-webhook]
+                                          [--real-events 10000] [--only-real]
 """
 
 import argparse
@@ -100,6 +106,63 @@ def emit_steady(mock, *, prefix: str, count: int, rate: float, cases: int = 500,
         time.sleep(max(0.0, next_at - time.monotonic()))
 
 
+def real_domain_events(n: int) -> tuple[list[dict], dict]:
+    """Appeals and applications in «sent», and the BPMS events that take each to «approved»."""
+    from appeals.models import Appeal, AppealCategory
+    from applications.models import Application
+    from tests.factories import ContractFactory, OrganizationFactory, UserFactory
+
+    org = OrganizationFactory()
+    user = UserFactory(organization=org)
+    contract = ContractFactory(organization=org, kind="guarantee")
+    category = AppealCategory.objects.first() or AppealCategory.objects.create(
+        code="bench", contract_kind="guarantee", name_ru="Иное", name_kk="Басқа", is_other=True)
+    per_case = 3
+    cases = max(1, n // per_case // 2)
+    appeals = Appeal.objects.bulk_create([Appeal(organization=org, contract=contract, kind="guarantee", category=category,
+                                                 created_by=user, status="sent") for _ in range(cases)])
+    applications = Application.objects.bulk_create([Application(organization=org, contract=contract, status="sent",
+                                                                 project_name=f"ЖК {i}") for i in range(cases)])
+    events = []
+    for step in range(per_case):
+        for i, a in enumerate(appeals):
+            status, payload = [("registered", {"registration_number": f"КЖК-{i}", "category": category.code}),
+                               ("in_review", {"executor_name": "Исполнитель", "internal_number": f"В-{i}"}),
+                               ("approved", {})][step]
+            events.append({"case_kind": "appeal", "external_id": str(a.public_id), "status": status, "payload": payload})
+        for i, app in enumerate(applications):
+            status, payload = [("registered", {"registration_number": f"ГР-{i}"}), ("in_review", {}), ("approved", {})][step]
+            events.append({"case_kind": "application", "external_id": str(app.public_id), "status": status,
+                           "payload": payload})
+    return events, {"appeals": [a.pk for a in appeals], "applications": [a.pk for a in applications]}
+
+
+def phase_real_domains(mock, n: int) -> None:
+    from appeals.models import Appeal
+    from applications.models import Application
+    from bpms_bridge import services
+    from bpms_bridge.models import AppliedEvent
+
+    events, ids = real_domain_events(n)
+    before = AppliedEvent.objects.count()
+    for start_i in range(0, len(events), 1000):
+        assert mock.call("POST", "/admin/emit", {"events": events[start_i:start_i + 1000]})[0] == 200
+    t0 = time.perf_counter()
+    handled = services.feed_pull(limit=1000, max_pages=1000)
+    elapsed = time.perf_counter() - t0
+    outcomes = {}
+    for outcome in AppliedEvent.objects.filter(pk__gt=0).values_list("outcome", flat=True)[before:]:
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    approved = (Appeal.objects.filter(pk__in=ids["appeals"], status="approved").count()
+                + Application.objects.filter(pk__in=ids["applications"], status="approved").count())
+    again = services.feed_pull(limit=1000)
+    rate = handled / elapsed
+    print(f"[4] real domains: {handled} status events for {len(ids['appeals'])} appeals + {len(ids['applications'])} "
+          f"applications applied in {elapsed:.2f} s: {rate:.0f} events/s (goal ≥ 1000, ratio {rate / 1000:.2f}); "
+          f"outcomes {outcomes}; approved {approved} of {len(ids['appeals']) + len(ids['applications'])}; "
+          f"repeat pull applied {again}")
+
+
 def wait_http(url, timeout=60):
     import urllib.request
 
@@ -134,6 +197,8 @@ def main():
     parser.add_argument("--rate", type=float, default=50.0, help="events/s emitted in the lag phases")
     parser.add_argument("--skip-webhook", action="store_true")
     parser.add_argument("--webhook-events", type=int, default=1000)
+    parser.add_argument("--real-events", type=int, default=10_000, help="phase 4: events through the real domains")
+    parser.add_argument("--only-real", action="store_true", help="run phase 4 only")
     args = parser.parse_args()
 
     configure_env()
@@ -159,6 +224,13 @@ def main():
     settings.BPMS_BASE_URL = mock.url
     os.environ["BPMS_BASE_URL"] = mock.url
     procs = []
+    print(f"load average: {os.getloadavg()[0]:.1f} (2 cores shared by several agents)")
+    if args.only_real:
+        try:
+            phase_real_domains(mock, args.real_events)
+        finally:
+            mock.stop()
+        return
     try:
         # 1. throughput of the apply path
         n = args.events
