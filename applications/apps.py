@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class ApplicationsConfig(AppConfig):
     name = "applications"
-    verbose_name = _("Guarantee applications")
+    verbose_name = _("Applications")
 
     def ready(self):
         from signing.completion import register_completion
@@ -22,8 +22,9 @@ class ApplicationsConfig(AppConfig):
             from bpms_bridge.registry import register_case_kind
         except ImportError:  # the bridge is optional for this app's own tests
             return
-        register_case_kind(
-            "application", apply_event="applications.services.application_apply_bpms_event",
-            final_statuses=("rejected", "approved"),
-            prepare_event="applications.services.application_prepare_bpms_event",
-        )
+        # One inbound path for both services: the application knows its own service and table.
+        for kind, final in (("application", ("rejected", "approved")), ("subsidy", ("rejected", "subsidy_approved", "agreement_signing", "agreement_signed"))):
+            register_case_kind(
+                kind, apply_event="applications.services.application_apply_bpms_event", final_statuses=final,
+                prepare_event="applications.services.application_prepare_bpms_event",
+            )

@@ -6,12 +6,17 @@ Guarantee («Гарантирование») is seed 002/003's form. The shared 
 
 from __future__ import annotations
 
+import calendar
+import datetime
+import json
 from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from cabinets.validators import (
     validate_bik,
@@ -24,6 +29,7 @@ from cabinets.validators import (
 
 from . import transitions
 from .forms import YES_NO, not_in_future
+from .models import Status
 from .wizard import DocumentSlots, Field, Kind, Repeatable, Service, Stage, Tab
 
 REQUIRED = forms.Field.default_error_messages["required"]
@@ -204,6 +210,7 @@ GUARANTEE = Service(
     contract_kind="guarantee",
     list_url="applications:list",
     create_url="applications:create",
+    bpms_case_kind="application",
     pdf_title_ru="Заявка на гарантирование", pdf_title_kk="Кепілдікке өтінім",
     stages=(
         CORPORATE,
@@ -216,7 +223,149 @@ GUARANTEE = Service(
     order=tuple(transitions.ORDER),
 )
 
-SERVICES: dict[str, Service] = {s.code: s for s in (GUARANTEE,)}
+
+# --- «Субсидирование» (our design: seeds 002/003 name the section, not the form) ----------------
+
+BANKS_FILE = Path(__file__).resolve().parent / "data" / "kz_second_tier_banks.json"
+
+
+@lru_cache(maxsize=1)
+def banks() -> tuple[dict, ...]:
+    """Kazakhstan's second-tier banks with their BIK, kept as data (`data/kz_second_tier_banks.json`)."""
+    return tuple(json.loads(BANKS_FILE.read_text(encoding="utf-8"))["banks"])
+
+
+def bank_choices() -> list[tuple[str, str]]:
+    """«BIK — name» in the reader's language (evaluated when the form is shown)."""
+    kk = get_language() == "kk"
+    return [("", "—")] + [(b["bik"], f"{b['bik']} — {b['name_kk'] if kk else b['name_ru']}") for b in banks()]
+
+
+def bank_name(bik: str, language: str = "ru") -> str:
+    bank = next((b for b in banks() if b["bik"] == bik), None)
+    return (bank["name_kk"] if language == "kk" else bank["name_ru"]) if bank else ""
+
+
+def positive(value) -> None:
+    if value is not None and value <= 0:
+        raise ValidationError(_("The amount must be greater than zero."), code="not_positive")
+
+
+def percent(value) -> None:
+    if value is not None and not (0 < value <= 100):
+        raise ValidationError(_("Enter a rate greater than 0 and not above 100 %."), code="percent")
+
+
+def loan_months(value) -> None:
+    if value is not None and not (1 <= value <= 360):
+        raise ValidationError(_("Enter the term in months, from 1 to 360."), code="months")
+
+
+def subsidised_rate_rule(form, cleaned) -> None:
+    rate, nominal = cleaned.get("subsidised_rate"), cleaned.get("nominal_rate")
+    if rate is not None and nominal is not None and rate > nominal:
+        form.add_error("subsidised_rate", _("The rate to subsidise cannot exceed the nominal rate of the loan."))
+
+
+LOAN = Tab(
+    "loan", _("Loan terms"), checklist=True,
+    rules=(subsidised_rate_rule,),
+    fields=(
+        Field("bank_bik", Kind.SELECT, _("Bank (BIK)"), choices=bank_choices,
+              help=_("The second-tier bank that granted the loan.")),
+        Field("agreement_number", Kind.TEXT, _("Loan agreement number"), max_length=100),
+        Field("agreement_date", Kind.DATE, _("Loan agreement date"), validators=(not_in_future,)),
+        Field("amount", Kind.NUMBER, _("Loan amount, KZT"), max_digits=18, decimal_places=2, validators=(positive,)),
+        Field("currency", Kind.SELECT, _("Loan currency"),
+              choices=(("KZT", _("Tenge (KZT)")), ("USD", _("US dollar (USD)")), ("EUR", _("Euro (EUR)")))),
+        Field("nominal_rate", Kind.NUMBER, _("Nominal interest rate, %"), max_digits=5, decimal_places=2,
+              validators=(percent,)),
+        Field("subsidised_rate", Kind.NUMBER, _("Rate to subsidise, %"), max_digits=5, decimal_places=2,
+              validators=(percent,), help=_("Not above the nominal rate.")),
+        Field("term_months", Kind.WHOLE, _("Loan term, months"), validators=(loan_months,)),
+        Field("purpose", Kind.TEXT, _("Loan purpose"), max_length=1000),
+        Field("financed_project", Kind.TEXT, _("Project financed by the loan"), max_length=1000,
+              help=_("Filled in from the guarantee contract of the project when there is one.")),
+        Field("guarantee_contract", Kind.TEXT, _("Guarantee contract of the project"), required=False, max_length=200),
+    ),
+)
+
+
+def loan_terms(context) -> dict | None:
+    """The loan tab's values when they are valid (rules of other tabs compare with them)."""
+    form = LOAN.bind((context or {}).get("loan") or {})
+    return form.cleaned_data if form.is_valid() else None
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def disbursement_date_rule(form, cleaned) -> None:
+    """A disbursement falls within the loan: not before the agreement, not after its term."""
+    loan, day = loan_terms(form.context), cleaned.get("date")
+    if loan is None or day is None:
+        return
+    if day < loan["agreement_date"]:
+        form.add_error("date", _("A disbursement cannot be earlier than the loan agreement date."))
+    elif day > add_months(loan["agreement_date"], loan["term_months"]):
+        form.add_error("date", _("A disbursement cannot be later than the end of the loan term."))
+
+
+def schedule_sum_rule(formset) -> None:
+    loan = loan_terms(formset.context)
+    rows = formset.valid_rows()
+    if loan is None or not rows or len(rows) != len(formset.forms):
+        return
+    total = sum((row["amount"] for row in rows), Decimal("0"))
+    if total != loan["amount"]:
+        raise ValidationError(
+            _("The disbursements add up to %(total)s; they must equal the loan amount %(amount)s."),
+            params={"total": _money(total), "amount": _money(loan["amount"])}, code="schedule_sum")
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",")
+
+
+SCHEDULE = Tab(
+    "schedule", _("Disbursement schedule"),
+    template="applications/partials/tab_repeatable.html",
+    rules=(disbursement_date_rule,),
+    repeatable=Repeatable(prefix="ds", item_label=_("Disbursement"), rules=(schedule_sum_rule,)),
+    fields=(
+        Field("date", Kind.DATE, _("Disbursement date")),
+        Field("amount", Kind.NUMBER, _("Disbursement amount, KZT"), max_digits=18, decimal_places=2,
+              validators=(positive,)),
+    ),
+)
+
+SUBSIDY = Service(
+    code="subsidy",
+    title=_("Subsidy"),
+    application_title=_("Subsidy application"),
+    create_title=_("Creating a subsidy application"),
+    create_question=_("Is the application filed under an existing subsidy contract?"),
+    contract_label=_("Choose a subsidy contract"),
+    contract_kind="subsidy",
+    list_url="applications:subsidy_list",
+    create_url="applications:subsidy_create",
+    bpms_case_kind="subsidy",
+    pdf_title_ru="Заявка на субсидирование", pdf_title_kk="Субсидиялауға өтінім",
+    stages=(
+        CORPORATE,
+        Stage(2, _("Loan information"), tabs=(LOAN, SCHEDULE), tab_strip=True),
+        Stage(3, _("Project documentation"), documents=DocumentSlots()),
+        CONSENTS,
+    ),
+    transitions=transitions.SUBSIDY_TRANSITIONS,
+    order=tuple(transitions.SUBSIDY_ORDER),
+    status_labels={Status.DRAFT: _("Being created")},
+)
+
+SERVICES: dict[str, Service] = {s.code: s for s in (GUARANTEE, SUBSIDY)}
 
 
 def service_of(code: str) -> Service:

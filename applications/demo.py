@@ -49,11 +49,11 @@ CONSENT_TYPES = [
 def seed(*, stdout) -> None:
     for stage, order, name_ru, name_kk, required, provider in DOCUMENT_TYPES:
         DocumentType.objects.get_or_create(
-            stage=stage, name_ru=name_ru,
+            service="guarantee", stage=stage, name_ru=name_ru,
             defaults={"name_kk": name_kk, "required": required, "provider": provider, "order": order},
         )
     for order, name_ru, name_kk, provider in CONSENT_TYPES:
-        ConsentType.objects.get_or_create(name_ru=name_ru, defaults={"name_kk": name_kk, "provider": provider, "order": order})
+        ConsentType.objects.get_or_create(service="guarantee", name_ru=name_ru, defaults={"name_kk": name_kk, "provider": provider, "order": order})
 
     company = Organization.objects.filter(bin=DEMO_COMPANY_BIN).first()
     developer = Organization.objects.filter(bin=DEMO_DEVELOPER_BIN).first()

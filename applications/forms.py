@@ -157,7 +157,7 @@ class RepeatableFormSet(forms.BaseFormSet):
 
 
 class CreateApplicationForm(PortalForm):
-    """The modal «Создание заявки на гарантирование»."""
+    """The modal «Создание заявки на гарантирование / субсидирование»."""
 
     under_contract = forms.ChoiceField(
         label=_("Is the application filed under an existing guarantee contract?"), choices=YES_NO,
@@ -171,8 +171,11 @@ class CreateApplicationForm(PortalForm):
     contract_date = forms.DateField(label=_("Contract date"), required=False, widget=DATE_WIDGET, validators=[not_in_future])
     contract_project = forms.CharField(label=_("Project name"), max_length=1000, required=False)
 
-    def __init__(self, *args, contracts=(), **kwargs):
+    def __init__(self, *args, contracts=(), service=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if service is not None:  # the service's own wording (wizard.Service)
+            self.fields["under_contract"].label = service.create_question
+            self.fields["contract"].label = service.contract_label
         self.contracts = list(contracts)
         self.fields["contract"].choices = [(str(c.pk), str(c)) for c in self.contracts]
         self._errors = None  # PortalFormMixin validated before the choices existed: validate again

@@ -26,6 +26,10 @@ class Status(models.TextChoices):
     IN_REVIEW = "in_review", _("Application under review")
     REJECTED = "rejected", _("Application rejected")
     APPROVED = "approved", _("Application approved, pledge agreements in preparation")
+    # «Субсидирование» (our design, docs/applications.md): after KZhK's approval the subsidy agreement.
+    SUBSIDY_APPROVED = "subsidy_approved", _("Application approved, subsidy agreement in preparation")
+    AGREEMENT_SIGNING = "agreement_signing", _("Subsidy agreement signing")
+    AGREEMENT_SIGNED = "agreement_signed", _("Subsidy agreement signed")
 
 
 # The transition table and what the parties may do in each status: applications/transitions.py.
@@ -62,6 +66,11 @@ class Application(models.Model):
         related_name="developer_applications",
     )
     developer_bin = models.CharField(_("Developer BIN"), max_length=12, blank=True)
+    # The contract the signed agreement became (a subsidy application's «Договор субсидирования»).
+    issued_contract = models.OneToOneField(
+        "cabinets.Contract", verbose_name=_("Contract concluded"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="issued_by_application",
+    )
     status = models.CharField(_("Application status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
     project_name = models.CharField(_("Project name"), max_length=1000, blank=True)
     data = models.JSONField(_("Form data"), default=dict, blank=True)
@@ -85,8 +94,9 @@ class Application(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"], name="application_status_idx"),
             # «Мои заявки» reads each part of the list along one of these (homeportal.pagination).
-            models.Index(fields=["organization", "-created_at", "-id"], name="application_org_list_idx"),
-            models.Index(fields=["developer", "-created_at", "-id"], name="application_dev_list_idx"),
+            # (each service has its own list, so the service follows the party)
+            models.Index(fields=["organization", "service", "-created_at", "-id"], name="application_org_list_idx"),
+            models.Index(fields=["developer", "service", "-created_at", "-id"], name="application_dev_list_idx"),
         ]
 
     def __str__(self):
@@ -164,7 +174,7 @@ class ApplicationHistory(HistoryEntry):
     def label(self) -> str:
         """What the stage is called in the list: the status entered, else the event."""
         if self.event == self.Event.STATUS and self.status in Status.values:
-            return str(Status(self.status).label)
+            return self.application.definition.status_label(self.status)
         return str(self.get_event_display())
 
     @property
@@ -326,6 +336,7 @@ class DecisionDocument(models.Model):
         REJECTION = "rejection", _("Rejection notice")
         PLEDGE = "pledge", _("Pledge agreement")
         AVR = "avr", _("Certificate of completed work (AVR)")
+        SUBSIDY_AGREEMENT = "subsidy_agreement", _("Subsidy agreement")
 
     class State(models.TextChoices):
         TO_SIGN = "to_sign", _("Awaiting signatures")

@@ -37,10 +37,11 @@ def applications_of(*, organization) -> QuerySet[Application]:
     return Application.objects.filter(own | developer)
 
 
-def application_list(*, organization) -> UnionOfParts:
-    """«Мои заявки»: newest first. Filed by the organization, or naming it as the developer — two
-    parts, each read along its own index (see homeportal.pagination)."""
-    qs = Application.objects.select_related("contract", "organization").order_by("-created_at", "-pk")
+def application_list(*, organization, service: str = "guarantee") -> UnionOfParts:
+    """«Мои заявки» of one service: newest first. Filed by the organization, or naming it as the
+    developer — two parts, each read along its own index (see homeportal.pagination)."""
+    qs = (Application.objects.filter(service=service).select_related("contract", "organization")
+          .order_by("-created_at", "-pk"))
     return UnionOfParts(qs, _parts(organization))
 
 
@@ -196,7 +197,7 @@ def checklist(application: Application) -> list[dict]:
 
 def history_of(application: Application):
     """«История заявки»: the stages in chronological order, with what each row downloads."""
-    return application.history.select_related("actor", "decision_document").order_by("created_at", "id")
+    return application.history.select_related("actor", "decision_document", "application").order_by("created_at", "id")
 
 
 def history_entry_get(*, application: Application, entry_id: int):

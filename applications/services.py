@@ -45,6 +45,7 @@ from .models import (
     DocumentType,
     ModerationReview,
     Provider,
+    ServiceCode,
     Status,
 )
 from .selectors import application_payload, token_hash
@@ -88,7 +89,7 @@ def _outbox_enqueue(*, application: Application, kind: str, payload: dict, idemp
         logger.info("bpms outbox not available yet: %s %s", kind, application.public_id)
         return
     outbox_enqueue(
-        case_kind="application", case_id=str(application.public_id), kind=kind, payload=payload,
+        case_kind=application.definition.bpms_case_kind, case_id=str(application.public_id), kind=kind, payload=payload,
         idempotency_key=idempotency_key,
     )
 
@@ -177,15 +178,38 @@ def _enter_rejected(step: workflow.Step) -> None:
                            document=notice, now=step.now)
 
 
-def _enter_approved(step: workflow.Step) -> None:
-    """Approval opens the pledge agreement for signing — once: it is the approval's own document."""
-    pledge = step.payload.get("pledge")
-    if pledge is None:
-        logger.warning("application %s approved without a prepared pledge agreement: rendering it now",
-                       step.obj.public_id)
-        pledge = _pledge_agreement(step.obj, comment=step.comment, now=step.now)
-    _decision_document_add(application=step.obj, kind=DecisionDocument.Kind.PLEDGE, title="", document=pledge,
-                           now=step.now)
+def _enter_with_own_document(step: workflow.Step) -> None:
+    """The status's own document to sign — once, on entering it: approval opens the pledge
+    agreement (guarantee); «Подписание договора субсидирования» the subsidy agreement."""
+    key, kind, render = OWN_DOCUMENTS[step.target]
+    document = step.payload.get(key)
+    if document is None:
+        logger.warning("application %s entered %s without a prepared %s: rendering it now",
+                       step.obj.public_id, step.target, kind)
+        document = render(step.obj, comment=step.comment, now=step.now)
+    _decision_document_add(application=step.obj, kind=kind, title="", document=document, now=step.now)
+
+
+def _enter_agreement_signed(step: workflow.Step) -> None:
+    """Every party signed the subsidy agreement: it becomes the organization's subsidy contract
+    (listed in «Корректировка» → «Субсидирование»)."""
+    application = step.obj
+    loan = application.data.get("loan") or {}
+    number = application.registration_number or f"СУБ-{application.public_id.hex[:8].upper()}"
+    contract = _contract_add(
+        organization=application.organization, kind=Contract.Kind.SUBSIDY, number=f"ДС-{number}"[:100],
+        signed_on=timezone.localdate(step.now), project_name=application.project_name or loan.get("loan-financed_project", ""),
+        developer=application.developer, amount=_loan_amount(application),
+    )
+    step.set(issued_contract=contract)
+    step.note(contract=str(contract))
+
+
+def _loan_amount(application: Application):
+    from .definitions import loan_terms
+
+    loan = loan_terms(application.data)
+    return loan["amount"] if loan else None
 
 
 def _every_move(step: workflow.Step) -> None:
@@ -227,14 +251,37 @@ def _missing_message(fields: list[str]) -> str:
     return _("Data missing for the new status: %(fields)s") % {"fields": ", ".join(fields)}
 
 
-WORKFLOW = workflow.Workflow(
-    name="application", model=Application, transitions=transitions.TRANSITIONS, labels=Status,
-    error=ApplicationError, refused_message=_refused_message, missing_message=_missing_message,
-    select_related=("organization", "developer"), actor_label=_workflow_actor_label, on_every=_every_move,
-    history=_record, history_document_field=_history_document_field, after=_notify_parties,
-    on_enter={Status.ON_MODERATION: _enter_on_moderation, Status.SENT: _enter_sent, Status.REGISTERED: _enter_registered,
-              Status.IN_REVIEW: _enter_in_review, Status.REJECTED: _enter_rejected, Status.APPROVED: _enter_approved},
-)
+ON_ENTER = {Status.ON_MODERATION: _enter_on_moderation, Status.SENT: _enter_sent, Status.REGISTERED: _enter_registered,
+            Status.IN_REVIEW: _enter_in_review, Status.REJECTED: _enter_rejected}
+
+
+def _service_workflow(service) -> workflow.Workflow:
+    """One `homeportal.workflow.Workflow` per service, over its own transition table; the hooks
+    are shared (a hook for a status the table never reaches is left out)."""
+    own = {Status.APPROVED: _enter_with_own_document, Status.AGREEMENT_SIGNING: _enter_with_own_document,
+           Status.AGREEMENT_SIGNED: _enter_agreement_signed}
+    reached = {t.target for t in service.transitions}
+    hooks = {status: hook for status, hook in {**ON_ENTER, **own}.items() if status in reached}
+    return workflow.Workflow(
+        name=f"application:{service.code}", model=Application, transitions=service.transitions, labels=Status,
+        error=ApplicationError, refused_message=_refused_message, missing_message=_missing_message,
+        select_related=("organization", "developer"), actor_label=_workflow_actor_label, on_every=_every_move,
+        history=_record, history_document_field=_history_document_field, after=_notify_parties, on_enter=hooks,
+    )
+
+
+def _workflows() -> dict[str, workflow.Workflow]:
+    from .definitions import SERVICES
+
+    return {code: _service_workflow(service) for code, service in SERVICES.items()}
+
+
+WORKFLOWS = _workflows()
+WORKFLOW = WORKFLOWS["guarantee"]
+
+
+def workflow_of(application: Application) -> workflow.Workflow:
+    return WORKFLOWS[application.service]
 
 
 def application_transition(
@@ -243,7 +290,7 @@ def application_transition(
 ) -> Application:
     """Moves the application to `to` if the table lets `actor` do it; history, notifications and
     the outbox follow (see `homeportal.workflow`)."""
-    locked = WORKFLOW.transition(application, to=to, actor=actor, user=user, payload=payload, now=now,
+    locked = workflow_of(application).transition(application, to=to, actor=actor, user=user, payload=payload, now=now,
                                  comment=comment, actor_name=actor_name)
     application.refresh_from_db()
     return locked
@@ -268,13 +315,23 @@ def _as_date(value) -> datetime.date:
 
 
 def contract_register_outside_portal(
-    *, organization: Organization, number: str, signed_on: datetime.date, project_name: str
+    *, organization: Organization, number: str, signed_on: datetime.date, project_name: str,
+    kind: str = Contract.Kind.GUARANTEE,
 ) -> Contract:
-    """A guarantee contract concluded outside the portal: added to the organization's list as active.
-    (cabinets owns the model and has no service for this; the one write is here.)"""
+    """A contract concluded outside the portal: added to the organization's list as active."""
+    return _contract_add(organization=organization, kind=kind, number=number, signed_on=signed_on,
+                         project_name=project_name, concluded_outside_portal=True)
+
+
+def _contract_add(*, organization: Organization, kind: str, number: str, signed_on: datetime.date,
+                  project_name: str, developer: Organization | None = None, amount=None,
+                  concluded_outside_portal: bool = False) -> Contract:
+    """A contract of the organization (cabinets owns the model and has no service for this; the
+    one write is here): one concluded outside the portal, or a subsidy agreement signed here."""
     contract, _created = Contract.objects.get_or_create(
-        organization=organization, kind=Contract.Kind.GUARANTEE, number=number.strip(),
-        defaults={"signed_on": signed_on, "project_name": project_name, "concluded_outside_portal": True},
+        organization=organization, kind=kind, number=number.strip(),
+        defaults={"signed_on": signed_on, "project_name": project_name[:1000], "developer": developer,
+                  "amount": amount, "concluded_outside_portal": concluded_outside_portal},
     )
     return contract
 
@@ -296,7 +353,8 @@ def _company_prefill(organization: Organization) -> dict:
 
 
 def application_create(
-    *, organization: Organization, actor: User | None, contract: Contract | None = None, now=None
+    *, organization: Organization, actor: User | None, contract: Contract | None = None, now=None,
+    service: str = ServiceCode.GUARANTEE,
 ) -> Application:
     now = now or timezone.now()
     data = {"company": _company_prefill(organization)}
@@ -308,14 +366,27 @@ def application_create(
         if contract.developer_id:
             developer_bin = contract.developer.bin
             data["developer"] = {"developer-bin": contract.developer.bin, "developer-name": contract.developer.name_ru}
+    if service == ServiceCode.SUBSIDY:
+        data["loan"] = _financed_project_prefill(organization, project_name)
     with transaction.atomic():
         application = Application.objects.create(
             organization=organization, contract=contract, created_by=actor, data=data, project_name=project_name,
-            developer_bin=developer_bin, created_at=now, updated_at=now,
+            developer_bin=developer_bin, created_at=now, updated_at=now, service=service,
         )
         history_add(application=application, event=ApplicationHistory.Event.CREATED, user=actor, now=now,
                     status=Status.DRAFT)
     return application
+
+
+def _financed_project_prefill(organization: Organization, project_name: str) -> dict:
+    """A subsidy application's «Проект, финансируемый кредитом»: the project and, when the
+    organization has a guarantee contract for it, that contract."""
+    values = {"loan-financed_project": project_name} if project_name else {}
+    guarantee = Contract.objects.filter(organization=organization, kind=Contract.Kind.GUARANTEE, is_active=True,
+                                        project_name=project_name).first() if project_name else None
+    if guarantee is not None:
+        values["loan-guarantee_contract"] = str(guarantee)
+    return values
 
 
 def _require_editable(application: Application) -> None:
@@ -337,6 +408,9 @@ def application_save_tab(
         if tab == "project":
             locked.project_name = (values.get("project-project_name") or "").strip()[:1000]
             fields.append("project_name")
+            loan = locked.data.get("loan")
+            if locked.service == ServiceCode.SUBSIDY and not (loan or {}).get("loan-financed_project"):
+                locked.data["loan"] = {**(loan or {}), **_financed_project_prefill(locked.organization, locked.project_name)}
         if tab == "developer":
             locked.developer_bin = (values.get("developer-bin") or "").strip()[:12]
             fields.append("developer_bin")
@@ -811,7 +885,8 @@ def _document_kind(d: Mapping, status: str) -> str | None:
     kind = d.get("kind")
     if kind in DecisionDocument.Kind.values:
         return kind
-    return {Status.REJECTED: DecisionDocument.Kind.REJECTION, Status.APPROVED: DecisionDocument.Kind.PLEDGE}.get(status)
+    own = OWN_DOCUMENTS.get(status)
+    return own[1] if own else None
 
 
 def _bpms_data(payload: Mapping, *, status: str) -> dict:
@@ -839,8 +914,9 @@ def _moves(application: Application, status: str) -> bool:
     earlier status (a late event) is ignored; any other unknown move raises (the bridge records it)."""
     if not status or status == application.status:
         return False
-    if WORKFLOW.find(application.status, status) is None and status in transitions.ORDER and \
-            transitions.ORDER.index(status) < transitions.ORDER.index(application.status):
+    order = application.definition.order
+    if workflow_of(application).find(application.status, status) is None and status in order and \
+            application.status in order and order.index(status) < order.index(application.status):
         logger.warning("application %s: BPMS event %s -> %s would go backwards, ignored",
                        application.public_id, application.status, status)
         return False
@@ -883,8 +959,7 @@ def application_apply_bpms_event(*, case_id: str, event: Mapping) -> Application
 def _status_documents(application: Application, status: str, documents: list) -> tuple[dict, list]:
     """Takes the documents that belong to the move itself out of the event's list."""
     payload, rest = {}, []
-    own = {Status.REJECTED: ("notice", DecisionDocument.Kind.REJECTION),
-           Status.APPROVED: ("pledge", DecisionDocument.Kind.PLEDGE)}.get(status)
+    own = OWN_DOCUMENTS.get(status)
     for kind, d in documents:
         if own and kind == own[1] and own[0] not in payload:
             payload[own[0]] = _issued(d) if kind == DecisionDocument.Kind.REJECTION else _event_document(d)
@@ -957,10 +1032,9 @@ def application_prepare_bpms_event(*, case_id: str, event: Mapping) -> Mapping:
         kinds = {_document_kind(d, status) for d in documents}
         comment = _bpms_comment(event.get("payload") or {})
         made = None
-        if status == Status.REJECTED and DecisionDocument.Kind.REJECTION not in kinds:
-            made = (DecisionDocument.Kind.REJECTION, _rejection_notice(application, comment=comment, now=timezone.now()))
-        elif status == Status.APPROVED and DecisionDocument.Kind.PLEDGE not in kinds:
-            made = (DecisionDocument.Kind.PLEDGE, _pledge_agreement(application, comment=comment, now=timezone.now()))
+        own = OWN_DOCUMENTS.get(status)
+        if own is not None and own[1] not in kinds and status in application.definition.statuses:
+            made = (own[1], own[2](application, comment=comment, now=timezone.now()))
         if made is not None:
             documents.append({"kind": made[0], "name": made[1].name, "content_type": made[1].content_type,
                               "data_b64": base64.b64encode(made[1].content).decode(), "kzhk_issued": True})
@@ -996,6 +1070,21 @@ def _rejection_notice(application: Application, *, comment: str, now) -> Documen
 def _pledge_agreement(application: Application, *, comment: str, now) -> Document:
     return Document(name="dogovor-zaloga.pdf",
                     content=_decision_pdf(application, "applications/pdf/pledge.html", comment=comment, now=now))
+
+
+def _subsidy_agreement(application: Application, *, comment: str, now) -> Document:
+    return Document(name="dogovor-subsidirovaniya.pdf",
+                    content=_decision_pdf(application, "applications/pdf/subsidy_agreement.html", comment=comment,
+                                          now=now))
+
+
+# The document a status brings with it: (payload key, decision document kind, how the portal renders
+# it when BPMS sent none). Made in the prepare step, added once on entering the status.
+OWN_DOCUMENTS = {
+    Status.REJECTED: ("notice", DecisionDocument.Kind.REJECTION, _rejection_notice),
+    Status.APPROVED: ("pledge", DecisionDocument.Kind.PLEDGE, _pledge_agreement),
+    Status.AGREEMENT_SIGNING: ("agreement", DecisionDocument.Kind.SUBSIDY_AGREEMENT, _subsidy_agreement),
+}
 
 
 def decision_document_add(
@@ -1040,6 +1129,9 @@ def _enter_document_signed(step: workflow.Step) -> None:
     doc = step.obj
     _outbox_enqueue(application=doc.application, kind="signed_document", payload={"document": doc.title},
                     idempotency_key=f"decision-{doc.pk}-signed")
+    application = doc.application
+    if doc.kind == DecisionDocument.Kind.SUBSIDY_AGREEMENT and application.status == Status.AGREEMENT_SIGNING:
+        application_transition(application, to=Status.AGREEMENT_SIGNED, actor=Actor.SYSTEM, now=step.now)
 
 
 def _enter_document_returned(step: workflow.Step) -> None:

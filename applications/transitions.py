@@ -1,5 +1,6 @@
 """The transition tables of the applications domain, as data (see `homeportal.workflow`):
-the guarantee application's statuses and the state of a decision document (pledge agreement,
+the guarantee and the subsidy application's statuses (one table per service, sharing forming,
+moderation and review) and the state of a decision document (pledge agreement,
 АВР, rejection notice). Who may make each move, which payload it needs, and what the
 applicant may do in each status.
 
@@ -26,7 +27,8 @@ KZHK = frozenset({Actor.BPMS, Actor.STAFF})
 COMPANY = frozenset({Actor.COMPANY})
 REJECTION = {"optional": ("reason", "comment")}
 
-TRANSITIONS: tuple[Transition, ...] = (
+# Forming and moderation, the same for every service.
+FORMING: tuple[Transition, ...] = (
     # Forming: the УК sends to moderation, or signs straight away (seed 002, step 7).
     Transition(S.DRAFT, S.ON_MODERATION, COMPANY, optional=("opens_at",)),
     Transition(S.DRAFT, S.SENT, COMPANY),
@@ -37,7 +39,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.REVISION, S.ON_MODERATION, COMPANY, optional=("opens_at",)),
     Transition(S.REVISION, S.SENT, COMPANY),
     Transition(S.TO_SIGN, S.SENT, COMPANY),
-    # Review by KZhK (BPMS Simbase).
+)
+# Review by KZhK (BPMS Simbase) up to the decision, the same for every service.
+REVIEW: tuple[Transition, ...] = (
     Transition(S.SENT, S.REGISTERED, KZHK, required=("registration_number",), optional=("registered_at", "due_date")),
     Transition(S.SENT, S.IN_REVIEW, KZHK, optional=("due_date",)),  # a resubmitted case goes back to review
     Transition(S.REGISTERED, S.IN_REVIEW, KZHK, optional=("due_date",)),
@@ -45,14 +49,28 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.SENT, S.REJECTED, KZHK, **REJECTION),
     Transition(S.REGISTERED, S.REJECTED, KZHK, **REJECTION),
     Transition(S.IN_REVIEW, S.REJECTED, KZHK, **REJECTION),
-    Transition(S.SENT, S.APPROVED, KZHK),
-    Transition(S.REGISTERED, S.APPROVED, KZHK),
-    Transition(S.IN_REVIEW, S.APPROVED, KZHK),
+)
+DECIDING = (S.SENT, S.REGISTERED, S.IN_REVIEW)
+
+# «Гарантирование»: approval opens the pledge agreements.
+TRANSITIONS: tuple[Transition, ...] = FORMING + REVIEW + tuple(
+    Transition(source, S.APPROVED, KZHK) for source in DECIDING
 )
 
 # The forward order: a BPMS event never moves an application backwards in it (revision after
 # review is BPMS's own move and listed in the table).
 ORDER = [S.DRAFT, S.ON_MODERATION, S.REVISION, S.TO_SIGN, S.SENT, S.REGISTERED, S.IN_REVIEW, S.REJECTED, S.APPROVED]
+
+# «Субсидирование» (our design): approval → KZhK prepares the subsidy agreement → BPMS sends it
+# for signing → every party signed (the portal, `system`) → it is the organization's subsidy contract.
+SUBSIDY_TRANSITIONS: tuple[Transition, ...] = FORMING + REVIEW + tuple(
+    Transition(source, S.SUBSIDY_APPROVED, KZHK) for source in DECIDING
+) + (
+    Transition(S.SUBSIDY_APPROVED, S.AGREEMENT_SIGNING, KZHK),
+    Transition(S.AGREEMENT_SIGNING, S.AGREEMENT_SIGNED, frozenset({Actor.SYSTEM})),
+)
+SUBSIDY_ORDER = [S.DRAFT, S.ON_MODERATION, S.REVISION, S.TO_SIGN, S.SENT, S.REGISTERED, S.IN_REVIEW, S.REJECTED,
+                 S.SUBSIDY_APPROVED, S.AGREEMENT_SIGNING, S.AGREEMENT_SIGNED]
 
 # What the parties may do in each status. EDIT: change the form and files (the developer its
 # parts); DELETE / the list's «Редактировать» and «Удалить»: only never sent (seed 002: «редактировать
@@ -68,6 +86,9 @@ USER_ACTIONS: dict[str, frozenset] = {
     S.IN_REVIEW: frozenset(),
     S.REJECTED: frozenset(),
     S.APPROVED: frozenset(),
+    S.SUBSIDY_APPROVED: frozenset(),
+    S.AGREEMENT_SIGNING: frozenset(),
+    S.AGREEMENT_SIGNED: frozenset(),
 }
 
 

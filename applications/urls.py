@@ -27,5 +27,6 @@ urlpatterns = [
     path("files/<int:file_id>/delete/", views.file_delete, name="file_delete"),
     path("invite/<str:token>/", views.invitation_open, name="invitation"),
     path("invite/<str:token>/done/", views.invitation_done, name="invitation_done"),
-    path("subsidy/", views.subsidy_list, name="subsidy_list"),
+    path("subsidy/", views.application_list, {"service": "subsidy"}, name="subsidy_list"),
+    path("subsidy/new/", views.application_create, {"service": "subsidy"}, name="subsidy_create"),
 ]

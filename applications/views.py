@@ -22,6 +22,7 @@ from homeportal.pagination import HISTORY_PAGE_SIZE, paginate
 from homeportal.uploads import private_file_response, upload_limit, upload_was_too_large
 
 from . import selectors, services, wizard
+from .definitions import service_of
 from .forms import AvrReturnForm, CreateApplicationForm
 from .models import (
     Application,
@@ -77,44 +78,44 @@ def _signing_response(request, *, subject, document: bytes, filename: str, title
 
 
 @login_required
-def application_list(request):
+def application_list(request, service: str = "guarantee"):
+    """«Мои заявки» of one service (`service` comes from the URL pattern)."""
+    definition = service_of(service)
     organization = request.user.organization
-    qs = selectors.application_list(organization=organization) if organization else Application.objects.none()
+    qs = selectors.application_list(organization=organization, service=service) if organization \
+        else Application.objects.none()
     page, query_string = paginate(request, qs)
     return render(request, "applications/list.html", {
-        "applications": page.object_list, "page": page, "query_string": query_string,
+        "applications": page.object_list, "page": page, "query_string": query_string, "service": definition,
     })
 
 
 @login_required
-def subsidy_list(request):
-    return render(request, "applications/subsidy_list.html")
-
-
-@login_required
-def application_create(request):
-    """«Создание заявки на гарантирование»: the modal (htmx) or the page; `step=choose` only
-    re-renders with what was chosen (the no-JS way to make «Создать» appear)."""
+def application_create(request, service: str = "guarantee"):
+    """«Создание заявки на гарантирование / субсидирование»: the modal (htmx) or the page;
+    `step=choose` only re-renders with what was chosen (the no-JS way to make «Создать» appear)."""
+    definition = service_of(service)
     organization = _organization(request)
-    contracts = contracts_of(organization=organization, kind="guarantee")
-    form = CreateApplicationForm(request.POST or None, contracts=contracts)
+    contracts = contracts_of(organization=organization, kind=definition.contract_kind)
+    form = CreateApplicationForm(request.POST or None, contracts=contracts, service=definition)
     choosing = request.POST.get("step") == "choose"
     if request.method == "POST" and not choosing and form.is_valid():
         application = services.application_create(
-            organization=organization, actor=request.user, contract=_chosen_contract(form, organization, contracts)
+            organization=organization, actor=request.user, service=service,
+            contract=_chosen_contract(form, organization, contracts, definition),
         )
         return _redirect(request, reverse("applications:stage", args=[application.public_id, 1]))
     template = "applications/create.html#modal" if request.htmx else "applications/create.html"
-    return render(request, template, {"form": form, "contracts": form.contracts,
+    return render(request, template, {"form": form, "contracts": form.contracts, "service": definition,
                                       "show_errors": form.is_bound and not choosing})
 
 
-def _chosen_contract(form, organization, contracts):
+def _chosen_contract(form, organization, contracts, definition):
     if form.cleaned_data["under_contract"] != "yes":
         return None
     if form.cleaned_data.get("other_contract") == "yes":
         return services.contract_register_outside_portal(
-            organization=organization, number=form.cleaned_data["contract_number"],
+            organization=organization, number=form.cleaned_data["contract_number"], kind=definition.contract_kind,
             signed_on=form.cleaned_data["contract_date"], project_name=form.cleaned_data["contract_project"],
         )
     return contracts.get(pk=form.cleaned_data["contract"])
@@ -132,13 +133,14 @@ def application_delete(request, public_id):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("The application has been deleted."))
-    return redirect("applications:list")
+    return redirect(application.definition.list_url)
 
 
 @login_required
 def application_history(request, public_id):
     application = _get(request, public_id)
-    terms = case_terms(case_kind="application", case_id=str(application.public_id), now=timezone.now())
+    terms = case_terms(case_kind=application.definition.bpms_case_kind, case_id=str(application.public_id),
+                       now=timezone.now())
     page, query_string = paginate(request, selectors.history_of(application), per_page=HISTORY_PAGE_SIZE)
     return render(request, "applications/history.html", {
         "application": application, "entries": page.object_list, "page": page, "query_string": query_string,
@@ -554,7 +556,7 @@ def application_send_to_moderation(request, public_id):
         ) % {"at": timezone.localtime(application.moderation_opens_at).strftime("%d.%m.%Y %H:%M")})
     else:
         messages.success(request, _("The application has been sent to moderation."))
-    return redirect("applications:list")
+    return redirect(application.definition.list_url)
 
 
 # --- decision documents (pledge agreements, АВР) ------------------------------------------------

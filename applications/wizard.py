@@ -217,6 +217,7 @@ class Service:
     stages: tuple[Stage, ...]
     transitions: tuple[Transition, ...]
     order: tuple[str, ...]  # the forward order of statuses (a BPMS event never moves backwards in it)
+    bpms_case_kind: str = "application"  # the case kind the BPMS bridge and mock know the service by
     status_labels: Mapping[str, Text] = field(default_factory=dict)  # where this service names a status its own way
     pdf_title_ru: str = ""
     pdf_title_kk: str = ""

@@ -26,6 +26,7 @@ class CalendarCorrection(models.Model):
 class CaseKind(models.TextChoices):
     APPEAL = "appeal", _("Appeal")
     APPLICATION = "application", _("Guarantee application")
+    SUBSIDY = "subsidy", _("Subsidy application")
 
 
 class ReviewRoute(models.Model):

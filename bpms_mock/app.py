@@ -36,7 +36,8 @@ STATUS_LABELS = {
     "sent": "Отправлено", "registered": "Зарегистрировано", "in_review": "На рассмотрении", "revision": "На доработке",
     "resubmitted": "Повторно отправлено", "rejected": "Отказано", "approved": "Одобрено",
     "ds_applicant_signing": "ДС на подписании у заявителя", "ds_kzhk_signing": "ДС на подписании в КЖК",
-    "ds_signed": "ДС подписано",
+    "ds_signed": "ДС подписано", "subsidy_approved": "Одобрено, готовится договор субсидирования",
+    "agreement_signing": "Договор субсидирования на подписании", "agreement_signed": "Договор субсидирования подписан",
 }
 SAFE_CONTENT_TYPES = ("application/pdf", "application/octet-stream", "application/pkcs7-signature", "text/plain")
 ERRORS = {code: {"model": schemas.Error} for code in (400, 401)}

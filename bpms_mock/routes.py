@@ -52,6 +52,28 @@ ROUTES: dict[str, dict] = {
         },
         "autopilot": ["register", "assign", "approve"],
     },
+    # Subsidy applications (the portal's own design, docs/applications.md): approval, then KZhK
+    # prepares the subsidy agreement and sends it for the parties' signatures; the portal reports
+    # `signed_document` when every party signed (it moves its own status to agreement_signed).
+    "subsidy": {
+        "initial": "sent",
+        "term_days": 8,
+        "revision_days": 5,
+        "actions": {
+            "register": {"label": "Зарегистрировать", "from": ["sent"], "to": "registered", "docs": "registration"},
+            "assign": {"label": "Назначить исполнителя", "from": ["registered", "resubmitted"], "to": "in_review", "docs": "executor"},
+            "revision": {"label": "Вернуть на доработку", "from": ["in_review"], "to": "revision", "docs": "revision"},
+            "reject": {"label": "Отказать", "from": ["sent", "registered", "in_review", "resubmitted"], "to": "rejected", "docs": "rejection", "final": True},
+            "approve": {"label": "Одобрить", "from": ["in_review"], "to": "subsidy_approved", "docs": "approval"},
+            "send_agreement": {"label": "Направить договор субсидирования на подписание", "from": ["subsidy_approved"],
+                               "to": "agreement_signing", "docs": "subsidy_agreement"},
+        },
+        "messages": {
+            "resubmit": {"from": ["revision"], "to": "resubmitted"},
+            "signed_document": {"from": ["agreement_signing"], "to": "agreement_signed"},
+        },
+        "autopilot": ["register", "assign", "approve", "send_agreement"],
+    },
 }
 
 DEFAULT_KIND = "application"

@@ -167,6 +167,15 @@ class MockService:
                                  "Подлежит подписанию ЭЦП сторон."], fast=fast)
             doc = {**documents.attachment(f"AVR-{number:05d}.pdf", pdf), "kind": "avr", "title": "Акт выполненных работ"}
             return {"avr_number": f"АВР-{number:05d}"}, [doc], {}
+        if builder == "subsidy_agreement":
+            number_ = f"ДС-{case['registration_number'] or number}"
+            pdf = documents.pdf(f"Договор субсидирования № {number_}",
+                                [f"по заявке {case['registration_number'] or case['case_id']}",
+                                 "Субсидирование части ставки вознаграждения по кредиту банка второго уровня.",
+                                 "Подлежит подписанию ЭЦП сторон."], fast=fast)
+            doc = {**documents.attachment("dogovor-subsidirovaniya.pdf", pdf), "kind": "subsidy_agreement",
+                   "title": "Договор субсидирования"}
+            return {"agreement_number": number_}, [doc], {}
         if builder == "ds_signed":
             ds_number = f"ДС-{number:05d}"
             pdf = documents.pdf(f"Дополнительное соглашение № {ds_number} (подписано)",

@@ -75,3 +75,17 @@ def valid_tab_data(developer_bin: str = DEVELOPER_BIN, company_bin: str = COMPAN
 
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def valid_subsidy_data(developer_bin: str = DEVELOPER_BIN, company_bin: str = COMPANY_BIN) -> dict:
+    """Values that make every tab of a subsidy application valid (stage 1 is guarantee's)."""
+    data = valid_tab_data(developer_bin, company_bin)
+    data.pop("expertise")
+    data["loan"] = {
+        "loan-bank_bik": "HSBKKZKX", "loan-agreement_number": "КД-2025/17", "loan-agreement_date": "2025-02-01",
+        "loan-amount": "1 500 000 000", "loan-currency": "KZT", "loan-nominal_rate": "19,5",
+        "loan-subsidised_rate": "10", "loan-term_months": "36", "loan-purpose": "Строительство ЖК «Демо»",
+        "loan-financed_project": "ЖК «Демо»", "loan-guarantee_contract": "",
+    }
+    data["schedule"] = [{"date": "2025-03-01", "amount": "1000000000"}, {"date": "2025-09-01", "amount": "500000000"}]
+    return data

@@ -48,7 +48,8 @@ def _send_outbox():
 
 
 def _act(mock, app, action, **form):
-    status, answer = mock.call("POST", "/admin/actions", {"case_kind": "application", "external_id": str(app.public_id),
+    status, answer = mock.call("POST", "/admin/actions", {"case_kind": app.definition.bpms_case_kind,
+                                                          "external_id": str(app.public_id),
                                                           "action": action, **form})
     assert status == 200, answer
 
@@ -83,3 +84,29 @@ def test_application_round_trip_through_the_bpms_mock(mock, company, company_use
     statuses = list(app.history.filter(event="status").order_by("id").values_list("status", flat=True))
     assert statuses == [Status.SENT, Status.REGISTERED, Status.IN_REVIEW, Status.REVISION, Status.SENT,
                         Status.IN_REVIEW, Status.APPROVED]
+
+
+def test_subsidy_application_round_trip_through_the_bpms_mock(mock, company, company_user, registry):
+    """The mock's subsidy route: register, assign, approve, the agreement sent for signing; the
+    parties' signatures make the portal's «Договор субсидирования подписан» and tell the mock."""
+    from applications.tests.test_subsidy import complete_subsidy
+
+    app, _dev = complete_subsidy(company, company_user)
+    services.application_signed(application=app, actor=company_user)
+    _send_outbox()
+    assert OutboxMessage.objects.get(case_id=str(app.public_id), kind="submit").case_kind == "subsidy"
+    for action in ("register", "assign", "approve", "send_agreement"):
+        _act(mock, app, action)
+    bridge.feed_pull()
+    app.refresh_from_db()
+    assert app.status == Status.AGREEMENT_SIGNING and app.registration_number and app.due_date
+    agreement = DecisionDocument.objects.get(application=app, kind=DecisionDocument.Kind.SUBSIDY_AGREEMENT)
+    assert agreement.title == "Договор субсидирования" and agreement.signed_document.parties.count() == 2
+    services.decision_document_transition(agreement, to=DecisionDocument.State.SIGNED, actor="system")
+    app.refresh_from_db()
+    assert app.status == Status.AGREEMENT_SIGNED and app.issued_contract.kind == "subsidy"
+    _send_outbox()  # signed_document: the mock accepts it on its subsidy route (agreement_signing → agreement_signed)
+    assert OutboxMessage.objects.get(case_id=str(app.public_id), kind="signed_document").status == "sent"
+    statuses = list(app.history.filter(event="status").order_by("id").values_list("status", flat=True))
+    assert statuses == [Status.SENT, Status.REGISTERED, Status.IN_REVIEW, Status.SUBSIDY_APPROVED,
+                        Status.AGREEMENT_SIGNING, Status.AGREEMENT_SIGNED]

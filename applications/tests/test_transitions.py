@@ -28,18 +28,28 @@ PAYLOADS = {
     # The status's own documents, as the prepare step makes them (no rendering here).
     S.REJECTED: {"reason": "Неполный пакет", "notice": Document("otkaz.pdf", PDF_BYTES)},
     S.APPROVED: {"pledge": Document("dogovor-zaloga.pdf", PDF_BYTES)},
+    S.SUBSIDY_APPROVED: {},
+    S.AGREEMENT_SIGNING: {"agreement": Document("dogovor-subsidirovaniya.pdf", PDF_BYTES)},
+    S.AGREEMENT_SIGNED: {},
 }
-ALLOWED = [(rule, actor) for rule in transitions.TRANSITIONS for actor in sorted(rule.actors)]
-REFUSED = [(a, b) for a, b in itertools.product(S.values, S.values) if services.WORKFLOW.find(a, b) is None]
+# Both services' tables: guarantee and subsidy (one workflow module, one table each).
+TABLES = {"guarantee": transitions.TRANSITIONS, "subsidy": transitions.SUBSIDY_TRANSITIONS}
+RULES = [(service, rule) for service, table in TABLES.items() for rule in table]
+ALLOWED = [(service, rule, actor) for service, rule in RULES for actor in sorted(rule.actors)]
+REFUSED = [(service, a, b) for service in TABLES for a, b in itertools.product(S.values, S.values)
+           if services.WORKFLOWS[service].find(a, b) is None]
+OWN = {S.REJECTED: DecisionDocument.Kind.REJECTION, S.APPROVED: DecisionDocument.Kind.PLEDGE,
+       S.AGREEMENT_SIGNING: DecisionDocument.Kind.SUBSIDY_AGREEMENT}
 
 
-def application(status):
-    return ApplicationFactory(status=status, developer=OrganizationFactory(), sent_at=None)
+def application(status, service="guarantee"):
+    return ApplicationFactory(status=status, developer=OrganizationFactory(), sent_at=None, service=service)
 
 
-@pytest.mark.parametrize(("rule", "actor"), ALLOWED, ids=[f"{r.source}->{r.target}:{a}" for r, a in ALLOWED])
-def test_every_allowed_transition(rule, actor):
-    app = application(rule.source)
+@pytest.mark.parametrize(("service", "rule", "actor"), ALLOWED,
+                         ids=[f"{s}:{r.source}->{r.target}:{a}" for s, r, a in ALLOWED])
+def test_every_allowed_transition(service, rule, actor):
+    app = application(rule.source, service)
     services.application_transition(app, to=rule.target, actor=actor, payload=dict(PAYLOADS[rule.target]))
     app.refresh_from_db()
     assert app.status == rule.target
@@ -53,13 +63,15 @@ def test_every_allowed_transition(rule, actor):
         assert step.document and step.document_name and step.document_sha256
     if rule.target == S.SENT:
         assert app.sent_at is not None
-    own = {S.REJECTED: DecisionDocument.Kind.REJECTION, S.APPROVED: DecisionDocument.Kind.PLEDGE}.get(rule.target)
+    own = OWN.get(rule.target)
     assert list(app.decision_documents.values_list("kind", flat=True)) == ([own] if own else [])
+    if rule.target == S.AGREEMENT_SIGNED:  # the signed agreement is the organization's subsidy contract
+        assert app.issued_contract.kind == "subsidy" and app.issued_contract.organization == app.organization
 
 
-@pytest.mark.parametrize("rule", transitions.TRANSITIONS, ids=lambda r: f"{r.source}->{r.target}")
-def test_allowed_transition_refused_for_other_actors(rule, caplog):
-    app = application(rule.source)
+@pytest.mark.parametrize(("service", "rule"), RULES, ids=[f"{s}:{r.source}->{r.target}" for s, r in RULES])
+def test_allowed_transition_refused_for_other_actors(service, rule, caplog):
+    app = application(rule.source, service)
     for actor in set(ALL_ACTORS) - rule.actors:
         with pytest.raises(services.ApplicationError):
             services.application_transition(app, to=rule.target, actor=actor, payload=dict(PAYLOADS[rule.target]))
@@ -77,9 +89,10 @@ def test_a_bpms_event_cannot_send_a_draft():
     assert app.status == S.DRAFT and app.bpms_seq == 0
 
 
-@pytest.mark.parametrize("rule", [r for r in transitions.TRANSITIONS if r.required], ids=lambda r: f"{r.source}->{r.target}")
-def test_transition_refused_without_its_payload(rule):
-    app = application(rule.source)
+@pytest.mark.parametrize(("service", "rule"), [(s, r) for s, r in RULES if r.required],
+                         ids=[f"{s}:{r.source}->{r.target}" for s, r in RULES if r.required])
+def test_transition_refused_without_its_payload(service, rule):
+    app = application(rule.source, service)
     with pytest.raises(services.ApplicationError) as refused:
         services.application_transition(app, to=rule.target, actor=sorted(rule.actors)[0], payload={})
     assert refused.value.code == "payload"
@@ -87,9 +100,9 @@ def test_transition_refused_without_its_payload(rule):
     assert app.status == rule.source
 
 
-@pytest.mark.parametrize(("source", "target"), REFUSED, ids=[f"{a}->{b}" for a, b in REFUSED])
-def test_every_other_transition_is_refused_and_logged(source, target, caplog):
-    app = application(source)
+@pytest.mark.parametrize(("service", "source", "target"), REFUSED, ids=[f"{s}:{a}->{b}" for s, a, b in REFUSED])
+def test_every_other_transition_is_refused_and_logged(service, source, target, caplog):
+    app = application(source, service)
     for actor in ALL_ACTORS:
         with pytest.raises(services.ApplicationError):
             services.application_transition(app, to=target, actor=actor, payload=dict(PAYLOADS.get(target, {})))

@@ -93,5 +93,5 @@ def test_demo_seed_is_idempotent(seed_route):
     out = io.StringIO()
     demo.seed(stdout=out)
     demo.seed(stdout=out)
-    assert ReviewRoute.objects.filter(category="").count() == 2
+    assert ReviewRoute.objects.filter(category="").count() == 3  # appeal, application, subsidy
     assert "0 created" in out.getvalue()
