@@ -65,7 +65,8 @@ def upload_slot(*, user, public_id, slot_key: str):
     from . import services
 
     application = application_get(organization=user.organization, public_id=public_id)
-    document_type = DocumentType.objects.filter(pk=int(slot_key) if slot_key.isdigit() else 0, is_active=True).first()
+    document_type = DocumentType.objects.filter(pk=int(slot_key) if slot_key.isdigit() else 0, is_active=True,
+                                                service=application.service).first()
     if (document_type is None or not application.is_editable
             or document_type.provider != role_of(application=application, organization=user.organization)):
         raise Http404

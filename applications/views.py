@@ -403,7 +403,7 @@ def file_upload(request, public_id, document_type_id):
     if request.method != "POST":
         raise Http404
     application = _get(request, public_id)
-    document_type = get_object_or_404(DocumentType, pk=document_type_id, is_active=True)
+    document_type = get_object_or_404(DocumentType, pk=document_type_id, is_active=True, service=application.service)
     role = selectors.role_of(application=application, organization=request.user.organization)
     errors = []
     try:
@@ -460,7 +460,7 @@ def file_delete(request, file_id):
 @require_POST
 def consent_form(request, public_id, consent_type_id):
     application = _get(request, public_id)
-    consent_type = get_object_or_404(ConsentType, pk=consent_type_id, is_active=True)
+    consent_type = get_object_or_404(ConsentType, pk=consent_type_id, is_active=True, service=application.service)
     try:
         services.consent_form(application=application, consent_type=consent_type, actor=request.user)
         messages.success(request, _("The consent has been formed."))
@@ -501,7 +501,7 @@ def consent_sign(request, public_id, consent_type_id):
 def consent_request_signature(request, public_id, consent_type_id):
     """The УК e-mails the developer a signing link for the developer's consent."""
     application = _get(request, public_id)
-    consent_type = get_object_or_404(ConsentType, pk=consent_type_id, is_active=True)
+    consent_type = get_object_or_404(ConsentType, pk=consent_type_id, is_active=True, service=application.service)
     if selectors.role_of(application=application, organization=request.user.organization) != Provider.COMPANY:
         raise Http404
     try:

@@ -186,3 +186,15 @@ def test_subsidy_route_to_the_signed_agreement_and_the_appeal(client, company, c
     client.force_login(company_user)
     html = client.get(reverse("appeals:new_contract"), {"kind": "subsidy"}).content.decode()
     assert "ДС-СУБ-2026/0001" in html
+
+
+def test_another_services_document_or_consent_is_404(company, company_user, client):
+    client.force_login(company_user)
+    app = ApplicationFactory(organization=company, service="subsidy", data=valid_subsidy_data())
+    guarantee_doc = DocumentType.objects.create(stage=3, name_ru="Гарантийный", name_kk="Кепілдік")
+    guarantee_consent = ConsentType.objects.create(name_ru="Согласие (гарантирование)", name_kk="Келісім")
+    upload = client.post(reverse("applications:upload", args=[app.public_id, guarantee_doc.pk]),
+                         {"files": ContentFile(PDF_BYTES, name="a.pdf")})
+    assert upload.status_code == 404
+    form = client.post(reverse("applications:consent_form", args=[app.public_id, guarantee_consent.pk]))
+    assert form.status_code == 404 and not app.consents.exists()

@@ -8,6 +8,6 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("applications", "0007_subsidy")]
+    dependencies = [("applications", "0008_subsidy")]
 
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

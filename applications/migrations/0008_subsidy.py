@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('applications', '0006_list_indexes'),
+        ('applications', '0007_applicationfile_sha256'),
         ('cabinets', '0002_otp_registration_surveys_faq'),
     ]
 
