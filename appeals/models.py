@@ -116,7 +116,7 @@ class Appeal(models.Model):
         AppealCategory, verbose_name=_("Correction category"), on_delete=models.PROTECT, related_name="appeals"
     )
     status = models.CharField(
-        _("Application status"), max_length=30, choices=AppealStatus.choices, default=AppealStatus.DRAFT, db_index=True
+        pgettext_lazy("appeals", "Application status"), max_length=30, choices=AppealStatus.choices, default=AppealStatus.DRAFT, db_index=True
     )
     # What the applicant asks for.
     change_subject = models.CharField(_("What is to be changed"), max_length=1000, blank=True)

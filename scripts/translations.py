@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Translation catalogues: `update` re-extracts every msgid into the ru and kk .po files;
-`check` does the same and fails when any msgid lacks a ru or kk translation (or is fuzzy).
+`check` does the same and fails when any msgid lacks a ru or kk translation (or is fuzzy), or
+when the terminology check (scripts/terminology.py, docs/glossary.md) finds a clash.
 
 Used by `make lint` / `make test`. Run from the project root with the venv's python.
 """
@@ -71,7 +72,10 @@ def check(root: Path) -> int:
             print("  " + p)
         return 1
     print(f"Translations complete: {total} entries in {len(po_files)} catalogues (ru, kk).")
-    return 0
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import terminology  # one translation per msgid, docs/glossary.md followed (issue #14)
+
+    return terminology.main(root)
 
 
 if __name__ == "__main__":
