@@ -29,6 +29,7 @@ from cabinets.services import mail_each_in_own_language, notify_both_languages
 from homeportal import workflow
 from homeportal.history import KZHK_ACTOR, KZHK_BPMS_ACTOR
 from homeportal.i18n import in_both_languages
+from homeportal.forms import strip_nul
 from homeportal.uploads import ALLOWED_TYPES_HELP, sniff_kind
 from homeportal.workflow import Document, StoredDocument
 
@@ -397,8 +398,10 @@ def _require_editable(application: Application) -> None:
 def application_save_tab(
     *, application: Application, tab: str, values: dict, actor: User | None, now=None
 ) -> Application:
-    """Keep what was typed in a tab exactly as typed (valid or not)."""
+    """Keep what was typed in a tab exactly as typed (valid or not), minus NUL bytes (PostgreSQL's
+    JSON refuses them; the tab's form shows the field's error)."""
     now = now or timezone.now()
+    values = strip_nul(values)
     _require_editable(application)
     with transaction.atomic():
         locked = Application.objects.select_for_update().get(pk=application.pk)

@@ -18,6 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from bpms_bridge.selectors import case_terms
 from cabinets.selectors import contracts_of, legal_entity_lookup
+from homeportal.forms import NUL_REMOVED, strip_nul
 from homeportal.pagination import HISTORY_PAGE_SIZE, paginate
 from homeportal.uploads import private_file_response, upload_limit, upload_was_too_large
 
@@ -296,6 +297,8 @@ def _store_typed_tab(request, page: _Stage):
             stored["developer-name"] = record.name_ru if record else ""
             if record is None:
                 messages.error(request, _("No legal entity with this BIN was found in the registry."))
+    if strip_nul(stored) != stored:  # the service drops NUL bytes (PostgreSQL refuses them)
+        messages.warning(request, NUL_REMOVED)
     try:
         page.application = services.application_save_tab(
             application=page.application, tab=tab, values=stored, actor=request.user

@@ -32,6 +32,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import get_valid_filename
 
+from homeportal.celery import enqueue, enqueue_on_commit
+
 from . import client, registry, selectors
 from .client import conf
 from .contract import ContractError, Event
@@ -80,11 +82,9 @@ def outbox_enqueue(*, case_kind: str, case_id: str, kind: str, payload: dict, id
 def _schedule_send(message_id: int, *, countdown: float | None = None) -> None:
     from .tasks import outbox_send_task
 
-    if countdown:
-        countdown = min(countdown, MAX_COUNTDOWN_SECONDS)
-        transaction.on_commit(lambda: outbox_send_task.apply_async((message_id,), countdown=countdown))
-    else:
-        outbox_send_task.delay_on_commit(message_id)
+    # The row is committed first; if the broker is down the sweeper sends it later.
+    enqueue_on_commit(outbox_send_task, (message_id,),
+                      countdown=min(countdown, MAX_COUNTDOWN_SECONDS) if countdown else None)
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -187,7 +187,8 @@ def outbox_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> int:
     from .tasks import outbox_send_task
 
     for pk in due:
-        outbox_send_task.delay(pk)
+        if not enqueue(outbox_send_task, (pk,)):
+            break  # the broker is down: the next sweep tries again
     return len(due)
 
 

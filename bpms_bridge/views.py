@@ -10,6 +10,8 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from homeportal.celery import enqueue
+
 from . import services
 from .contract import SIGNATURE_HEADER, webhook_verify
 
@@ -37,5 +39,5 @@ def webhook(request):
     if "gap" in results:
         from .tasks import feed_pull_task
 
-        feed_pull_task.delay()  # the feed brings the missing events in order
+        enqueue(feed_pull_task)  # the feed brings the missing events in order (and beat pulls it anyway)
     return JsonResponse({"results": results})

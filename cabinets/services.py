@@ -15,6 +15,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from homeportal.celery import enqueue_on_commit
+
 from . import otp as otp_rules
 from .messaging import send_sms
 from .models import (
@@ -45,7 +47,7 @@ def notification_create(
     notification = Notification.objects.create(
         organization=organization, title_ru=title_ru, title_kk=title_kk, body_ru=body_ru, body_kk=body_kk, link=link
     )
-    send_notification_email.delay_on_commit(notification.pk)
+    enqueue_on_commit(send_notification_email, (notification.pk,))
     return notification
 
 
@@ -320,7 +322,10 @@ def survey_response_submit(
     """Stores one filling per organization. `answers`: {question_id: str | list[choice_id]}."""
     now = now or timezone.now()
     with transaction.atomic():
-        if SurveyResponse.objects.select_for_update().filter(survey=survey, organization=organization).exists():
+        # The organization's row is the lock: parallel submits (no response row to lock yet) queue
+        # here and all but the first get «already filled» (one filling per organization).
+        Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        if SurveyResponse.objects.filter(survey=survey, organization=organization).exists():
             raise CabinetError(_("Your organization has already filled in this survey."), code="already_filled")
         response = SurveyResponse.objects.create(survey=survey, organization=organization, user=user, submitted_at=now)
         for question in survey.questions.all():

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from homeportal.forms import NUL_MESSAGE, ascii_id, strip_nul
 from homeportal.pagination import paginate
 
 from . import captcha, selectors, services
@@ -589,20 +590,22 @@ def survey_detail(request, pk):
         answers = {}
         for q in questions:
             key = f"q{q.pk}"
+            choice_ids = {c.pk for c in q.choices.all()}
             if q.kind == SurveyQuestion.Kind.MULTIPLE:
-                raw = request.POST.getlist(key)
-                value = [int(v) for v in raw if v.isdigit() and int(v) in {c.pk for c in q.choices.all()}]
+                value = [v for v in map(ascii_id, request.POST.getlist(key)) if v in choice_ids]
                 values[q.pk] = [str(v) for v in value]
             elif q.kind == SurveyQuestion.Kind.SINGLE:
-                raw = request.POST.get(key, "")
-                value = [int(raw)] if raw.isdigit() and int(raw) in {c.pk for c in q.choices.all()} else []
+                picked = ascii_id(request.POST.get(key, ""))
+                value = [picked] if picked in choice_ids else []
                 values[q.pk] = [str(v) for v in value]
             elif q.kind == SurveyQuestion.Kind.YES_NO:
                 value = request.POST.get(key, "") if request.POST.get(key) in ("yes", "no") else ""
                 values[q.pk] = value
             else:
-                value = request.POST.get(key, "").strip()[:5000]
-                values[q.pk] = value
+                typed = request.POST.get(key, "").strip()[:5000]
+                value = values[q.pk] = strip_nul(typed)
+                if typed != value:
+                    errors[q.pk] = str(NUL_MESSAGE)
             if q.required and not value:
                 errors[q.pk] = gettext("Answer this question.")
             answers[q.pk] = value

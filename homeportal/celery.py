@@ -1,9 +1,12 @@
+import logging
 import os
 from pathlib import Path
 
 from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homeportal.settings")
+
+logger = logging.getLogger(__name__)
 
 app = Celery("homeportal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -40,3 +43,28 @@ def _refuse_to_start_in_production_with_dev_secrets(sender=None, **kwargs):
         refuse_to_start("Celery")
     except ImproperlyConfigured as exc:
         raise SystemExit(f"ImproperlyConfigured: {exc}") from exc
+
+
+# A publish to a broker that is down: refused, reset, timed out, or Redis' own errors.
+BROKER_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+
+def enqueue(task, args=(), *, countdown: float | None = None) -> bool:
+    """Send a task; a broker outage is logged, never raised. Only for work that a sweeper or the
+    next periodic run does anyway (the BPMS outbox, the feed pull), or whose loss is acceptable."""
+    from kombu.exceptions import OperationalError
+
+    try:
+        task.apply_async(tuple(args), countdown=countdown, retry_policy=BROKER_RETRY_POLICY)
+    except (OperationalError, OSError) as exc:
+        logger.warning("broker unavailable, %s%r not enqueued (a sweeper picks it up): %s", task.name, tuple(args), exc)
+        return False
+    return True
+
+
+def enqueue_on_commit(task, args=(), *, countdown: float | None = None) -> None:
+    """`enqueue` once the caller's transaction commits: the request that committed never fails
+    because the broker is down (#10 item 5)."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: enqueue(task, args, countdown=countdown))

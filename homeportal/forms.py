@@ -1,6 +1,9 @@
 """Form conventions shared by every app: accessible attributes, no browser-only validation."""
 
+import re
+
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 class PortalFormMixin:
@@ -26,3 +29,30 @@ class PortalForm(PortalFormMixin, forms.Form):
 
 class PortalModelForm(PortalFormMixin, forms.ModelForm):
     pass
+
+
+# --- Raw request values (views that read request.POST themselves) ------------------------------------
+
+# Django's own message for a NUL byte (ProhibitNullCharactersValidator); named here so our
+# catalogues carry its Kazakh text, which Django's lack.
+NUL_MESSAGE = _("Null characters are not allowed.")
+NUL_REMOVED = _("The invisible NUL character was removed from what you typed; everything else is kept.")
+ASCII_ID = re.compile(r"[0-9]{1,18}", re.ASCII)
+
+
+def strip_nul(value):
+    """The value without NUL bytes (PostgreSQL text and JSON refuse them), through dicts and lists;
+    what the user typed is otherwise kept as typed."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {strip_nul(k): strip_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strip_nul(v) for v in value]
+    return value
+
+
+def ascii_id(value) -> int | None:
+    """A primary key typed in a form: ASCII digits only («²», «٣», «３» are not numbers here)."""
+    value = str(value if value is not None else "")
+    return int(value) if ASCII_ID.fullmatch(value) else None

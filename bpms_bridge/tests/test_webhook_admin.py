@@ -64,7 +64,7 @@ def test_webhook_gap_triggers_a_feed_pull(client, monkeypatch):
     from bpms_bridge import tasks
 
     calls = []
-    monkeypatch.setattr(tasks.feed_pull_task, "delay", lambda: calls.append(1))
+    monkeypatch.setattr(tasks.feed_pull_task, "apply_async", lambda *a, **kw: calls.append(1))
     fakekind.create("c1")
     assert post(client, ev(2, 2, "in_review")).json() == {"results": ["gap"]}
     assert calls == [1]

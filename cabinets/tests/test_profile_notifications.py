@@ -149,13 +149,15 @@ def test_faq_grouped_in_both_languages(client):
 def test_admin_created_notification_goes_through_the_service(admin_client, cabinet_user, mailoutbox):
     from unittest import mock
 
-    with mock.patch("cabinets.tasks.send_notification_email.delay_on_commit") as delay:
+    with mock.patch("cabinets.services.enqueue_on_commit") as delay:
         admin_client.post(reverse("admin:cabinets_notification_add"), {
             "organization": cabinet_user.organization.pk, "title_ru": "Тест", "title_kk": "Тест", "body_ru": "Текст",
             "body_kk": "Мәтін", "link": "", "created_at_0": "01.01.2026", "created_at_1": "10:00:00",
         })
     notification = Notification.objects.get(organization=cabinet_user.organization)
-    delay.assert_called_once_with(notification.pk)
+    from cabinets.tasks import send_notification_email
+
+    delay.assert_called_once_with(send_notification_email, (notification.pk,))
     services.notification_send_email_copy(notification_id=notification.pk)
     services.notification_send_email_copy(notification_id=notification.pk)  # idempotent
     assert [m.to for m in mailoutbox] == [[cabinet_user.email]]
