@@ -27,9 +27,9 @@ from cabinets.models import Contract, Organization, User
 from cabinets.selectors import legal_entity_lookup
 from cabinets.services import mail_each_in_own_language, notify_both_languages
 from homeportal import workflow
+from homeportal.forms import strip_nul
 from homeportal.history import KZHK_ACTOR, KZHK_BPMS_ACTOR
 from homeportal.i18n import in_both_languages
-from homeportal.forms import strip_nul
 from homeportal.uploads import ALLOWED_TYPES_HELP, sniff_kind
 from homeportal.workflow import Document, StoredDocument
 
