@@ -4,6 +4,7 @@ archive re-time-stamp, and independent checks by pdfsig and pyHanko's own valida
 
 import datetime as dt
 import io
+import os
 import shutil
 import subprocess
 
@@ -727,7 +728,10 @@ def test_nca_stand_in_runs_in_dev_and_tests_never_in_the_production_image():
     assert "-m nca_services" in (base / "Procfile").read_text()
     compose = (base / "docker-compose.yml").read_text()
     assert "nca-services:" in compose and "context: ./nca_services" in compose
+    from tests.test_deploy_files import COMPOSE_SECRETS  # compose refuses to parse without them (#10)
+
     result = subprocess.run(["docker-compose", "--profile", "dev", "config", "--services"], capture_output=True,
-                            text=True, cwd=base, check=False) if shutil.which("docker-compose") else None
+                            text=True, cwd=base, check=False, env={**os.environ, **COMPOSE_SECRETS},
+                            ) if shutil.which("docker-compose") else None
     if result is not None:
         assert "nca-services" in result.stdout.split(), result.stderr
