@@ -37,7 +37,7 @@ class ResumableUpload(models.Model):
     backend = models.CharField(max_length=2, choices=Backend.choices)
     storage_name = models.CharField(max_length=300)  # the final name in the default storage
     s3_upload_id = models.CharField(max_length=1024, blank=True)
-    state = models.CharField(_("State"), max_length=10, choices=State.choices, default=State.ACTIVE)
+    state = models.CharField(_("Upload state"), max_length=10, choices=State.choices, default=State.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(_("Expires"))
     lock_token = models.CharField(max_length=32, blank=True)

@@ -21,6 +21,11 @@ OPENERS = {
     "application": "applications.selectors.upload_slot",
     "appeal": "appeals.selectors.upload_slot",
 }
+# The per-file limit of each kind's slots (what the forms announce; the slot enforces it).
+MAX_BYTES = {
+    "application": "applications.services.MAX_FILE_BYTES",
+    "appeal": "appeals.services.MAX_FILE_BYTES",
+}
 
 
 @dataclass(frozen=True)
