@@ -71,6 +71,16 @@ def s3_storage(settings, s3_server):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Every test starts with no counted tries (homeportal.ratelimits): the suite logs in from
+    127.0.0.1 far more often than any limit allows."""
+    from homeportal import ratelimits
+
+    ratelimits.reset()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _clear_sms_outbox():
     from cabinets.messaging import LocmemSmsBackend
 

@@ -27,10 +27,16 @@ class OtpError(Exception):
         "resend_too_soon": _("A new code can be requested once a minute. Please wait."),
     }
 
-    def __init__(self, code: str):
+    def __init__(self, code: str, message=None, *, retry_after: int | None = None):
         self.code = code
-        self.message = self.MESSAGES[code]
+        self.message = message or self.MESSAGES[code]
+        self.retry_after = retry_after
         super().__init__(code)
+
+    @classmethod
+    def limited(cls, exc) -> "OtpError":
+        """A rate limit (homeportal.ratelimits.Limited) said no: «too many attempts, N minutes»."""
+        return cls("rate_limited", exc.message, retry_after=exc.retry_after)
 
 
 def code_generate() -> str:

@@ -17,9 +17,17 @@ def key_certificate(
     expired, revoked, untrusted, ...). `purpose=None` accepts either key of the person (AUTH or
     signing). With `sign_nonce` the private key signs a fresh nonce
     and the certificate must verify it (proof of possession for the ЭЦП login)."""
+    import hashlib
+
+    from homeportal import ratelimits
     from signing.services import SigningError, certificate_check, pkcs12_open
     from signing.trust import certificate_status_now
 
+    key_digest = hashlib.sha256(data).hexdigest()  # wrong passwords count per key file
+    try:
+        ratelimits.failure_check("eds-key-fail", key_digest)
+    except ratelimits.Limited as exc:
+        raise CabinetError(exc.message, field="key_password", code="rate_limited") from None
     try:
         opened = pkcs12_open(data=data, password=password)
         info = certificate_check(
@@ -30,6 +38,8 @@ def key_certificate(
         certificate_status_now(opened.certificate, opened.chain)  # live OCSP (CRL fallback)
     except SigningError as exc:
         field = "key_password" if getattr(exc, "code", "") == "wrong_password" else "key_file"
+        if field == "key_password":
+            ratelimits.failure("eds-key-fail", key_digest)
         raise CabinetError(getattr(exc, "message", str(exc)), field=field, code=getattr(exc, "code", "")) from None
     if sign_nonce:
         _proof_of_possession(opened)

@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from homeportal import ratelimits
 from homeportal.celery import enqueue_on_commit
 
 from . import otp as otp_rules
@@ -115,13 +116,34 @@ _PURPOSE_TEXT = {
 }
 
 
+def _otp_account(purpose: str, recipient: str) -> str:
+    recipient = recipient.strip().lower() if "@" in recipient else recipient.strip()
+    return f"{purpose}:{recipient}"
+
+
+def otp_send_allowed(*, purpose: str, recipient: str) -> None:
+    """The per-recipient limits of code requests (homeportal.ratelimits): at most
+    RATE_LIMITS["otp-send-account"] codes, none while wrong codes locked the recipient.
+    Raises OtpError("rate_limited"). Called before anything tells whether the recipient exists."""
+    account = _otp_account(purpose, recipient)
+    try:
+        ratelimits.failure_check("otp-fail-account", account)
+        ratelimits.attempt("otp-send-account", account)
+    except ratelimits.Limited as exc:
+        raise OtpError.limited(exc) from None
+
+
 def otp_send(
-    *, purpose: str, channel: str, recipient: str, context: str = "", language: str = "ru", now=None
+    *, purpose: str, channel: str, recipient: str, context: str = "", language: str = "ru", now=None,
+    limits_checked: bool = False,
 ) -> OneTimeCode:
     """Issues a new code (the previous one for the same purpose stops working) and sends it.
-    Raises OtpError("resend_too_soon") within a minute of the previous code."""
+    Raises OtpError("resend_too_soon") within a minute of the previous code, OtpError("rate_limited")
+    over the per-recipient limits (unless the caller has checked them: `limits_checked`)."""
     now = now or timezone.now()
     recipient = recipient.strip().lower() if channel == OutboundMessage.Channel.EMAIL else recipient.strip()
+    if not limits_checked:
+        otp_send_allowed(purpose=purpose, recipient=recipient)
     code = otp_rules.code_generate()
     with transaction.atomic():
         previous = list(
@@ -157,6 +179,11 @@ def otp_verify(*, purpose: str, recipient: str, code: str, context: str = "", no
     Raises OtpError: wrong / expired / no_code (none, replaced or already used) / too_many_tries."""
     now = now or timezone.now()
     recipient = recipient.strip().lower() if "@" in recipient else recipient.strip()
+    account = _otp_account(purpose, recipient)
+    try:  # wrong codes lock the recipient across codes (RATE_LIMITS["otp-fail-account"])
+        ratelimits.failure_check("otp-fail-account", account)
+    except ratelimits.Limited as exc:
+        raise OtpError.limited(exc) from None
     error = None
     with transaction.atomic():
         current = (
@@ -182,6 +209,8 @@ def otp_verify(*, purpose: str, recipient: str, code: str, context: str = "", no
             current.save(update_fields=["used_at"])
     if error:
         logger.info("one-time code %s refused: %s", purpose, error)
+        if error in ("wrong", "too_many_tries") and ratelimits.failure("otp-fail-account", account):
+            logger.warning("one-time codes %s locked for a recipient after repeated wrong codes", purpose)
         raise OtpError(error)
     return current
 
@@ -208,10 +237,12 @@ def cabinet_user_by_email(*, email: str) -> User | None:
 
 def login_code_send(*, email: str, language: str, now=None) -> None:
     """«Получить разовый код»: sends a code when the e-mail belongs to a cabinet user; says
-    nothing either way, so the form does not reveal who is registered."""
+    nothing either way, so the form does not reveal who is registered (the per-recipient limits
+    are checked for any e-mail, before the lookup)."""
+    otp_send_allowed(purpose=OneTimeCode.Purpose.LOGIN, recipient=email)
     if cabinet_user_by_email(email=email) is not None:
         otp_send(purpose=OneTimeCode.Purpose.LOGIN, channel=OutboundMessage.Channel.EMAIL, recipient=email,
-                 language=language, now=now)
+                 language=language, now=now, limits_checked=True)
 
 
 def login_code_verify(*, email: str, code: str, now=None) -> User:
@@ -233,9 +264,10 @@ def password_check_rules(*, password: str, password2: str, user: User | None = N
 
 
 def password_reset_send(*, email: str, language: str, now=None) -> None:
+    otp_send_allowed(purpose=OneTimeCode.Purpose.RESET, recipient=email)
     if cabinet_user_by_email(email=email) is not None:
         otp_send(purpose=OneTimeCode.Purpose.RESET, channel=OutboundMessage.Channel.EMAIL, recipient=email,
-                 language=language, now=now)
+                 language=language, now=now, limits_checked=True)
 
 
 def password_reset_complete(*, email: str, code: str, password: str, password2: str, now=None) -> User:
@@ -345,6 +377,10 @@ REGISTRATION_TTL = datetime.timedelta(hours=2)  # a draft older than this starts
 def registration_start(*, certificate_info, language: str, now=None) -> RegistrationDraft:
     """Step 1 passed (the certificate is a valid legal-entity one): a draft with what it says."""
     iin, bin_ = certificate_info.iin, certificate_info.bin
+    try:  # registrations started per BIN (RATE_LIMITS["register-account"])
+        ratelimits.attempt("register-account", bin_)
+    except ratelimits.Limited as exc:
+        raise CabinetError(exc.message, field="key_file", code="rate_limited") from None
     if User.objects.filter(iin=iin, organization__bin=bin_).exists():
         raise CabinetError(
             _("A cabinet user with this IIN is already registered for this BIN. Log in instead."),

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from homeportal import ratelimits
 from homeportal.forms import NUL_MESSAGE, ascii_id, strip_nul
 from homeportal.pagination import paginate
 
@@ -72,6 +73,21 @@ def _field_error(form, exc):
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
+def _ip_refused(request, bucket: str, form, field: str | None = None) -> bool:
+    """Counts one try from the client's IP (homeportal.ratelimits); over the limit the message
+    goes to the form, which re-renders with what was typed (password inputs never re-render
+    their value) and `Retry-After`. Returns True when refused."""
+    try:
+        ratelimits.ip_attempt(request, bucket)
+    except ratelimits.Limited as exc:
+        if not form.is_bound:  # the QR start posts no form: an empty one shows the message
+            form.full_clean()
+            form.cleaned_data = {}
+        form.add_error(field if field in form.fields else None, exc.message)
+        return True
+    return False
+
+
 # --- Login ---------------------------------------------------------------------------------------
 
 def _key_files_in_memory(view):
@@ -111,7 +127,7 @@ def login_view(request):
     if result is not None:
         return result
     template = "cabinets/login.html#tab" if request.htmx and not request.htmx.boosted else "cabinets/login.html"
-    return render(request, template, context)
+    return render(request, template, context, status=ratelimits.refused_status(request))
 
 
 def _login_email(request, context):
@@ -120,7 +136,7 @@ def _login_email(request, context):
     action = request.POST.get("action")
     if request.method == "POST" and action == "send":
         form = EmailForm(request.POST)
-        if form.is_valid():
+        if form.is_valid() and not _ip_refused(request, "otp-send-ip", form, "email"):
             email = form.cleaned_data["email"].lower()
             try:
                 services.login_code_send(email=email, language=_language())
@@ -136,7 +152,7 @@ def _login_email(request, context):
         form = EmailCodeForm(initial={"email": email})
     elif request.method == "POST" and action == "login":
         form = EmailCodeForm(request.POST)
-        if form.is_valid():
+        if form.is_valid() and not _ip_refused(request, "login-ip", form, "code"):
             try:
                 user = services.login_code_verify(email=form.cleaned_data["email"], code=form.cleaned_data["code"])
             except OtpError as exc:
@@ -156,7 +172,7 @@ def _login_email(request, context):
 
 def _login_bin(request, context):
     form = BinPasswordForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not _ip_refused(request, "login-ip", form):
         user = authenticate(request, username=form.cleaned_data["bin"], password=form.cleaned_data["password"])
         if getattr(request, "axes_locked_out", False):
             logger.warning("cabinet login locked out for BIN %s", form.cleaned_data["bin"])
@@ -174,8 +190,10 @@ def _login_eds(request, context):
     now = timezone.now()
     form = KeyFileForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and request.POST.get("action") == "qr":
-        return _login_qr_start(request)
-    if request.method == "POST" and form.is_valid():
+        form = KeyFileForm()
+        if not _ip_refused(request, "login-ip", form, "key_file"):
+            return _login_qr_start(request)
+    elif request.method == "POST" and form.is_valid() and not _ip_refused(request, "login-ip", form, "key_file"):
         from .pki import key_certificate
 
         try:
@@ -247,7 +265,7 @@ def password_reset_view(request):
         return redirect("cabinets:password_reset")
     if request.method == "POST" and action == "send":
         form = EmailForm(request.POST)
-        if form.is_valid():
+        if form.is_valid() and not _ip_refused(request, "otp-send-ip", form, "email"):
             email = form.cleaned_data["email"].lower()
             try:
                 services.password_reset_send(email=email, language=_language())
@@ -257,7 +275,8 @@ def password_reset_view(request):
                 request.session["reset_email"] = email
                 messages.info(request, gettext("If this e-mail is registered, a one-time code has been sent to it."))
                 return redirect("cabinets:password_reset")
-        return render(request, "cabinets/password_reset.html", {"form": form, "key_form": KeyFileForm(), "stage": "email"})
+        return render(request, "cabinets/password_reset.html", {"form": form, "key_form": KeyFileForm(), "stage": "email"},
+                      status=ratelimits.refused_status(request))
     if request.method == "POST" and action == "eds":
         return _password_reset_eds(request)
     by_eds = request.session.get("reset_by_eds")
@@ -267,7 +286,7 @@ def password_reset_view(request):
         return render(request, "cabinets/password_reset.html", {"form": EmailForm(), "key_form": KeyFileForm(),
                                                                 "stage": "email"})
     form = ResetForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not _ip_refused(request, "reset-ip", form, "code"):
         try:
             services.password_reset_complete(
                 email=email, code=form.cleaned_data["code"], password=form.cleaned_data["password1"],
@@ -282,14 +301,14 @@ def password_reset_view(request):
             messages.success(request, gettext("The password has been changed. Log in with the new password."))
             return redirect(reverse("cabinets:login") + "?tab=bin")
     return render(request, "cabinets/password_reset.html", _password_context(
-        {"form": form, "stage": "code", "email": email}))
+        {"form": form, "stage": "code", "email": email}), status=ratelimits.refused_status(request))
 
 
 def _password_reset_eds(request):
     from .pki import key_certificate
 
     key_form = KeyFileForm(request.POST, request.FILES)
-    if key_form.is_valid():
+    if key_form.is_valid() and not _ip_refused(request, "reset-ip", key_form, "key_file"):
         try:
             info = key_certificate(data=key_form.cleaned_data["key_file"].read(),
                                    password=key_form.cleaned_data["key_password"], at=timezone.now(), purpose="auth",
@@ -300,7 +319,8 @@ def _password_reset_eds(request):
         else:
             request.session["reset_by_eds"] = {"user": user.pk, "at": int(time.time())}
             return redirect("cabinets:password_reset")
-    return render(request, "cabinets/password_reset.html", {"form": EmailForm(), "key_form": key_form, "stage": "email"})
+    return render(request, "cabinets/password_reset.html", {"form": EmailForm(), "key_form": key_form, "stage": "email"},
+                  status=ratelimits.refused_status(request))
 
 
 def _password_reset_eds_password(request, user_id):
@@ -365,7 +385,7 @@ def register_view(request):
 
 def _register_key(request):
     form = KeyFileForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not _ip_refused(request, "register-ip", form, "key_file"):
         from .pki import key_certificate
 
         try:
@@ -377,7 +397,8 @@ def _register_key(request):
         else:
             request.session["registration"] = draft.token
             return redirect("cabinets:register")
-    return render(request, "cabinets/register.html", {"stage": "key", "form": form})
+    return render(request, "cabinets/register.html", {"stage": "key", "form": form},
+                  status=ratelimits.refused_status(request))
 
 
 def _register_form(request, draft):
@@ -390,7 +411,7 @@ def _register_form(request, draft):
         services.registration_contacts_keep(draft=draft, email=request.POST.get("email", ""),
                                             mobile=request.POST.get("mobile", ""))
         return _register_sign_agreement(request, draft)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not _ip_refused(request, "register-ip", form):
         if not captcha.captcha_check(request, form.cleaned_data["captcha"]):
             form.add_error("captcha", gettext("The characters do not match the picture. Try the new picture."))
         else:
@@ -404,7 +425,8 @@ def _register_form(request, draft):
     if request.method == "POST":
         # a wrong or missing answer uses up the picture either way
         request.session.pop(captcha.SESSION_KEY, None)
-    return render(request, "cabinets/register.html", {"stage": "form", "form": form, "draft": draft})
+    return render(request, "cabinets/register.html", {"stage": "form", "form": form, "draft": draft},
+                  status=ratelimits.refused_status(request))
 
 
 def _register_sign_agreement(request, draft):
@@ -428,26 +450,28 @@ def _register_confirm(request, draft):
     action = request.POST.get("action")
     if request.method == "POST" and action in ("resend_email", "resend_sms"):
         try:
+            ratelimits.ip_attempt(request, "otp-send-ip")
             services.registration_code_send(draft=draft, channel="email" if action == "resend_email" else "sms")
-        except OtpError as exc:
+        except (OtpError, ratelimits.Limited) as exc:
             form = ConfirmForm(data={})
             form.is_valid()
             form.add_error("email_code" if action == "resend_email" else "sms_code", exc.message)
         else:
             messages.info(request, gettext("A new code has been sent."))
-    elif form.is_bound and form.is_valid():
+    elif form.is_bound and form.is_valid() and not _ip_refused(request, "register-ip", form):
         errors = services.registration_confirm(draft=draft, email_code=form.cleaned_data["email_code"],
                                                sms_code=form.cleaned_data["sms_code"])
         for field, message in errors.items():
             form.add_error(field, message)
         if not errors:
             return redirect("cabinets:register")
-    return render(request, "cabinets/register.html", {"stage": "confirm", "form": form, "draft": draft})
+    return render(request, "cabinets/register.html", {"stage": "confirm", "form": form, "draft": draft},
+                  status=ratelimits.refused_status(request))
 
 
 def _register_password(request, draft):
     form = NewPasswordForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not _ip_refused(request, "register-ip", form):
         try:
             user = services.registration_complete(draft=draft, password=form.cleaned_data["password1"],
                                                   password2=form.cleaned_data["password2"])
@@ -457,7 +481,8 @@ def _register_password(request, draft):
             request.session.pop("registration", None)
             messages.success(request, gettext("Registration is complete. Welcome to the personal cabinet!"))
             return _after_login(request, user)
-    return render(request, "cabinets/register.html", _password_context({"stage": "password", "form": form, "draft": draft}))
+    return render(request, "cabinets/register.html", _password_context({"stage": "password", "form": form, "draft": draft}),
+                  status=ratelimits.refused_status(request))
 
 
 @never_cache

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "homeportal.middleware.SecurityHeadersMiddleware",
     "homeportal.middleware.IdleTimeoutMiddleware",
+    "homeportal.ratelimits.RateLimitMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -203,6 +204,32 @@ AXES_LOCKOUT_CALLABLE = "cabinets.views.axes_lockout_response"
 # Lockout is per BIN, as the cabinet's rule says; an IP-wide lockout would lock out every
 # company behind one proxy, so axes' advice to add ip_address is declined on purpose.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_CLIENT_IP_CALLABLE = "homeportal.ratelimits.axes_client_ip"
+
+# --- Abuse limits per client IP and per account (homeportal/ratelimits.py, docs/security.md) ----
+# The client IP is REMOTE_ADDR unless the portal stands behind this many reverse proxies that
+# each append to X-Forwarded-For (then the N-th address from the right); 0 = no trusted proxy.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+RATE_LIMIT_STORAGE_URI = env.str("RATE_LIMIT_STORAGE_URI", default=REDIS_URL or "memory://")
+RATE_LIMITS = {
+    # every credential try on the login page (password, e-mail code, key, QR start) from one IP
+    "login-ip": "30/15minutes",
+    # one-time code requests (login, reset, registration, profile) from one IP / to one recipient
+    "otp-send-ip": "20/hour",
+    "otp-send-account": "5/hour",
+    # wrong one-time codes for one recipient and purpose, across codes: then locked for an hour
+    "otp-fail-account": {"rate": "10/hour", "lock": "1/hour"},
+    # password reset tries (code + new password, ЭЦП) from one IP
+    "reset-ip": "20/hour",
+    # registration tries (key, contacts, codes, password) from one IP; starts per BIN
+    "register-ip": "30/hour",
+    "register-account": "10/hour",
+    # wrong passwords of one key file (login, reset, registration by ЭЦП): then locked for an hour
+    "eds-key-fail": {"rate": "10/hour", "lock": "1/hour"},
+    # the public verifier (page and API) per IP and per signed-in user
+    "verify-ip": "20/10minutes",
+    "verify-account": "20/10minutes",
+}
 
 # --- i18n -----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "ru"

@@ -335,8 +335,25 @@ def verify_page(request):
     if request.method == "POST" and _declared_too_large(request):
         return render(request, "signing/verify.html", {"form": _form_with_file_error(_too_large_message()),
                                                        "report": None}, status=413)
+    if request.method == "POST" and (limited := _verify_limited(request)):
+        return render(request, "signing/verify.html", {"form": _form_with_file_error(limited.message), "report": None},
+                      status=429)
     _verify_upload_handlers(request)
     return _verify_page(request)
+
+
+def _verify_limited(request):
+    """Per client IP and per signed-in user (homeportal.ratelimits, RATE_LIMITS["verify-*"]);
+    checked before a byte of the body is read. Returns the refusal or None."""
+    from homeportal import ratelimits
+
+    try:
+        ratelimits.ip_attempt(request, "verify-ip")
+        if request.user.is_authenticated:
+            ratelimits.attempt("verify-account", str(request.user.pk))
+    except ratelimits.Limited as exc:
+        return exc
+    return None
 
 
 @csrf_protect
@@ -369,6 +386,9 @@ def verify_api(request):
     """POST multipart: file (PDF or CMS) [+ data for a detached CMS] -> JSON report."""
     if _declared_too_large(request):
         return JsonResponse({"error": _too_large_message()}, status=413, json_dumps_params={"ensure_ascii": False})
+    if limited := _verify_limited(request):
+        return JsonResponse({"error": limited.message, "retry_after": limited.retry_after}, status=429,
+                            json_dumps_params={"ensure_ascii": False})
     _verify_upload_handlers(request)
     upload = request.FILES.get("file")
     if request.upload_too_large:
