@@ -4,6 +4,7 @@
 import datetime
 
 from django.utils import timezone
+from django.utils.translation import pgettext, pgettext_lazy
 
 from cabinets.models import Contract, Organization
 
@@ -43,7 +44,7 @@ def _categories() -> None:
                                                 is_required=required, sort_order=i)
 
 
-def _kzhk_pdf(appeal: Appeal, title: str, lines: list[str]) -> bytes:
+def _kzhk_pdf(appeal: Appeal, title, lines: list) -> bytes:
     try:
         return services.kzhk_document_pdf(appeal=appeal, title=title, lines=lines)
     except Exception:  # noqa: BLE001 - the demo still works without the test PKI / WeasyPrint
@@ -51,14 +52,14 @@ def _kzhk_pdf(appeal: Appeal, title: str, lines: list[str]) -> bytes:
 
 
 def _ds_pdf(appeal: Appeal) -> bytes:
+    def agreed():
+        return pgettext("pdf", "The parties to contract № %(number)s have agreed: %(subject)s — «%(value)s».") % {
+            "number": appeal.contract.number, "subject": appeal.change_subject or appeal.other_text,
+            "value": appeal.value_to}
+
     try:
-        return services._pdf_render(template_name="appeals/pdf/document.html", context={
-            "title": "Дополнительное соглашение", "organization": appeal.organization.name_ru,
-            "bin": appeal.organization.bin, "contract_number": appeal.contract.number,
-            "contract_date": appeal.contract.signed_on,
-            "lines": [f"Стороны договора № {appeal.contract.number} пришли к соглашению: "
-                      f"{appeal.change_subject or appeal.other_text} — «{appeal.value_to}»."],
-        })
+        return services.kzhk_document_render(appeal=appeal, title=pgettext_lazy("pdf", "Supplementary agreement"),
+                                             lines=[agreed])
     except Exception:  # noqa: BLE001
         return MINIMAL_PDF
 
@@ -88,8 +89,8 @@ def _appeal(company, contract, category, status_path, **fields) -> Appeal:
             S.IN_REVIEW: {"executor_name": "Сапарова Айгерим Болатовна", "internal_number": f"ВН-{appeal.pk:04d}"},
             S.REVISION: {"revision_deadline": (timezone.localdate() + datetime.timedelta(days=5)).isoformat(),
                          "document": services.Document("Уведомление о доработке.pdf", _kzhk_pdf(
-                             appeal, "Уведомление о необходимости доработки обращения",
-                             ["Приложите заключение инжиниринговой компании."]))},
+                             appeal, pgettext_lazy("pdf", "Notice that the appeal needs to be revised"),
+                             [pgettext_lazy("pdf", "Attach the engineering company's conclusion.")]))},
             S.APPROVED: {},
             S.DS_APPLICANT_SIGNING: {"document": services.Document("Дополнительное соглашение.pdf", _ds_pdf(appeal))},
         }[target]

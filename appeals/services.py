@@ -23,7 +23,7 @@ from cabinets.services import notify_both_languages
 from homeportal import workflow
 from homeportal.files import stored_first
 from homeportal.history import KZHK_ACTOR
-from homeportal.i18n import in_both_languages
+from homeportal.i18n import in_both_languages, language_of
 
 from . import transitions
 from .models import (
@@ -276,7 +276,7 @@ def appeal_sign_start(*, appeal: Appeal, user, consent: bool):
     if errors:
         raise AppealError(pgettext("appeals", "Fill in the required fields and upload the required documents."), field=None,
                           code="incomplete")
-    pdf = appeal_pdf(appeal=appeal)
+    pdf = appeal_pdf(appeal=appeal, language=language_of(user))
     title_ru, title_kk = in_both_languages(lambda: pgettext("appeals", "Appeal to JSC «KZhK» on contract %(number)s") % {
         "number": appeal.contract.number})
     return _signing_request_create(
@@ -288,10 +288,12 @@ def appeal_sign_start(*, appeal: Appeal, user, consent: bool):
     )
 
 
-def appeal_pdf(*, appeal: Appeal) -> bytes:
+def appeal_pdf(*, appeal: Appeal, language: str = "ru") -> bytes:
+    """The appeal as the applicant signs it, in the signer's language (the applicant's own
+    statement: a Kazakh-speaking applicant files it in Kazakh; docs/accessibility.md)."""
     from . import selectors
 
-    with translation.override("ru"):
+    with translation.override(language):
         context = {"appeal": appeal, "files": list(appeal.files.select_related("document")),
                    "fields": selectors.appeal_field_rows(appeal)}
         return _pdf_render(template_name="appeals/pdf/appeal.html", context=context)
@@ -542,14 +544,21 @@ def appeal_transition(
                                now=now)
 
 
-def kzhk_document_pdf(*, appeal: Appeal, title: str, lines: list[str]) -> bytes:
+def kzhk_document_pdf(*, appeal: Appeal, title, lines: list) -> bytes:
     """A KZhK document for an appeal (notification, ДС draft), PAdES-signed with KZhK's key:
-    used by the demo and by the BPMS mock's stand-in documents."""
-    pdf = _pdf_render(template_name="appeals/pdf/document.html", context={
-        "title": title, "organization": appeal.organization.name_ru, "bin": appeal.organization.bin,
+    used by the demo and by the BPMS mock's stand-in documents. One document for all parties,
+    so Kazakh and Russian side by side: `title` and `lines` are lazy (gettext) strings."""
+    pdf = kzhk_document_render(appeal=appeal, title=title, lines=lines)
+    return _pdf_issue_by_kzhk(pdf=pdf, title=title)
+
+
+def kzhk_document_render(*, appeal: Appeal, title, lines: list) -> bytes:
+    """The unsigned bilingual PDF of kzhk_document_pdf (the ДС draft is signed by the parties first)."""
+    return _pdf_render(template_name="appeals/pdf/document.html", context={
+        "title": title, "organization": appeal.organization.name_ru, "organization_kk": appeal.organization.name_kk,
+        "bin": appeal.organization.bin,
         "contract_number": appeal.contract.number, "contract_date": appeal.contract.signed_on, "lines": lines,
     })
-    return _pdf_issue_by_kzhk(pdf=pdf, title=title)
 
 
 # --- BPMS status feed ------------------------------------------------------------------------------------

@@ -256,6 +256,7 @@ class ConsentType(models.Model):
         return self.name
 
     name = Localized("name")
+    text = Localized("text")
 
 
 class ConsentDocument(models.Model):

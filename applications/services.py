@@ -22,6 +22,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from cabinets.models import Contract, Organization, User
 from cabinets.selectors import legal_entity_lookup
@@ -29,7 +30,7 @@ from cabinets.services import mail_each_in_own_language, notify_both_languages
 from homeportal import workflow
 from homeportal.forms import strip_nul
 from homeportal.history import KZHK_ACTOR, KZHK_BPMS_ACTOR
-from homeportal.i18n import in_both_languages
+from homeportal.i18n import in_both_languages, language_of
 from homeportal.uploads import ALLOWED_TYPES_HELP, sniff_kind
 from homeportal.workflow import Document, StoredDocument
 
@@ -679,7 +680,7 @@ def consent_form(*, application: Application, consent_type: ConsentType, actor: 
         "application": application, "consent_type": consent_type, "company": application.organization,
         "developer": application.developer, "data": application.data, "now": now,
     }
-    with translation.override("ru"):
+    with translation.override(language_of(actor)):  # the consent is the signer's statement: in their language
         pdf = _pdf_render(template_name="applications/pdf/consent.html", context=context)
     with transaction.atomic():
         doc = ConsentDocument.objects.select_for_update().filter(application=application, consent_type=consent_type).first()
@@ -783,11 +784,12 @@ def application_send_to_moderation(*, application: Application, actor: User, now
     )
 
 
-def application_document_pdf(*, application: Application) -> bytes:
-    """The application as one PDF: what the УК signs."""
+def application_document_pdf(*, application: Application, language: str | None = None) -> bytes:
+    """The application as one PDF: what the УК signs, in the signer's language (`language`, by
+    default the author's)."""
     from .selectors import application_readiness, application_sections
 
-    with translation.override("ru"):
+    with translation.override(language or language_of(application.created_by)):
         sections = application_sections(application)
         return _pdf_render(
             template_name="applications/pdf/application.html",
@@ -841,12 +843,12 @@ def moderation_decide(*, application: Application, moderator: User, items: list[
     review = ModerationReview(application=application, moderator=moderator, decision=decision, items=items, created_at=now)
     stored = None
     if has_remarks:  # rendered, signed and stored before the transaction opens
-        with translation.override("ru"):
+        with translation.override(recipient_language(application)):
             pdf = _pdf_render(
                 template_name="applications/pdf/conclusion.html",
                 context={"application": application, "items": items, "moderator": moderator, "now": now},
             )
-        pdf = _pdf_issue_by_kzhk(pdf=pdf, title="Заключение по результатам модерации")
+        pdf = _pdf_issue_by_kzhk(pdf=pdf, title=pgettext_lazy("pdf", "Conclusion on the moderation results"))
         review.conclusion_pdf.save(f"conclusion-{application.public_id.hex[:8]}.pdf", ContentFile(pdf), save=False)
         stored = StoredDocument(name=review.conclusion_pdf.name.rsplit("/", 1)[-1], path=review.conclusion_pdf.name,
                                 sha256=hashlib.sha256(pdf).hexdigest())
@@ -1059,15 +1061,23 @@ def _default_title(kind: str) -> str:
         return str(DecisionDocument.Kind(kind).label)
 
 
+def recipient_language(application: Application) -> str:
+    """The language of a KZhK document addressed to the applicant (a conclusion, a notice of
+    refusal): its author's, which the ҚАЗ/РУС switch and the profile set."""
+    return language_of(application.created_by)
+
+
 def _decision_pdf(application: Application, template_name: str, *, comment: str, now) -> bytes:
-    with translation.override("ru"):
+    """A decision document: a notice in the recipient's language; the pledge and subsidy
+    agreements (one document for all parties) are bilingual side by side whatever the language."""
+    with translation.override(recipient_language(application)):
         return _pdf_render(template_name=template_name,
                            context={"application": application, "comment": comment, "now": now})
 
 
 def _rejection_notice(application: Application, *, comment: str, now) -> Document:
     pdf = _decision_pdf(application, "applications/pdf/rejection.html", comment=comment, now=now)
-    return Document(name="otkaz.pdf", content=_pdf_issue_by_kzhk(pdf=pdf, title="Уведомление об отказе"))
+    return Document(name="otkaz.pdf", content=_pdf_issue_by_kzhk(pdf=pdf, title=pgettext_lazy("pdf", "Notice of refusal")))
 
 
 def _pledge_agreement(application: Application, *, comment: str, now) -> Document:

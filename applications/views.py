@@ -12,6 +12,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url
@@ -533,7 +534,8 @@ def application_sign(request, public_id):
         messages.error(request, exc.message)
         return redirect("applications:stage", public_id, 4)
     return _signing_response(
-        request, subject=application, document=services.application_document_pdf(application=application),
+        request, subject=application, document=services.application_document_pdf(
+            application=application, language=get_language()),
         filename=f"application-{application.public_id.hex[:8]}.pdf",
         title_ru=application.definition.pdf_title_ru, title_kk=application.definition.pdf_title_kk,
         on_complete="applications:application_signed",
@@ -634,7 +636,7 @@ def invitation_open(request, token):
 def _invitation_document(invitation) -> bytes:
     from django.utils import translation
 
-    with translation.override("ru"):
+    with translation.override(translation.get_language()):  # the developer confirms in the language they read
         return services._pdf_render(
             template_name="applications/pdf/invitation.html",
             context={"invitation": invitation, "record": legal_entity_lookup(bin=invitation.bin), "now": timezone.now()},

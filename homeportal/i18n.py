@@ -38,3 +38,15 @@ def in_both_languages(text) -> tuple[str, str]:
         with translation.override(language):
             out.append(str(text() if callable(text) else text))
     return out[0], out[1]
+
+
+def language_of(user, default: str | None = None) -> str:
+    """The language a document or message for `user` is made in: the user's own (User.language,
+    which the ҚАЗ/РУС switch and the profile set), else `default`, else the site's default."""
+    from django.conf import settings
+
+    languages = dict(settings.LANGUAGES)
+    for candidate in (getattr(user, "language", None), default):
+        if candidate in languages:
+            return candidate
+    return settings.LANGUAGE_CODE
