@@ -362,7 +362,9 @@ SUBSIDY = Service(
     ),
     transitions=transitions.SUBSIDY_TRANSITIONS,
     order=tuple(transitions.SUBSIDY_ORDER),
-    status_labels={Status.DRAFT: _("Being created")},
+    # The issue's status list (seed 001's vocabulary of a KZhK review): «На создании», and a return
+    # for revision is «Заявка рассмотрена, необходимо доработать» whoever returned it.
+    status_labels={Status.DRAFT: _("Being created"), Status.REVISION: _("Application reviewed, revision required")},
 )
 
 SERVICES: dict[str, Service] = {s.code: s for s in (GUARANTEE, SUBSIDY)}

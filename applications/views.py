@@ -1,5 +1,6 @@
-"""Thin views of «Мои заявки» → «Гарантирование». Every object is fetched through a selector
-scoped to the user's organization (another organization's object is a 404)."""
+"""Thin views of «Мои заявки», one set for every service («Гарантирование», «Субсидирование»).
+Every object is fetched through a selector scoped to the user's organization (another
+organization's object is a 404)."""
 
 import io
 from dataclasses import dataclass
@@ -47,6 +48,20 @@ def _organization(request):
 
 def _get(request, public_id):
     return selectors.application_get(organization=_organization(request), public_id=public_id)
+
+
+def legacy_redirect(request, public_id, rest: str):
+    """An address of the old shape `/applications/guarantee/<uuid>/…` → `/applications/<uuid>/…`:
+    permanent, with the query string; a POST keeps its method and body (308)."""
+    from django.http import HttpResponsePermanentRedirect
+
+    url = reverse("applications:history", args=[public_id]).removesuffix("history/") + rest
+    if request.META.get("QUERY_STRING"):
+        url += "?" + request.META["QUERY_STRING"]
+    response = HttpResponsePermanentRedirect(url)
+    if request.method not in ("GET", "HEAD"):
+        response.status_code = 308
+    return response
 
 
 def _redirect(request, url: str):

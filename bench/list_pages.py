@@ -68,7 +68,7 @@ def fill(org, user, n: int) -> dict[str, str]:
     with connection.cursor() as cursor:  # the planner's statistics, as autovacuum keeps them in production
         cursor.execute("ANALYZE")
     return {"appeal history": f"/appeals/{appeal.public_id}/history/",
-            "guarantee history": f"/applications/guarantee/{application.public_id}/history/"}
+            "guarantee history": f"/applications/{application.public_id}/history/"}
 
 
 def measure(client, url: str, repeat: int) -> tuple[float, int, int]:

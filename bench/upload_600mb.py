@@ -2,7 +2,7 @@
 
 Starts the portal under gunicorn (1 sync worker) on its own PostgreSQL database, signs a user of
 an authorised company in (a session row), and streams a 600 MB multipart body to
-/applications/guarantee/<id>/documents/<type>/upload/ with http.client in 1 MiB chunks (the
+/applications/<id>/documents/<type>/upload/ with http.client in 1 MiB chunks (the
 client never holds the file either). Measured:
 
 - the worker's peak memory growth while it receives, content-checks and stores the file
@@ -95,7 +95,7 @@ def prepare() -> dict:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     return {"session": session.session_key, "cookie_name": settings.SESSION_COOKIE_NAME,
-            "url": f"/applications/guarantee/{app.public_id}/documents/{dt.pk}/upload/", "app": app}
+            "url": f"/applications/{app.public_id}/documents/{dt.pk}/upload/", "app": app}
 
 
 def start_server(port: int) -> tuple[subprocess.Popen, int]:

@@ -114,7 +114,7 @@ def test_history_lists_stages_with_downloads(client, company, company_user, regi
 
     client.force_login(company_user)
     page = client.get(reverse("applications:history", args=[app.public_id])).content.decode()
-    downloads = set(re.findall(rf"/applications/guarantee/{app.public_id}/history/(\d+)/file/", page))
+    downloads = set(re.findall(rf"/applications/{app.public_id}/history/(\d+)/file/", page))
     by_event = {str(pk): (event, status) for pk, event, status in app.history.values_list("pk", "event", "status")}
     offered = sorted(by_event[pk] for pk in downloads)
     assert ("status", Status.REVISION) in offered  # moderation's conclusion

@@ -198,3 +198,44 @@ def test_another_services_document_or_consent_is_404(company, company_user, clie
     assert upload.status_code == 404
     form = client.post(reverse("applications:consent_form", args=[app.public_id, guarantee_consent.pk]))
     assert form.status_code == 404 and not app.consents.exists()
+
+
+def test_one_url_shape_for_both_services_and_old_links_lead_there(company, company_user, client):
+    client.force_login(company_user)
+    guarantee = ApplicationFactory(organization=company)
+    subsidy = ApplicationFactory(organization=company, service="subsidy", data=valid_subsidy_data())
+    for app in (guarantee, subsidy):
+        url = reverse("applications:stage", args=[app.public_id, 2])
+        assert url == f"/applications/{app.public_id}/stage/2/"
+        assert client.get(url).status_code == 200
+        # An address of the old shape (sent in e-mails before): permanent, the query kept; a POST keeps its method.
+        old = client.get(f"/applications/guarantee/{app.public_id}/stage/2/?tab=loan")
+        assert (old.status_code, old["Location"]) == (301, f"{url}?tab=loan")
+        post = client.post(f"/applications/guarantee/{app.public_id}/moderation/")
+        assert (post.status_code, post["Location"]) == (308, reverse("applications:send_to_moderation",
+                                                                     args=[app.public_id]))
+    assert client.get("/applications/guarantee/").status_code == 200  # the lists keep their service's address
+    assert client.get("/applications/subsidy/").status_code == 200
+
+
+def test_the_mock_routes_share_one_review_route():
+    from bpms_mock import routes
+
+    common = {"register", "assign", "revision", "reject", "approve"}
+    for kind in ("appeal", "application", "subsidy"):
+        assert common <= set(routes.ROUTES[kind]["actions"]), kind
+    assert routes.ROUTES["application"]["actions"]["approve"]["final"] is True
+    assert "final" not in routes.ROUTES["subsidy"]["actions"]["approve"]
+    assert routes.ROUTES["subsidy"]["autopilot"] == ["register", "assign", "approve", "send_agreement"]
+    assert routes.allowed_actions("subsidy", "subsidy_approved") == ["send_agreement"]
+
+
+@pytest.mark.parametrize(("language", "label"), [("ru", "Заявка рассмотрена, необходимо доработать"),
+                                                 ("kk", "Өтінім қаралды, пысықтау қажет")])
+def test_subsidy_status_names_are_the_issues(language, label):
+    app = ApplicationFactory.build(service="subsidy", status=Status.REVISION)
+    with translation.override(language):
+        assert app.status_label == label
+        names = [definitions.SUBSIDY.status_label(s) for s in (Status.DRAFT, Status.SUBSIDY_APPROVED)]
+    assert names == {"ru": ["На создании", "Заявка одобрена, подготовка договора субсидирования"],
+                     "kk": ["Жасауда", "Өтінім мақұлданды, субсидиялау шарты дайындалуда"]}[language]
