@@ -32,7 +32,14 @@ def _attr(type_: str, value) -> acms.CMSAttribute:
     return acms.CMSAttribute({"type": type_, "values": [value]})
 
 
-def cms_sign(*, data: bytes, key: OpenedKey, signing_time: dt.datetime, attached: bool = False) -> bytes:
+def cms_sign(*, data: bytes | None = None, key: OpenedKey, signing_time: dt.datetime, attached: bool = False,
+             digest: bytes | None = None) -> bytes:
+    """A CAdES-BES CMS over `data`, or over a SHA-256 `digest` the caller computed (a PDF's byte
+    range for PAdES). The portal never calls this with a user's key: the user's browser signs
+    (static/js/signing-keyfile.js, NCALayer); this serves KZhK's own keys, the eGov simulator,
+    the demo seeding and tests."""
+    if digest is None:
+        digest = hashlib.sha256(data).digest()
     cert_bytes = cert_der(key.certificate)
     cert_a = ax509.Certificate.load(cert_bytes)
     ess = tsp.SigningCertificateV2({
@@ -48,7 +55,7 @@ def cms_sign(*, data: bytes, key: OpenedKey, signing_time: dt.datetime, attached
     attrs = [
         _attr("content_type", "data"),
         _attr("signing_time", acms.Time({"utc_time": signing_time.astimezone(dt.UTC).replace(microsecond=0)})),
-        _attr("message_digest", hashlib.sha256(data).digest()),
+        _attr("message_digest", digest),
         _attr("signing_certificate_v2", ess),
     ]
     attrs.sort(key=lambda a: a.dump())  # DER: SET OF sorted by encoding (OpenSSL re-encodes)
@@ -67,7 +74,7 @@ def cms_sign(*, data: bytes, key: OpenedKey, signing_time: dt.datetime, attached
     signed_data = acms.SignedData({
         "version": "v1",
         "digest_algorithms": [{"algorithm": "sha256"}],
-        "encap_content_info": {"content_type": "data", "content": data if attached else None},
+        "encap_content_info": {"content_type": "data", "content": data if attached and data is not None else None},
         "certificates": certs,
         "signer_infos": [signer_info],
     })
@@ -147,19 +154,21 @@ def _find_cert(sd, sid, cms_bytes: bytes) -> tuple[x509.Certificate | None, list
     return chosen, others
 
 
-def cms_verify(*, cms_bytes: bytes, data: bytes | None = None, check_certificates: bool = True) -> CmsContent:
-    """Verifies every SignerInfo against `data` (detached) or the encapsulated content.
+def cms_verify(*, cms_bytes: bytes, data: bytes | None = None, check_certificates: bool = True,
+               digest: bytes | None = None) -> CmsContent:
+    """Verifies every SignerInfo against `data` (detached) or the encapsulated content, or against
+    a precomputed `digest` of the signed content (PAdES: the PDF's byte range).
     Never raises for a bad signature: the result says what is wrong; raises SigningError("not_cms")
     on garbage or a damaged structure (whatever the parsers raise)."""
     try:
-        return _cms_verify(cms_bytes=cms_bytes, data=data, check_certificates=check_certificates)
+        return _cms_verify(cms_bytes=cms_bytes, data=data, check_certificates=check_certificates, digest=digest)
     except SigningError:
         raise
     except Exception as exc:  # parsers raise many kinds on damaged input (InvalidVersion, ParseError, ...)
         raise SigningError("not_cms") from exc
 
 
-def _cms_verify(*, cms_bytes: bytes, data: bytes | None, check_certificates: bool) -> CmsContent:
+def _cms_verify(*, cms_bytes: bytes, data: bytes | None, check_certificates: bool, digest: bytes | None = None) -> CmsContent:
     cms_bytes = _der(cms_bytes)
     sd = _load_signed_data(cms_bytes)
     encap = cms_content(cms_bytes)
@@ -197,7 +206,9 @@ def _cms_verify(*, cms_bytes: bytes, data: bytes | None, check_certificates: boo
                 ess = attr["values"][0]["certs"][0]
                 alg = ess["hash_algorithm"]["algorithm"].native
                 cert_hash_ok = hashlib.new(alg, cert_der(cert)).digest() == ess["cert_hash"].native
-        if content is not None and hash_fn is not None and message_digest is not None:
+        if digest is not None:
+            intact = digest_alg == "sha256" and message_digest == digest
+        elif content is not None and hash_fn is not None and message_digest is not None:
             intact = hash_fn(content).digest() == message_digest
         if cert is not None and isinstance(cert.public_key(), rsa.RSAPublicKey) and len(attrs):
             to_verify = signed_attrs_der

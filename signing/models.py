@@ -91,6 +91,9 @@ class SigningRequest(models.Model):
     on_complete = models.CharField(max_length=200, blank=True)
     return_url = models.CharField(max_length=500)
     signer_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    # SHA-256 of the session key of the browser that may sign (login, registration and password
+    # reset challenges): any other browser gets 404. Blank: not bound to a session.
+    session_sha256 = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
@@ -102,6 +105,25 @@ class SigningRequest(models.Model):
 
     def __str__(self):
         return f"{self.title_ru} ({self.status})"
+
+
+class PadesPreparation(models.Model):
+    """The server half of an interrupted PAdES signature (pyHanko): the PDF with its empty
+    signature placeholder and the /ByteRange digest the browser signs. The CMS that comes back
+    is embedded into exactly this PDF, and only while `base_sha256` is still the document's
+    current revision."""
+
+    signing_request = models.ForeignKey(SigningRequest, on_delete=models.CASCADE, related_name="pades_preparations")
+    base_sha256 = models.CharField(max_length=64)
+    prepared_pdf = models.BinaryField()
+    digest = models.BinaryField()
+    region_start = models.BigIntegerField()
+    region_end = models.BigIntegerField()
+    field_name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"PAdES preparation {self.pk} of {self.signing_request_id}"
 
 
 class Signature(models.Model):

@@ -110,6 +110,59 @@ def pdf_sign(*, pdf: bytes, key: OpenedKey, field_name: str, reason: str = "") -
     return out.getvalue()
 
 
+PADES_RESERVED = 65536  # hex digits reserved for the signer's CMS (32 KB DER: chain + TSA token fit)
+
+
+@dataclass
+class PreparedPdf:
+    """A PDF with an empty PAdES signature placeholder and the SHA-256 of its /ByteRange: what the
+    signer's browser signs (pyHanko's interrupted signing); kept server-side until the CMS comes."""
+
+    pdf: bytes
+    digest: bytes
+    region_start: int
+    region_end: int
+    field_name: str
+
+
+def pdf_prepare_signature(*, pdf: bytes, field_name: str, reason: str = "") -> PreparedPdf:
+    """Adds a signature field with a placeholder (an incremental update) and digests the byte
+    range. No key and no network: the certificate is the signer's, known only when the CMS comes."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    existing = {name for name, *_ in fields.enumerate_sig_fields(writer.prev)}
+    name, n = field_name, 1
+    while name in existing:
+        n += 1
+        name = f"{field_name}_{n}"
+    meta = signers.PdfSignatureMetadata(field_name=name, md_algorithm="sha256",
+                                        subfilter=fields.SigSeedSubFilter.PADES, reason=reason[:200] or None)
+    external = signers.ExternalSigner(signing_cert=None, cert_registry=None, signature_value=bytes(256))
+    pdf_signer = signers.PdfSigner(meta, signer=external, new_field_spec=fields.SigFieldSpec(name))
+    prepared, _tbs, out = _off_event_loop(lambda: asyncio.run(
+        pdf_signer.async_digest_doc_for_signing(writer, bytes_reserved=PADES_RESERVED)))
+    return PreparedPdf(pdf=out.getvalue(), digest=prepared.document_digest,
+                       region_start=prepared.reserved_region_start, region_end=prepared.reserved_region_end,
+                       field_name=name)
+
+
+def pdf_embed_signature(*, prepared: PreparedPdf, cms: bytes) -> bytes:
+    """Puts the signer's CMS into the placeholder of a prepared PDF (pyHanko's finish_signing).
+    Raises ValueError when it does not fit."""
+    from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
+    from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
+
+    if len(cms) * 2 > prepared.region_end - prepared.region_start - 2:
+        raise ValueError("the CMS does not fit the reserved space")
+    out = io.BytesIO(prepared.pdf)
+    digest = PreparedByteRangeDigest(document_digest=prepared.digest, reserved_region_start=prepared.region_start,
+                                     reserved_region_end=prepared.region_end)
+    PdfTBSDocument.finish_signing(out, digest, cms)
+    return out.getvalue()
+
+
 def kzhk_opened_key() -> OpenedKey:
     """KZhK's key, opened once per process (and again only when the key file changes)."""
     data, password = pki.kzhk_key()

@@ -14,12 +14,21 @@ STATUS_SIGNED = pgettext_lazy("signature table status", "Signed")
 STATUS_NOT_SIGNED = pgettext_lazy("signature table status", "Not signed")
 
 
-def signing_request_for(*, public_id, user) -> SigningRequest:
+def signing_request_for(*, public_id, user, session=None) -> SigningRequest:
     """The request if this browser may sign it: its signer_user, or a member of its organization;
-    requests with neither (registration, invitations) are reachable by their unguessable id only."""
+    requests with neither (registration, invitations) are reachable by their unguessable id only;
+    a request bound to a browser session (login, registration, password-reset challenges) only
+    from that session."""
+    import hashlib
+    import hmac
+
     sr = SigningRequest.objects.select_related("organization").filter(public_id=public_id).first()
     if sr is None:
         raise Http404
+    if sr.session_sha256:
+        key = getattr(session, "session_key", None) or ""
+        if not key or not hmac.compare_digest(hashlib.sha256(key.encode()).hexdigest(), sr.session_sha256):
+            raise Http404
     if sr.signer_user_id:
         if not user.is_authenticated or user.pk != sr.signer_user_id:
             raise Http404
@@ -119,3 +128,19 @@ def verification_report_for(*, public_id):
     from .models import VerificationReport
 
     return get_object_or_404(VerificationReport.objects.defer("pdf"), public_id=public_id)
+
+
+def signature_certificate_info(*, signature_id):
+    """The signer's CertificateInfo from a stored signature's CMS (its certificate), or None."""
+    from .certs import certificate_info
+    from .cms import _der, _find_cert
+
+    cms_bytes = Signature.objects.filter(pk=signature_id).values_list("cms", flat=True).first() if signature_id else None
+    if not cms_bytes:
+        return None
+    from asn1crypto import cms as acms
+
+    der = _der(bytes(cms_bytes))
+    sd = acms.ContentInfo.load(der)["content"]
+    cert, others = _find_cert(sd, sd["signer_infos"][0]["sid"], der)
+    return certificate_info(cert, others) if cert is not None else None

@@ -1,5 +1,6 @@
-"""Signing services: the only code that writes signing state. Keys and passwords stay in memory
-for the duration of one call and are never stored, cached or logged."""
+"""Signing services: the only code that writes signing state. The user's key never reaches the
+server: the browser signs (the key file in the page, or NCALayer) what signing_request_to_sign
+returns and sends only the CMS to signing_request_submit."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from .certs import (  # noqa: F401 - the public contract re-exports these
 from .cms import cms_content, cms_sign, cms_verify  # noqa: F401
 from .completion import completion_name, completion_run
 from .models import (
+    PadesPreparation,
     QrSession,
     Signature,
     SignedDocument,
@@ -111,10 +113,11 @@ def signing_request_create(
     mime_type: str = "application/pdf",
     expires_in: dt.timedelta | None = None,
     now: dt.datetime | None = None,
+    session=None,
 ) -> SigningRequest:
     """A request to sign `document` (or to prove key possession, purpose="auth"). Show it with
     signing.views.signing_modal_response(request, signing_request). Valid for `expires_in`
-    (default 24 h)."""
+    (default 24 h). With `session` (request.session) only that browser session may sign it."""
     now = now or timezone.now()
     on_complete = completion_name(on_complete)  # a registered completion (signing.completion), or ValueError
     if signed_document is not None and not required_bin and organization is not None:
@@ -128,7 +131,15 @@ def signing_request_create(
         required_bin=required_bin or "", require_legal_entity=require_legal_entity,
         allowed_roles=sorted(allowed_roles or []), on_complete=on_complete, return_url=return_url,
         signer_user=signer_user, expires_at=now + (expires_in or REQUEST_TTL),
+        session_sha256=session_fingerprint(session) if session is not None else "",
     )
+
+
+def session_fingerprint(session) -> str:
+    """SHA-256 of a browser session's key (the session is saved first if it has none yet)."""
+    if not session.session_key:
+        session.save()
+    return _sha256(session.session_key.encode())
 
 
 def _check_for_request(sr: SigningRequest, info: CertificateInfo, at: dt.datetime) -> CertificateInfo:
@@ -153,53 +164,110 @@ def _ensure_open(sr: SigningRequest, now: dt.datetime) -> None:
         raise SigningError("request_expired", ERR_REQUEST_EXPIRED)
 
 
-def signing_request_sign_with_key(
-    *, signing_request: SigningRequest, p12: bytes, password: str, now: dt.datetime | None = None, request=None
-) -> Signature:
-    """Opens the key in memory, checks the certificate for this request, signs a detached CAdES-BES
-    CMS over the exact document bytes and completes the request."""
-    now = now or timezone.now()
-    _ensure_open(signing_request, now)
-    key = pkcs12_open(data=p12, password=password)
-    _check_for_request(signing_request, key.certificate_info, now)
-    cms_bytes = cms_sign(data=bytes(signing_request.document), key=key, signing_time=now)
-    pades = _pades_for_party(signing_request, key)
-    del key
-    return signing_request_complete(signing_request=signing_request, cms_bytes=cms_bytes,
-                                    method=Signature.Method.ECP, now=now, request=request, pades=pades)
-
-
-def _pades_for_party(sr: SigningRequest, key: OpenedKey) -> tuple[str, bytes] | None:
-    """For a PDF of a multi-party document, the party's PAdES signature too (incremental update on
-    the document's current PAdES revision). Returns (sha256 of the base, new PDF) or None."""
+def _pades_base(sr: SigningRequest) -> bytes | None:
+    """The PDF a party's PAdES signature goes onto (the document's current PAdES revision), or
+    None when the request gets a plain CMS (not a PDF of a multi-party document)."""
     if not sr.signed_document_id or sr.mime_type != "application/pdf":
         return None
-    from .pdf import pdf_sign
-
     doc = SignedDocument.objects.only("document", "pades_pdf").get(pk=sr.signed_document_id)
-    base = bytes(doc.pades_pdf) if doc.pades_pdf else bytes(doc.document)
     if bytes(doc.document) != bytes(sr.document):
         return None
+    return bytes(doc.pades_pdf) if doc.pades_pdf else bytes(doc.document)
+
+
+def signing_request_to_sign(*, signing_request: SigningRequest, now: dt.datetime | None = None) -> dict:
+    """What the signer's browser must sign (the client contract, docs/signing.md):
+    {"dataB64", "digested", "attached", "purpose", "bin", "preparation"}. For a PDF of a
+    multi-party document the server prepares the PAdES signature (pyHanko, interrupted signing)
+    and asks for a CMS over the /ByteRange digest (digested=true, signed attributes); otherwise
+    a detached CMS over the exact document bytes."""
+    from .pdf import pdf_prepare_signature
+
+    now = now or timezone.now()
+    sr = signing_request
+    _ensure_open(sr, now)
+    contract = {"digested": False, "attached": False, "purpose": sr.purpose, "bin": sr.required_bin or "",
+                "preparation": None, "filename": sr.filename}
+    base = _pades_base(sr)
+    prepared = None
+    if base is not None:
+        field = f"Signature_{sr.required_bin or sr.public_id.hex[:12]}"
+        try:
+            prepared = pdf_prepare_signature(pdf=base, field_name=field, reason=sr.title_ru)  # CPU only, no transaction
+        except Exception:  # a PDF pyHanko cannot update: the CMS over the document still records the signature
+            logger.warning("PAdES preparation failed for request %s", sr.public_id, exc_info=True)
+    if prepared is None:
+        return {**contract, "dataB64": base64.b64encode(bytes(sr.document)).decode()}
+    prep = PadesPreparation.objects.create(
+        signing_request=sr, base_sha256=_sha256(base), prepared_pdf=prepared.pdf, digest=prepared.digest,
+        region_start=prepared.region_start, region_end=prepared.region_end, field_name=prepared.field_name)
+    return {**contract, "dataB64": base64.b64encode(prepared.digest).decode(), "digested": True,
+            "preparation": prep.pk}
+
+
+def pades_preparation_for(*, signing_request: SigningRequest, pk) -> PadesPreparation:
+    """The request's own preparation (another request's id is refused as a changed document)."""
+    prep = PadesPreparation.objects.filter(signing_request=signing_request, pk=pk).first() if str(pk).isdigit() else None
+    if prep is None:
+        raise SigningError("document_changed", ERR_DOCUMENT_CHANGED)
+    return prep
+
+
+def signing_request_submit(
+    *, signing_request: SigningRequest, cms_bytes: bytes, preparation_id=None, now: dt.datetime | None = None,
+    request=None,
+) -> Signature:
+    """The browser's CMS for a request (key file in the page or NCALayer): every check of
+    signing_request_complete; for a PAdES preparation the CMS goes into the prepared PDF."""
+    now = now or timezone.now()
+    _ensure_open(signing_request, now)
+    preparation = None
+    if preparation_id not in (None, ""):
+        preparation = pades_preparation_for(signing_request=signing_request, pk=preparation_id)
+    return signing_request_complete(signing_request=signing_request, cms_bytes=cms_bytes, method=Signature.Method.ECP,
+                                    now=now, request=request, preparation=preparation)
+
+
+def _embed_pades(sr: SigningRequest, preparation: PadesPreparation, cms_bytes: bytes, info: CertificateInfo
+                 ) -> tuple[str, bytes]:
+    """The party's PAdES revision: the (time-stamped) CMS in the prepared PDF, verified."""
+    from .pdf import PreparedPdf, pdf_embed_signature
+
+    prepared = PreparedPdf(pdf=bytes(preparation.prepared_pdf), digest=bytes(preparation.digest),
+                           region_start=preparation.region_start, region_end=preparation.region_end,
+                           field_name=preparation.field_name)
     try:
-        signed = pdf_sign(pdf=base, key=key, field_name=f"Signature_{key.certificate_info.bin or key.certificate_info.iin}",
-                          reason=sr.title_ru)
-    except Exception:  # a PDF pyHanko cannot update: the CMS still records the signature
-        logger.warning("PAdES signing failed for request %s", sr.public_id, exc_info=True)
-        return None
-    return _sha256(base), signed
+        signed = pdf_embed_signature(prepared=prepared, cms=cms_bytes)
+        reports = [r for r in pdf_verify(signed) if r.field_name == preparation.field_name]
+    except Exception as exc:
+        logger.warning("PAdES embedding failed for request %s", sr.public_id, exc_info=True)
+        raise SigningError("bad_signature") from exc
+    if len(reports) != 1 or not (reports[0].intact and reports[0].signature_valid and reports[0].covers_document):
+        raise SigningError("bad_signature")
+    if reports[0].info is None or reports[0].info.serial_number != info.serial_number:
+        raise SigningError("bad_signature")
+    return preparation.base_sha256, signed
 
 
-def _verify_for_request(sr: SigningRequest, cms_bytes: bytes, now: dt.datetime) -> CertificateInfo:
+def _verify_for_request(sr: SigningRequest, cms_bytes: bytes, now: dt.datetime,
+                        preparation: PadesPreparation | None = None) -> CertificateInfo:
+    """The CMS signs exactly this request's bytes (or its PAdES digest) and its certificate may
+    sign it: chain, validity, CRL, purpose, legal entity, BIN, roles."""
     document = bytes(sr.document)
-    result = cms_verify(cms_bytes=cms_bytes, data=document, check_certificates=False)
+    if preparation is not None:
+        result = cms_verify(cms_bytes=cms_bytes, digest=bytes(preparation.digest), check_certificates=False)
+    else:
+        result = cms_verify(cms_bytes=cms_bytes, data=document, check_certificates=False)
     if len(result.signatures) != 1:
         raise SigningError("bad_signature")
     encap = cms_content(cms_bytes)
-    if encap is not None and encap != document:
+    if encap is not None and (preparation is not None or encap != document):
         raise SigningError("document_changed", ERR_DOCUMENT_CHANGED)
     sig = result.signatures[0]
     if sig.info is None:
         raise SigningError("untrusted")
+    if sig.signature_valid and not sig.intact:
+        raise SigningError("document_changed", ERR_DOCUMENT_CHANGED)
     if not (sig.intact and sig.signature_valid) or "bad_signature" in sig.problems:
         raise SigningError("bad_signature")
     return _check_for_request(sr, sig.info, now)
@@ -207,13 +275,15 @@ def _verify_for_request(sr: SigningRequest, cms_bytes: bytes, now: dt.datetime) 
 
 def signing_request_complete(
     *, signing_request: SigningRequest, cms_bytes: bytes, method: str, now: dt.datetime | None = None, request=None,
-    pades: tuple[str, bytes] | None = None,
+    preparation: PadesPreparation | None = None,
 ) -> Signature:
     """Verifies a CMS for the request, stores the Signature, runs the request's registered
-    completion (signing.completion) in the same transaction. Raises SigningError."""
+    completion (signing.completion) in the same transaction. With a PAdES `preparation` the CMS
+    (over its digest) is time-stamped, embedded and the PDF verified first. Raises SigningError."""
     now = now or timezone.now()
-    info = _verify_for_request(signing_request, cms_bytes, now)
+    info = _verify_for_request(signing_request, cms_bytes, now, preparation)
     trusted = trust.secure_user_signature(cms_bytes=cms_bytes, purpose=signing_request.purpose)  # TSA + OCSP, no transaction
+    pades = _embed_pades(signing_request, preparation, trusted.cms, info) if preparation is not None else None
     with transaction.atomic():
         sr = SigningRequest.objects.select_for_update().get(pk=signing_request.pk)
         _ensure_open(sr, now)
@@ -519,4 +589,5 @@ def signing_records_purge(*, now: dt.datetime | None = None) -> dict:
     expired = SigningRequest.objects.filter(status=SigningRequest.Status.PENDING, expires_at__lt=now).update(
         status=SigningRequest.Status.EXPIRED, document=b"")
     qr, _ = QrSession.objects.filter(expires_at__lt=now - dt.timedelta(days=1)).delete()
-    return {"requests_expired": expired, "qr_sessions_deleted": qr}
+    preps, _ = PadesPreparation.objects.filter(created_at__lt=now - dt.timedelta(days=1)).delete()
+    return {"requests_expired": expired, "qr_sessions_deleted": qr, "pades_preparations_deleted": preps}

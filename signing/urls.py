@@ -10,6 +10,7 @@ urlpatterns = [
     path("verify/reports/<uuid:public_id>.pdf", views.verify_report_pdf, name="verify_report"),
     path("r/<uuid:public_id>/", views.request_page, name="request"),
     path("r/<uuid:public_id>/ecp/", views.request_ecp, name="ecp"),
+    path("r/<uuid:public_id>/ecp/to-sign/", views.request_to_sign, name="to_sign"),
     path("r/<uuid:public_id>/qr/", views.request_qr, name="qr"),
     path("r/<uuid:public_id>/qr/<int:session_id>.svg", views.qr_image, name="qr_image"),
     path("r/<uuid:public_id>/qr/<int:session_id>/status/", views.qr_status, name="qr_status"),

@@ -3,6 +3,7 @@ the eGov mobile simulator and the demo signing page."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from urllib.parse import urlsplit
@@ -25,7 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from . import pki, selectors, services
 from .certs import SigningError
-from .forms import CappedUploadHandler, EcpForm, KeyFileUploadHandler, MethodForm, SimulatorForm, VerifyForm
+from .forms import CappedUploadHandler, KeyFileUploadHandler, MethodForm, SimulatorForm, VerifyForm
 from .models import QrSession, SigningRequest
 from .verification import MAX_VERIFY_SIZE, verify_upload
 
@@ -68,7 +69,7 @@ def signing_modal_response(request, signing_request: SigningRequest) -> HttpResp
 @never_cache
 @require_http_methods(["GET", "POST"])
 def request_page(request, public_id):
-    sr = selectors.signing_request_for(public_id=public_id, user=request.user)
+    sr = selectors.signing_request_for(public_id=public_id, user=request.user, session=request.session)
     if sr.status == SigningRequest.Status.COMPLETED:
         return _done(request, sr)
     if request.method == "POST":
@@ -76,41 +77,87 @@ def request_page(request, public_id):
         if form.is_valid():
             if form.cleaned_data["method"] == "qr":
                 return _qr_new(request, sr)
-            return _panel(request, sr, "signing/_ecp.html", {"form": EcpForm()})
+            return _panel(request, sr, "signing/_ecp.html", _ecp_context(request, sr))
         return _panel(request, sr, "signing/_choose.html", {"form": form}, status=400)
     return signing_modal_response(request, sr)
 
 
+MAX_CMS_B64 = 256 * 1024  # a detached CMS with its chain is a few kilobytes
+
+
+def _ecp_context(request, sr: SigningRequest) -> dict:
+    """The ЭЦП panel: the browser signs (NCALayer, else the key file opened in the page); the
+    page gets where to fetch what to sign, where to send the CMS, and its messages in ru/kk."""
+    from django.contrib.staticfiles import finders
+
+    from .certs import ERROR_MESSAGES
+
+    signer = sr.signer_user
+    messages = {code: str(ERROR_MESSAGES[code]) for code in ("not_pkcs12", "wrong_password", "not_rsa")}
+    messages.update({
+        "choose_file": _("Choose the key file (.p12)."), "password": _("Enter the password of the key."),
+        "failed": _("The document could not be signed in the browser. Try again or use eGov QR."),
+        "network": _("The portal does not answer. Check the connection and try again."),
+        "ncalayer_probe": _("Looking for NCALayer on this computer…"),
+        "ncalayer_ready": _("NCALayer is running: the key and its password stay in NCALayer."),
+        "ncalayer_absent": _("NCALayer is not running: sign with the key file below, or start NCALayer and reload the page."),
+        "ncalayer_cancelled": _("Signing was cancelled in NCALayer."),
+        "signing": _("Signing…"),
+    })
+    return {
+        "to_sign_url": reverse("signing:to_sign", args=[sr.public_id]),
+        "submit_url": reverse("signing:ecp", args=[sr.public_id]),
+        "ncalayer_url": getattr(settings, "NCALAYER_URL", "wss://127.0.0.1:13579/"),
+        "has_ncalayer_js": bool(finders.find("js/ncalayer.js")),
+        "signer_iin": getattr(signer, "iin", "") or "",
+        "messages_json": json.dumps(messages, ensure_ascii=False),
+    }
+
+
+def _refusal(err: SigningError) -> JsonResponse:
+    field = "password" if err.code in PASSWORD_FIELD_CODES else "key_file"
+    return JsonResponse({"ok": False, "code": err.code, "message": str(err.message), "field": field}, status=400,
+                        json_dumps_params={"ensure_ascii": False})
+
+
 @never_cache
-@csrf_exempt
-@sensitive_post_parameters("password")
+@require_POST
+def request_to_sign(request, public_id):
+    """POST -> JSON: what the browser signs for this request (signing.services.signing_request_to_sign)."""
+    sr = selectors.signing_request_for(public_id=public_id, user=request.user, session=request.session)
+    try:
+        contract = services.signing_request_to_sign(signing_request=sr)
+    except SigningError as err:
+        return _refusal(err)
+    return JsonResponse({"ok": True, **contract, "locale": request.LANGUAGE_CODE})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
 def request_ecp(request, public_id):
-    # The key file is kept in memory only: swap the upload handlers before the body is read.
-    request.upload_handlers = [KeyFileUploadHandler(request)]
-    return _request_ecp(request, public_id)
-
-
-@csrf_protect
-@sensitive_variables("p12", "password")
-def _request_ecp(request, public_id):
-    sr = selectors.signing_request_for(public_id=public_id, user=request.user)
-    if sr.status == SigningRequest.Status.COMPLETED:
-        return _done(request, sr)
+    """GET: the ЭЦП panel. POST (from the page's script): `cms` (base64 DER) and, for PAdES, the
+    `preparation` id -> JSON {"ok", "redirect"} or the refusal {"ok": false, "code", "message",
+    "field"}. Takes no key file and no password: the key stays in the browser or NCALayer."""
+    sr = selectors.signing_request_for(public_id=public_id, user=request.user, session=request.session)
     if request.method != "POST":
-        return _panel(request, sr, "signing/_ecp.html", {"form": EcpForm()})
-    form = EcpForm(request.POST, request.FILES)
-    if form.is_valid():
-        p12 = form.cleaned_data["key_file"].read()
-        password = form.cleaned_data["password"]
-        try:
-            services.signing_request_sign_with_key(signing_request=sr, p12=p12, password=password, request=request)
-        except SigningError as err:
-            form.add_error("password" if err.code in PASSWORD_FIELD_CODES else "key_file", str(err.message))
-        else:
+        if sr.status == SigningRequest.Status.COMPLETED:
             return _done(request, sr)
-        finally:
-            p12 = password = None
-    return _panel(request, sr, "signing/_ecp.html", {"form": form}, status=400)
+        return _panel(request, sr, "signing/_ecp.html", _ecp_context(request, sr))
+    if sr.status == SigningRequest.Status.COMPLETED:
+        return JsonResponse({"ok": True, "redirect": _safe_return_url(request, sr.return_url)})
+    raw = request.POST.get("cms", "")
+    try:
+        if not raw or len(raw) > MAX_CMS_B64:
+            raise ValueError
+        cms_bytes = base64.b64decode(raw, validate=True)
+    except ValueError:
+        return _refusal(SigningError("not_cms"))
+    try:
+        services.signing_request_submit(signing_request=sr, cms_bytes=cms_bytes,
+                                        preparation_id=request.POST.get("preparation") or None, request=request)
+    except SigningError as err:
+        return _refusal(err)
+    return JsonResponse({"ok": True, "redirect": _safe_return_url(request, sr.return_url)})
 
 
 def _api1_url(request, session: QrSession) -> str:
@@ -142,7 +189,7 @@ def _qr_new(request, sr):
 @require_http_methods(["GET", "POST"])
 def request_qr(request, public_id):
     """A new QR (the first one, or «Получить новый QR-код»)."""
-    sr = selectors.signing_request_for(public_id=public_id, user=request.user)
+    sr = selectors.signing_request_for(public_id=public_id, user=request.user, session=request.session)
     if sr.status == SigningRequest.Status.COMPLETED:
         return _done(request, sr)
     if request.method == "GET":
@@ -154,7 +201,7 @@ def request_qr(request, public_id):
 
 @never_cache
 def qr_image(request, public_id, session_id):
-    sr = selectors.signing_request_for(public_id=public_id, user=request.user)
+    sr = selectors.signing_request_for(public_id=public_id, user=request.user, session=request.session)
     session = selectors.qr_session_for(signing_request=sr, pk=session_id)
     img = qrcode.make("mobileSign:" + _api1_url(request, session), image_factory=qrcode.image.svg.SvgPathImage,
                       box_size=12, border=2)
@@ -165,7 +212,7 @@ def qr_image(request, public_id, session_id):
 
 @never_cache
 def qr_status(request, public_id, session_id):
-    sr = selectors.signing_request_for(public_id=public_id, user=request.user)
+    sr = selectors.signing_request_for(public_id=public_id, user=request.user, session=request.session)
     session = selectors.qr_session_for(signing_request=sr, pk=session_id)
     return render(request, "signing/_qr_status.html", {"sr": sr, "session": session, "expired": session.expires_at <= timezone.now()})
 
@@ -173,7 +220,7 @@ def qr_status(request, public_id, session_id):
 @never_cache
 @require_POST
 def qr_complete(request, public_id, session_id):
-    sr = selectors.signing_request_for(public_id=public_id, user=request.user)
+    sr = selectors.signing_request_for(public_id=public_id, user=request.user, session=request.session)
     if sr.status == SigningRequest.Status.COMPLETED:
         return _done(request, sr)
     session = selectors.qr_session_for(signing_request=sr, pk=session_id)

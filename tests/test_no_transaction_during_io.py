@@ -143,7 +143,7 @@ def test_signing_path(client, company, company_user, registry, catalogue, io_cal
     """A party signs the pledge agreement (ЭЦП): CMS + PAdES, the callback, the outbox send."""
     from signing import pki
     from signing.models import SigningRequest
-    from signing.services import signing_request_sign_with_key
+    from signing.tests.helpers import signing_request_sign_with_key
 
     app = sent_application(company, company_user, catalogue)
     doc = app_services.decision_document_add(application=app, kind=DecisionDocument.Kind.PLEDGE, title="Договор залога",

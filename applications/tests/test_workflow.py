@@ -224,16 +224,13 @@ def test_transition_table_refuses_jumps(company):
 
 
 def sign_with_demo_key(client, response_or_sr, slug):
-    """Complete a signing request with a demo key through signing's ЭЦП view."""
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from signing import pki
+    """Complete a signing request with a demo key as the page does: the CMS made on the "client",
+    posted to signing's ЭЦП endpoint (JSON answer)."""
     from signing.models import SigningRequest
+    from signing.tests.helpers import post_signature
 
     sr = response_or_sr if isinstance(response_or_sr, SigningRequest) else SigningRequest.objects.latest("id")
-    data, password = pki.demo_key(slug)
-    return client.post(reverse("signing:ecp", args=[sr.public_id]),
-                       {"key_file": SimpleUploadedFile("RSA256_key.p12", data), "password": password})
+    return post_signature(client, sr, slug)
 
 
 def test_bpms_events_register_decide_and_bring_documents(client, company, company_user, registry, catalogue):
@@ -281,12 +278,12 @@ def test_pledge_signed_by_both_parties_then_downloadable(client, company, compan
     assert "Сведения о подписи" in page and "Не подписан" in page
     modal = client.post(reverse("applications:decision_sign", args=[app.public_id, doc.pk]))
     assert modal.status_code == 200
-    assert sign_with_demo_key(client, None, "company_head_sign").status_code == 302
+    assert sign_with_demo_key(client, None, "company_head_sign").json()["ok"]
     doc.refresh_from_db()
     assert doc.state == DecisionDocument.State.TO_SIGN
     client.force_login(dev_user)
     client.post(reverse("applications:decision_sign", args=[app.public_id, doc.pk]))
-    assert sign_with_demo_key(client, None, "developer_head_sign").status_code == 302
+    assert sign_with_demo_key(client, None, "developer_head_sign").json()["ok"]
     doc.refresh_from_db()
     assert doc.state == DecisionDocument.State.SIGNED
     response = client.get(url)
@@ -327,8 +324,8 @@ def test_developer_confirms_the_invitation_with_eds_and_gets_a_cabinet(client, c
     assert refused.status_code == 400
     assert not Organization.objects.filter(bin=DEVELOPER_BIN).exists()
     done = sign_with_demo_key(client, None, "developer_head_sign")
-    assert done.status_code == 302 and done["Location"] == reverse("applications:invitation_done", args=[token])
-    page = client.get(done["Location"], follow=True)
+    assert done.status_code == 200 and done.json()["redirect"] == reverse("applications:invitation_done", args=[token])
+    page = client.get(done.json()["redirect"], follow=True)
     developer = Organization.objects.get(bin=DEVELOPER_BIN)
     assert developer.kind == Organization.Kind.DEVELOPER
     assert page.context["user"].organization == developer
@@ -371,7 +368,7 @@ def test_company_sends_the_developer_a_signing_link(client, company, company_use
     link = re.search(r"/signing/r/[0-9a-f-]+/", mail.outbox[0].body).group(0)
     assert client.get(link).status_code == 404  # the УК's user cannot sign the developer's consent
     client.force_login(dev_user)
-    assert sign_with_demo_key(client, None, "developer_head_sign").status_code == 302
+    assert sign_with_demo_key(client, None, "developer_head_sign").json()["ok"]
     assert ConsentDocument.objects.get(application=app, consent_type=ct).signed_at
 
 

@@ -70,7 +70,7 @@ def test_registration_garbage_file(client):
 
 def test_agreement_signed_through_signing_modal(client, demo_key):
     from signing.models import Signature, SigningRequest
-    from signing.services import signing_request_sign_with_key
+    from signing.tests.helpers import signing_request_sign_with_key
 
     data, password = demo_key("company_head_auth")
     _upload(client, "/register/", data, password, action="key")
@@ -88,7 +88,8 @@ def test_agreement_signed_through_signing_modal(client, demo_key):
 
 
 def test_registration_joins_existing_organization_only_by_its_own_certificate(client, demo_key, manifest):
-    from signing.services import SigningError, signing_request_sign_with_key
+    from signing.services import SigningError
+    from signing.tests.helpers import signing_request_sign_with_key
 
     organization = OrganizationFactory(bin=manifest["company_signer_auth"]["bin"])
     UserFactory(organization=organization, iin=manifest["company_head_auth"]["iin"])
@@ -136,7 +137,7 @@ def test_eds_login_refusals(client, demo_key, manifest):
 
 def test_qr_login_through_signing_request(client, demo_key, manifest):
     from signing.models import SigningRequest
-    from signing.services import signing_request_sign_with_key
+    from signing.tests.helpers import signing_request_sign_with_key
 
     person = manifest["company_head_auth"]
     user = UserFactory(organization=OrganizationFactory(bin=person["bin"]), iin=person["iin"])

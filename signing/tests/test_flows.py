@@ -1,4 +1,5 @@
-"""The signing modal, ЭЦП signing, the eGov QR protocol, the signature table, downloads, secrecy."""
+"""The signing modal, ЭЦП signing (the browser's CMS through signing:to_sign / signing:ecp), the eGov
+QR protocol, the signature table, downloads, secrecy."""
 
 import base64
 import json
@@ -10,7 +11,7 @@ from django.db import connection
 from django.urls import reverse
 
 from signing import pki
-from signing.certs import pkcs12_open
+from signing.certs import SigningError, pkcs12_open
 from signing.cms import cms_sign
 from signing.models import QrSession, Signature, SigningRequest
 from signing.selectors import signature_table
@@ -20,11 +21,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _ecp_post(client, sr, slug, password=pki.DEMO_PASSWORD, **extra):
-    from django.core.files.uploadedfile import SimpleUploadedFile
+    from signing.tests.helpers import post_signature
 
-    data, _ = pki.demo_key(slug)
-    return client.post(reverse("signing:ecp", args=[sr.public_id]),
-                       {"key_file": SimpleUploadedFile("RSA256_key.p12", data), "password": password}, **extra)
+    return post_signature(client, sr, slug, password=password, **extra)
 
 
 def test_modal_offers_ecp_and_qr(client, company_user, make_request):
@@ -35,6 +34,9 @@ def test_modal_offers_ecp_and_qr(client, company_user, make_request):
     assert "Подпись документа" in html and "через ЭЦП" in html and "через QR" in html and "Продолжить" in html
     html = client.post(reverse("signing:request", args=[sr.public_id]), {"method": "ecp"}).content.decode()
     assert "Выберите файл" in html and "Отправить форму" in html and "Пожалуйста, используйте ключ RSA" in html
+    assert "Скачать NCALayer" in html and "https://ncl.pki.gov.kz/" in html and "<noscript>" in html
+    assert 'name="key_file"' not in html and 'name="password"' not in html  # nothing of the key is ever posted
+    assert 'enctype="multipart/form-data"' not in html
 
 
 def test_other_users_get_404(client, make_request):
@@ -51,7 +53,7 @@ def test_ecp_signing_completes_and_calls_on_complete(client, company_user, make_
     callbacks.CALLS.clear()
     sr = make_request()
     response = _ecp_post(client, sr, "company_head_sign", HTTP_HX_REQUEST="true")
-    assert response.status_code == 200 and response["HX-Redirect"] == "/done/"
+    assert response.status_code == 200 and response.json() == {"ok": True, "redirect": "/done/"}
     sr.refresh_from_db()
     assert sr.status == SigningRequest.Status.COMPLETED
     sig = Signature.objects.get(signing_request=sr)
@@ -63,12 +65,12 @@ def test_ecp_signing_completes_and_calls_on_complete(client, company_user, make_
     from signing.cms import cms_verify
 
     assert cms_verify(cms_bytes=bytes(sig.cms), data=bytes(sr.document)).signatures[0].ok
-    # a second attempt is refused
-    assert _ecp_post(client, sr, "company_head_sign").status_code == 302
+    # a second attempt is refused: nothing more to sign
+    again = client.post(reverse("signing:to_sign", args=[sr.public_id]))
+    assert again.status_code == 400 and again.json()["code"] == "already_signed"
 
 
 @pytest.mark.parametrize(("slug", "password", "field", "text"), [
-    ("company_head_sign", "wrong", "password", "Неверный пароль"),
     ("expired_sign", pki.DEMO_PASSWORD, "key_file", "истёк"),
     ("revoked_sign", pki.DEMO_PASSWORD, "key_file", "отозван"),
     ("untrusted_sign", pki.DEMO_PASSWORD, "key_file", "доверенным"),
@@ -82,8 +84,8 @@ def test_refusals_show_at_the_field_in_russian(client, company_user, make_reques
     sr = make_request()
     response = _ecp_post(client, sr, slug, password=password)
     assert response.status_code == 400
-    html = response.content.decode()
-    assert f'id="id_{field}_error"' in html and text in html
+    body = response.json()
+    assert body["ok"] is False and body["field"] == field and text in body["message"]
     sr.refresh_from_db()
     assert sr.status == SigningRequest.Status.PENDING and not Signature.objects.exists()
 
@@ -92,8 +94,8 @@ def test_kazakh_message(client, company_user, make_request):
     client.force_login(company_user)
     client.cookies["homeportal_language"] = "kk"
     sr = make_request()
-    html = _ecp_post(client, sr, "revoked_sign", HTTP_ACCEPT_LANGUAGE="kk").content.decode()
-    assert "кері қайтарылған" in html
+    body = _ecp_post(client, sr, "revoked_sign", HTTP_ACCEPT_LANGUAGE="kk").json()
+    assert body["code"] == "revoked" and "кері қайтарылған" in body["message"]
 
 
 def test_key_and_password_are_stored_nowhere(client, company_user, make_request, caplog, settings, tmp_path):
@@ -103,7 +105,8 @@ def test_key_and_password_are_stored_nowhere(client, company_user, make_request,
     secret_password = "Qwerty12"
     p12, _ = pki.demo_key("company_head_sign")
     _ecp_post(client, sr, "company_head_sign")
-    _ecp_post(client, make_request(), "company_head_sign", password="Wrong-Secret-77")
+    with pytest.raises(SigningError):  # a wrong password fails in the browser: nothing is sent
+        _ecp_post(client, make_request(), "company_head_sign", password="Wrong-Secret-77")
     needles_text = [secret_password, "Wrong-Secret-77", base64.b64encode(p12[:48]).decode()]
     needles_bytes = [p12[i:i + 32] for i in range(0, len(p12) - 32, 400)]
     # logs
@@ -273,7 +276,7 @@ def test_download_opens_only_when_every_party_signed(client, company, company_us
     for org, slug in ((company, "company_head_sign"), (developer, "developer_head_sign")):
         sr = signing_request_create(subject=company, document=pdf_bytes, filename="d.pdf", title_ru="Договор",
                                     organization=org, return_url="/", signed_document=doc)
-        from signing.services import signing_request_sign_with_key
+        from signing.tests.helpers import signing_request_sign_with_key
 
         signing_request_sign_with_key(signing_request=sr, p12=pki.demo_key(slug)[0], password=pki.DEMO_PASSWORD)
     rows = signature_table(doc)
@@ -322,9 +325,11 @@ def test_full_page_flow_without_htmx(client, company_user, make_request):
     html = client.get(reverse("signing:request", args=[sr.public_id])).content.decode()
     assert "<html" in html and "modal-backdrop" not in html and "Подпись документа" in html
     html = client.post(reverse("signing:request", args=[sr.public_id]), {"method": "ecp"}).content.decode()
-    assert "<html" in html and "Отправить форму" in html
+    assert "<html" in html and "Отправить форму" in html and "needs JavaScript" not in html
+    assert "JavaScript" in html  # the <noscript> line: signing needs the script, eGov QR stays
     response = _ecp_post(client, sr, "company_signer_sign")
-    assert response.status_code == 302 and response["Location"] == "/done/"
+    assert response.status_code == 200 and response.json()["redirect"] == "/done/"
+    assert client.get(reverse("signing:ecp", args=[sr.public_id])).status_code == 302  # done: back to the page
 
 
 def test_signature_table_is_one_query(company, django_assert_num_queries):
@@ -382,8 +387,9 @@ def test_expired_request_is_refused(client, company_user, make_request):
 
     client.force_login(company_user)
     sr = make_request(expires_in=dt.timedelta(seconds=-1))
-    html = _ecp_post(client, sr, "company_head_sign").content.decode()
-    assert "Срок запроса на подписание истёк" in html and not Signature.objects.exists()
+    body = _ecp_post(client, sr, "company_head_sign").json()
+    assert body["code"] == "request_expired" and "Срок запроса на подписание истёк" in body["message"]
+    assert not Signature.objects.exists()
 
 
 def test_purge_expires_abandoned_requests_and_old_qr_sessions(client, company_user, make_request):
@@ -398,7 +404,8 @@ def test_purge_expires_abandoned_requests_and_old_qr_sessions(client, company_us
     _qr_start(client, old)
     later = timezone.now() + dt.timedelta(days=2)
     SigningRequest.objects.filter(pk=fresh.pk).update(expires_at=later + dt.timedelta(days=1))
-    assert signing_records_purge(now=later) == {"requests_expired": 1, "qr_sessions_deleted": 1}
+    assert signing_records_purge(now=later) == {"requests_expired": 1, "qr_sessions_deleted": 1,
+                                                "pades_preparations_deleted": 0}
     old.refresh_from_db()
     fresh.refresh_from_db()
     assert old.status == "expired" and bytes(old.document) == b"" and fresh.status == "pending"

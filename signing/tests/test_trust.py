@@ -133,7 +133,7 @@ def test_user_certificates_point_at_the_nca_services():
 # --- every user signature: CAdES-T + OCSP on arrival ------------------------------------------------
 
 def test_flow_time_stamps_the_signature_and_keeps_the_ocsp_response(make_request, demo_key):
-    from signing.services import signing_request_sign_with_key
+    from signing.tests.helpers import signing_request_sign_with_key
 
     sr = make_request()
     sig = signing_request_sign_with_key(signing_request=sr, p12=demo_key("company_head_sign")[0],
@@ -600,7 +600,7 @@ def test_changes_after_the_last_signature_are_reported(corpus):
 
 def test_party_pades_signature_is_b_t(make_request, pdf_bytes, demo_key):
     from signing.models import SignedDocument
-    from signing.services import signing_request_sign_with_key
+    from signing.tests.helpers import signing_request_sign_with_key
 
     sr = make_request(document=pdf_bytes)
     signing_request_sign_with_key(signing_request=sr, p12=demo_key("company_head_sign")[0], password=pki.DEMO_PASSWORD)

@@ -1,4 +1,9 @@
-/* Signing modal: the QR countdown «Получить новый QR-код через 09:59». Loaded by each signing panel; runs once. */
+/* Signing modal: the QR countdown «Получить новый QR-код через 09:59», and the ЭЦП panel, where the
+ * browser signs (issue #11): NCALayer when window.HomeportalSigners.ncalayer is there and running
+ * (static/js/ncalayer.js), else the key file opened in the page
+ * (window.HomeportalSigners.keyfile, static/js/signing-keyfile.js). Either way the page fetches
+ * what to sign, gets a CMS from the signer and posts only the CMS; the key file and its password
+ * are never sent. Loaded by each signing panel; runs once. */
 (function () {
   "use strict";
   if (window.__homeportalSigning) return;
@@ -29,4 +34,151 @@
     }
   }
   setInterval(tick, 1000);
+
+  // --- ЭЦП: the browser signs --------------------------------------------------------------------
+  var NCALAYER_PROBE_MS = 1500;
+
+  function signers() { return window.HomeportalSigners || {}; }
+
+  function csrf(panel) {
+    var input = panel.querySelector("[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function post(panel, url, params) {
+    var body = new URLSearchParams();
+    Object.keys(params || {}).forEach(function (k) { if (params[k] !== null && params[k] !== undefined) body.append(k, params[k]); });
+    return fetch(url, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: {"X-CSRFToken": csrf(panel), "X-Requested-With": "XMLHttpRequest", "Accept": "application/json"},
+    }).then(function (r) {
+      return r.json().catch(function () { return {ok: false, code: "network"}; });
+    }, function () { return {ok: false, code: "network"}; });
+  }
+
+  function clearErrors(panel) {
+    var old = panel.querySelectorAll("[data-signing-error]");
+    for (var i = 0; i < old.length; i++) old[i].parentNode.removeChild(old[i]);
+    var fields = panel.querySelectorAll(".field.has-error");
+    for (var j = 0; j < fields.length; j++) fields[j].classList.remove("has-error");
+  }
+
+  function showError(panel, field, text) {
+    var input = panel.querySelector(field === "password" ? "#id_password" : "#id_key_file");
+    var p = document.createElement("p");
+    p.className = "field-error";
+    p.setAttribute("role", "alert");
+    p.setAttribute("data-signing-error", "");
+    if (input && !input.closest("[hidden]")) {
+      p.id = input.id + "_error";
+      input.closest(".field").classList.add("has-error");
+      input.closest(".field").appendChild(p);
+      input.setAttribute("aria-describedby", p.id);
+    } else {
+      p.id = "id_signing_error";
+      var box = panel.querySelector("[data-ncalayer-box]") || panel;
+      box.appendChild(p);
+    }
+    p.textContent = text;
+  }
+
+  function busy(panel, on) {
+    var buttons = panel.querySelectorAll("button");
+    for (var i = 0; i < buttons.length; i++) buttons[i].disabled = on;
+    panel.toggleAttribute("aria-busy", on);
+  }
+
+  /* One signing: what to sign from the portal, a CMS from `signer`, the CMS back to the portal. */
+  function signWith(panel, signer, extra, field) {
+    var msg = JSON.parse(panel.getAttribute("data-messages") || "{}");
+    clearErrors(panel);
+    busy(panel, true);
+    var fail = function (code, message, where) {
+      busy(panel, false);
+      showError(panel, where || (code === "wrong_password" ? "password" : field), message || msg[code] || msg.failed);
+    };
+    return post(panel, panel.getAttribute("data-to-sign-url"), {}).then(function (contract) {
+      if (!contract.ok) return fail(contract.code, contract.message, contract.field);
+      var opts = {
+        dataB64: contract.dataB64, digested: !!contract.digested, attached: !!contract.attached,
+        purpose: contract.purpose, bin: contract.bin || "", iin: panel.getAttribute("data-iin") || "",
+        locale: panel.getAttribute("data-locale") === "kk" ? "kk" : "ru",
+      };
+      Object.keys(extra || {}).forEach(function (k) { opts[k] = extra[k]; });
+      return signer.signCms(opts).then(function (cms) {
+        return post(panel, panel.getAttribute("data-submit-url"), {cms: cms, preparation: contract.preparation});
+      }).then(function (answer) {
+        if (answer.ok) { window.location.assign(answer.redirect); return; }
+        fail(answer.code, answer.message, answer.field);
+      }, function (err) {
+        var code = (err && err.code) || "failed";
+        if (code === "cancelled") code = "ncalayer_cancelled";
+        fail(code, null);
+      });
+    });
+  }
+
+  function showKeyFile(panel) {
+    var form = panel.querySelector("[data-keyfile-form]");
+    if (form) form.hidden = false;
+  }
+
+  function setupNcalayer(panel, msg) {
+    var status = panel.querySelector("[data-ncalayer-status]");
+    var box = panel.querySelector("[data-ncalayer-box]");
+    var say = function (text) { if (status) { status.hidden = false; status.textContent = text; } };
+    var started = Date.now();
+    (function wait() {  // ncalayer.js may still be loading after an htmx swap
+      var nca = signers().ncalayer;
+      if (!nca && panel.hasAttribute("data-ncalayer-js") && Date.now() - started < NCALAYER_PROBE_MS) {
+        setTimeout(wait, 50);
+        return;
+      }
+      if (!nca || typeof nca.probe !== "function") { showKeyFile(panel); return; }
+      say(msg.ncalayer_probe);
+      Promise.resolve().then(function () { return nca.probe(NCALAYER_PROBE_MS); }).then(function (running) {
+        if (!running) { say(msg.ncalayer_absent); showKeyFile(panel); return; }
+        say(msg.ncalayer_ready);
+        if (box) box.hidden = false;
+      }, function () { say(msg.ncalayer_absent); showKeyFile(panel); });
+    })();
+  }
+
+  function initPanel(panel) {
+    if (panel.hasAttribute("data-ready")) return;
+    panel.setAttribute("data-ready", "");
+    var msg = JSON.parse(panel.getAttribute("data-messages") || "{}");
+    var form = panel.querySelector("[data-keyfile-form]");
+    if (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        clearErrors(panel);
+        var fileInput = form.querySelector("#id_key_file"), password = form.querySelector("#id_password");
+        var file = fileInput && fileInput.files && fileInput.files[0];
+        if (!file) { showError(panel, "key_file", msg.choose_file); return; }
+        if (!password.value) { showError(panel, "password", msg.password); return; }
+        var keyfile = signers().keyfile;
+        if (!keyfile) { showError(panel, "key_file", msg.failed); return; }
+        signWith(panel, keyfile, {file: file, password: password.value}, "key_file").then(function () {
+          password.value = "";
+        });
+      });
+    }
+    var ncaButton = panel.querySelector("[data-ncalayer-sign]");
+    if (ncaButton) {
+      ncaButton.addEventListener("click", function () { signWith(panel, signers().ncalayer, {}, "ncalayer"); });
+    }
+    var useFile = panel.querySelector("[data-use-keyfile]");
+    if (useFile) useFile.addEventListener("click", function (e) { e.preventDefault(); showKeyFile(panel); });
+    setupNcalayer(panel, msg);
+  }
+
+  function initAll(root) {
+    var panels = (root || document).querySelectorAll ? (root || document).querySelectorAll("[data-signing-ecp]") : [];
+    for (var i = 0; i < panels.length; i++) initPanel(panels[i]);
+  }
+  window.HomeportalSigning = {init: initAll};
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { initAll(document); });
+  else initAll(document);
+  document.addEventListener("htmx:load", function (e) { initAll(e.target && e.target.parentNode ? e.target.parentNode : document); });
 })();
