@@ -14,4 +14,5 @@ def portal(request):
         # home tile), and only once however many places do.
         "unread_notifications": cache(lambda: unread_notification_count(organization=organization)) if organization else 0,
         "dev_outbox_enabled": settings.DEV_OUTBOX_ENABLED,
+        "ncalayer_url": settings.NCALAYER_URL,  # <body data-ncalayer-url>, read by static/js/ncalayer.js
     }

@@ -331,6 +331,9 @@ SIGNING_CRL_BASE_URL = env.str("SIGNING_CRL_BASE_URL", default="")
 SIGNING_TRUST_TIMEOUT = env.float("SIGNING_TRUST_TIMEOUT", default=5.0)  # seconds per HTTP call
 SIGNING_TSA_ATTEMPTS = env.int("SIGNING_TSA_ATTEMPTS", default=3)
 SIGNING_ARCHIVE_RENEW_DAYS = env.int("SIGNING_ARCHIVE_RENEW_DAYS", default=365)  # before the TSA cert expires
+# NCALayer on the user's machine (docs/signing.md, NCALayer): the page's WebSocket goes there. The real
+# NCALayer listens on wss://127.0.0.1:13579/; `make run` and the tests start ncalayer_emulator on it.
+NCALAYER_URL = env.str("NCALAYER_URL", default="wss://127.0.0.1:13579/")
 BPMS_BASE_URL = env.str("BPMS_BASE_URL", default="http://127.0.0.1:8090")
 # The dev defaults are what the mock uses; production refuses them (homeportal.E002/E003).
 BPMS_API_TOKEN = env.str("BPMS_API_TOKEN", default="dev-bpms-token" if DEBUG else "")
@@ -356,8 +359,18 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
+
+def _ws_origin(url):
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("ws", "wss") and parts.netloc else ""
+
+
+# connect-src: the page itself and NCALayer's WebSocket (nothing else; no CDN).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    f"connect-src 'self' {_ws_origin(NCALAYER_URL)}".rstrip() + "; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"
 )
 if not DEBUG:
