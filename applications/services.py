@@ -676,6 +676,9 @@ def consent_form(*, application: Application, consent_type: ConsentType, actor: 
     """«Сформировать согласие»: render the consent as PDF from the application's data."""
     now = now or timezone.now()
     _require_editable(application)
+    # The developer forms only its own consents; the УК also the developer's (to send its signing link).
+    if party_actor(application=application, user=actor) == Actor.DEVELOPER and consent_type.provider != Provider.DEVELOPER:
+        raise ApplicationError(_("This consent is given by the other party."), code="not_yours")
     context = {
         "application": application, "consent_type": consent_type, "company": application.organization,
         "developer": application.developer, "data": application.data, "now": now,
@@ -1202,6 +1205,6 @@ def avr_return(*, document: DecisionDocument, comment: str, actor: User, now=Non
     comment = (comment or "").strip()
     if not comment:
         raise ApplicationError(_("Write what has to be corrected."), code="comment_required", field="comment")
-    party = party_actor(application=document.application, user=actor)
+    party = party_actor(application=document.application, user=actor)  # the table: the УК only
     return decision_document_transition(document, to=DecisionDocument.State.RETURNED, actor=party, user=actor,
                                         payload={"comment": comment}, now=now)

@@ -105,7 +105,8 @@ DOCUMENT_TRANSITIONS: tuple[Transition, ...] = (
     # Every party signed (signing's multi-party document is complete).
     Transition(D.TO_SIGN, D.SIGNED, frozenset({Actor.SYSTEM})),
     # «Отправить на доработку» of an АВР, with what has to be corrected (goes to BPMS).
-    Transition(D.TO_SIGN, D.RETURNED, PARTIES, required=("comment",)),
+    # Only the УК returns its АВР (#10 item 7: the developer had returned the УК's АВР).
+    Transition(D.TO_SIGN, D.RETURNED, COMPANY, required=("comment",)),
 )
 # Kinds a party may send back: only the АВР (the pledge agreement and the notice are not).
 RETURNABLE_KINDS = frozenset({DecisionDocument.Kind.AVR})

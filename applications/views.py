@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -380,7 +379,7 @@ def _stage_goto_tab(request, page, bound):
 
 def _company_only(page):
     if page.role != Provider.COMPANY:
-        raise PermissionDenied
+        raise Http404  # the УК's buttons (#10 item 7)
 
 
 def _stage_generate_link(request, page, bound):
@@ -424,6 +423,8 @@ def file_upload(request, public_id, document_type_id):
     application = _get(request, public_id)
     document_type = get_object_or_404(DocumentType, pk=document_type_id, is_active=True, service=application.service)
     role = selectors.role_of(application=application, organization=request.user.organization)
+    if document_type.provider != role:  # the other party's slot (#10 item 7)
+        raise Http404
     errors = []
     try:
         uploaded = request.FILES.getlist("files")
@@ -464,6 +465,8 @@ def file_download(request, file_id):
 def file_delete(request, file_id):
     f = selectors.application_file_get(organization=_organization(request), file_id=file_id)
     role = selectors.role_of(application=f.application, organization=request.user.organization)
+    if f.document_type.provider != role:  # the other party's file (#10 item 7)
+        raise Http404
     stage = f.document_type.stage
     try:
         services.file_delete(file=f, actor=request.user, provider=role)
@@ -480,6 +483,9 @@ def file_delete(request, file_id):
 def consent_form(request, public_id, consent_type_id):
     application = _get(request, public_id)
     consent_type = get_object_or_404(ConsentType, pk=consent_type_id, is_active=True, service=application.service)
+    role = selectors.role_of(application=application, organization=request.user.organization)
+    if role == Provider.DEVELOPER and consent_type.provider != Provider.DEVELOPER:
+        raise Http404  # the УК's consent (#10 item 7); the УК forms the developer's too, to send its link
     try:
         services.consent_form(application=application, consent_type=consent_type, actor=request.user)
         messages.success(request, _("The consent has been formed."))
@@ -616,6 +622,8 @@ def decision_document_sign(request, public_id, document_id):
 @login_required
 def avr_return(request, public_id, document_id):
     application, doc = _decision_document(request, public_id, document_id)
+    if selectors.role_of(application=application, organization=request.user.organization) != Provider.COMPANY:
+        raise Http404  # the АВР is the УК's to return (#10 item 7)
     form = AvrReturnForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
