@@ -92,8 +92,11 @@ class CategoryDocument(models.Model):
 
 
 def appeal_file_path(instance, filename: str) -> str:
-    ext = os.path.splitext(filename)[1].lower()[:10]
-    return f"appeals/{instance.appeal.public_id}/{uuid.uuid4().hex}{ext}"
+    """Stored with the extension of the sniffed type (`content_type` is set before the save),
+    never the uploaded name's (#10 item 9)."""
+    from homeportal.uploads import extension_for
+
+    return f"appeals/{instance.appeal.public_id}/{uuid.uuid4().hex}{extension_for(instance.content_type)}"
 
 
 def appeal_document_path(instance, filename: str) -> str:

@@ -244,7 +244,7 @@ def appeal_file_download(request, public_id, file_id):
     organization = _organization(request)
     appeal = selectors.appeal_get(organization=organization, public_id=public_id)
     appeal_file = selectors.appeal_file_get(appeal=appeal, file_id=file_id)
-    return private_file_response(appeal_file.file, appeal_file.original_name)
+    return private_file_response(appeal_file.file, appeal_file.original_name, appeal_file.content_type)
 
 
 @login_required

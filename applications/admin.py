@@ -136,7 +136,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         f = get_object_or_404(ApplicationFile, application_id=pk, pk=file_id)
-        return private_file_response(f.file, f.original_name)
+        return private_file_response(f.file, f.original_name, f.content_type)
 
     def checklist(self, application):
         """The service definition's checklist: every active document slot, then its checklist tabs."""

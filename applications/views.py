@@ -430,8 +430,9 @@ def file_upload(request, public_id, document_type_id):
         uploaded = request.FILES.getlist("files")
     except Exception:  # noqa: BLE001 - a broken multipart body is the user's input, never a 500
         uploaded = []
-    if upload_was_too_large(request):
+    if upload_was_too_large(request):  # one file, or the files of this request together (#10 item 9)
         errors.append(_("The file is larger than 600 MB and was not uploaded."))
+        uploaded = []
     elif not uploaded:
         errors.append(_("Choose a file to upload."))
     for f in uploaded:
@@ -457,7 +458,7 @@ def file_upload(request, public_id, document_type_id):
 @login_required
 def file_download(request, file_id):
     f = selectors.application_file_get(organization=_organization(request), file_id=file_id)
-    return private_file_response(f.file, f.original_name)
+    return private_file_response(f.file, f.original_name, f.content_type)
 
 
 @login_required

@@ -3,7 +3,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import services
+from . import selectors, services
 from .client import BpmsError
 from .models import (
     AppliedEvent,
@@ -61,6 +61,15 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        backlog = selectors.outbox_backlog()
+        if backlog["pending"] or backlog["dead"]:
+            hours = (backlog["oldest_pending_seconds"] or 0) / 3600
+            self.message_user(request, _("Waiting for BPMS: %(pending)d, the oldest for %(hours).1f h; dead letters: "
+                                         "%(dead)d.") % {**backlog, "hours": hours},
+                              messages.WARNING if backlog["dead"] else messages.INFO)
+        return super().changelist_view(request, extra_context)
 
 
 class OverdueFilter(admin.SimpleListFilter):

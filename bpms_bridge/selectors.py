@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import Count, Min, Q
+from django.utils import timezone
 from django.utils.translation import get_language
 
-from .models import ReviewRoute, ReviewRouteStep
+from .models import OutboxMessage, OutboxStatus, ReviewRoute, ReviewRouteStep
 from .workcalendar import add_working_time, registration_moment
 
 
@@ -93,3 +95,16 @@ def case_terms(*, case_kind: str, case_id: str, category: str = "", now: dt.date
         overdue=is_overdue(deadline=case.deadline, now=now, finished=case.finished),
         current_step=step, bpms_case_id=case.bpms_case_id,
     )
+
+
+def outbox_backlog(*, now: dt.datetime | None = None) -> dict:
+    """What waits for BPMS: pending and dead messages, the oldest pending one's age in seconds
+    (/healthz and the outbox admin show it)."""
+    now = now or timezone.now()
+    row = OutboxMessage.objects.aggregate(
+        pending=Count("pk", filter=Q(status=OutboxStatus.PENDING)), dead=Count("pk", filter=Q(status=OutboxStatus.DEAD)),
+        oldest=Min("created_at", filter=Q(status=OutboxStatus.PENDING)),
+    )
+    oldest = row["oldest"]
+    return {"pending": row["pending"], "dead": row["dead"],
+            "oldest_pending_seconds": int((now - oldest).total_seconds()) if oldest else None}

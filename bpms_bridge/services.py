@@ -163,8 +163,10 @@ def outbox_send(*, message_id: int, now: dt.datetime | None = None) -> OutboxMes
                 _schedule_send(following)
             return message
         message.last_error = str(error)[:2000]
-        max_attempts = int(conf("BPMS_OUTBOX_MAX_ATTEMPTS", 15))
-        if error.permanent or message.attempts >= max_attempts:
+        max_attempts = int(conf("BPMS_OUTBOX_MAX_ATTEMPTS", 0))
+        retry_for = dt.timedelta(hours=float(conf("BPMS_OUTBOX_RETRY_HOURS", 72.0)))
+        if error.permanent or (max_attempts and message.attempts >= max_attempts) or \
+                finished - message.created_at >= retry_for:
             message.status = OutboxStatus.DEAD
             message.save(update_fields=["status", "last_error"])
             logger.warning("bpms outbox message %s is dead after %s attempts", message.pk, message.attempts)

@@ -74,4 +74,9 @@ def healthz(request):
     """Readiness: database, broker and storage (results cached for HEALTHZ_CACHE_SECONDS)."""
     results = _cached_checks()
     healthy = all(v == "ok" for v in results.values())
-    return JsonResponse({"status": "ok" if healthy else "error", "checks": results}, status=200 if healthy else 503)
+    body = {"status": "ok" if healthy else "error", "checks": results}
+    with contextlib.suppress(Exception):  # informational: a backlog does not make the portal unready
+        from bpms_bridge.selectors import outbox_backlog
+
+        body["bpms_outbox"] = outbox_backlog()
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -348,7 +348,10 @@ BPMS_HTTP_RETRIES = env.int("BPMS_HTTP_RETRIES", default=2)  # connection attemp
 BPMS_OUTBOX_LEASE_SECONDS = env.float("BPMS_OUTBOX_LEASE_SECONDS", default=120.0)
 BPMS_OUTBOX_BACKOFF_BASE = env.float("BPMS_OUTBOX_BACKOFF_BASE", default=2.0)
 BPMS_OUTBOX_BACKOFF_CAP = env.float("BPMS_OUTBOX_BACKOFF_CAP", default=1800.0)
-BPMS_OUTBOX_MAX_ATTEMPTS = env.int("BPMS_OUTBOX_MAX_ATTEMPTS", default=15)
+# A message is retried (capped backoff) until it is this old, then it becomes a dead letter;
+# 0 attempts = no count limit (#10 item 9: 15 attempts had made dead letters of a 2-hour outage).
+BPMS_OUTBOX_RETRY_HOURS = env.float("BPMS_OUTBOX_RETRY_HOURS", default=72.0)
+BPMS_OUTBOX_MAX_ATTEMPTS = env.int("BPMS_OUTBOX_MAX_ATTEMPTS", default=0)
 BPMS_FEED_LOCK_SECONDS = env.int("BPMS_FEED_LOCK_SECONDS", default=300)
 # Extra case kinds for benches that run their own worker: "kind=dotted.path.apply_event[,...]".
 BPMS_EXTRA_CASE_KINDS = env.str("BPMS_EXTRA_CASE_KINDS", default="")

@@ -39,7 +39,8 @@ def test_language_switch_persists_in_a_cookie(client):
 def test_healthz_checks_database_broker_and_storage(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok", "storage": "ok"}}
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok", "storage": "ok"},
+                               "bpms_outbox": {"pending": 0, "dead": 0, "oldest_pending_seconds": None}}
 
 
 @pytest.mark.django_db

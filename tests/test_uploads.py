@@ -38,6 +38,18 @@ def test_a_file_under_the_limit_arrives(settings):
     assert response.json() == {"too_large": False, "files": ["file"]}
 
 
+def test_the_limit_holds_for_all_files_of_one_request_together(tmp_path, settings):
+    """#10 item 9: files each under the limit, together over it, in one POST."""
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    client = _csrf_client()
+    parts = [SimpleUploadedFile(f"p{i}.pdf", b"%PDF-1.4\n" + b"x" * 390) for i in range(3)]  # 3 × 399 B, limit 1000
+    response = client.post("/small/", {"csrfmiddlewaretoken": "a" * 32, "file": parts})
+    assert response.json()["too_large"] is True
+    assert os.listdir(tmp_path) == []
+    two = [SimpleUploadedFile(f"p{i}.pdf", b"%PDF-1.4\n" + b"x" * 390) for i in range(2)]
+    assert client.post("/small/", {"csrfmiddlewaretoken": "a" * 32, "file": two}).json()["too_large"] is False
+
+
 def test_views_without_a_declared_limit_use_the_global_one(settings):
     settings.UPLOAD_MAX_BYTES = 2000
     client = _csrf_client()

@@ -331,3 +331,15 @@ def test_junk_input_never_answers_500(cabinet_client, appeal):
         assert cabinet_client.post(url, junk).status_code < 500, url
         assert cabinet_client.post(url, junk, HTTP_HX_REQUEST="true").status_code < 500, url
     assert cabinet_client.get("/appeals/not-a-uuid/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_pdf_named_html_is_stored_and_served_as_pdf(cabinet_client, appeal):
+    """#10 item 9: stored by the sniffed type, not the name's extension."""
+    cabinet_client.post(reverse("appeals:file_upload", args=[appeal.public_id]),
+                        {"slot": OFFICIAL_LETTER, "file": pdf_upload("report.html")})
+    stored = AppealFile.objects.get(appeal=appeal)
+    assert stored.file.name.endswith(".pdf") and stored.content_type == "application/pdf"
+    response = cabinet_client.get(reverse("appeals:file_download", args=[appeal.public_id, stored.pk]))
+    assert response["Content-Type"] == "application/pdf"
+    assert 'filename="report.pdf"' in response["Content-Disposition"]

@@ -71,6 +71,18 @@ def test_too_large_file_is_refused_and_no_partial_file_remains(company_client, c
     assert list(temp_dir.iterdir()) == []
 
 
+def test_files_under_the_limit_but_over_it_together_are_all_refused(company_client, company, settings, monkeypatch):
+    """#10 item 9: 3 × 150 MB in one POST was accepted; the limit now holds for the request."""
+    monkeypatch.setattr("applications.views.file_upload.upload_max_bytes", 100_000)
+    app = ApplicationFactory(organization=company)
+    dt = DocumentTypeFactory(stage=2)
+    parts = [SimpleUploadedFile(f"p{i}.pdf", PDF_BYTES + b"0" * 40_000) for i in range(3)]
+    response = company_client.post(upload_url(app, dt), {"files": parts}, follow=True)
+    assert "600" in response.content.decode()
+    assert not ApplicationFile.objects.exists()
+    assert media_files(settings) == []
+
+
 def test_service_refuses_a_file_over_600_mb():
     from applications import services
 
@@ -117,3 +129,14 @@ def test_company_cannot_upload_the_developers_document(company_client, company):
     dt = DocumentTypeFactory(stage=2, provider=Provider.DEVELOPER)
     company_client.post(upload_url(app, dt), {"files": SimpleUploadedFile("a.pdf", PDF_BYTES)})
     assert not ApplicationFile.objects.exists()
+
+
+def test_a_pdf_named_html_downloads_as_pdf(company_client, company):
+    """#10 item 9: the download's name and type follow the sniffed type."""
+    app = ApplicationFactory(organization=company)
+    dt = DocumentTypeFactory(stage=2)
+    company_client.post(upload_url(app, dt), {"files": SimpleUploadedFile("page.html", PDF_BYTES)})
+    f = ApplicationFile.objects.get()
+    assert "." not in f.file.name.rsplit("/", 1)[-1]  # stored under a bare random name
+    response = company_client.get(reverse("applications:file_download", args=[f.pk]))
+    assert response["Content-Type"] == "application/pdf" and 'filename="page.pdf"' in response["Content-Disposition"]

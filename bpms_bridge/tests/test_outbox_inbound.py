@@ -214,3 +214,32 @@ class TestBatch:
         # 4 up front + 2 savepoint statements per event + 2 bulk writes (+ transaction).
         with django_assert_max_num_queries(4 + 2 * 20 + 4):
             assert services.events_apply_batch(raws=raws) == {"applied": 20}
+
+
+# --- #10 item 9: a long BPMS outage does not make dead letters; the backlog is visible ----------
+
+@pytest.mark.django_db
+def test_a_three_day_outage_keeps_retrying_then_dead_letter_and_backlog_is_shown(monkeypatch, admin_client):
+    def down(**kwargs):
+        raise client.BpmsError("ConnectionRefusedError")
+
+    monkeypatch.setattr(client, "send_message", down)
+    message = services.outbox_enqueue(case_kind="fake", case_id="c9", kind="submit", payload={}, idempotency_key="k9")
+    # 2 h of outage at the capped backoff is ~40 attempts: the old 15-attempt rule had killed it
+    for _ in range(40):
+        OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+        services.outbox_send(message_id=message.pk)
+    OutboxMessage.objects.filter(pk=message.pk).update(created_at=timezone.now() - dt.timedelta(hours=71))
+    message.refresh_from_db()
+    assert message.status == "pending" and message.attempts >= 40
+    health = admin_client.get("/healthz").json()["bpms_outbox"]
+    assert health["pending"] == 1 and health["oldest_pending_seconds"] >= 71 * 3600 and health["dead"] == 0
+    page = admin_client.get("/admin/bpms_bridge/outboxmessage/").content.decode()
+    assert "Ожидают отправки в BPMS: 1" in page
+    # past 72 h it is a dead letter (the admin «Send again» revives it, as before)
+    OutboxMessage.objects.filter(pk=message.pk).update(created_at=timezone.now() - dt.timedelta(hours=72, minutes=1),
+                                                       next_attempt_at=timezone.now())
+    services.outbox_send(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.status == "dead"
+    assert admin_client.get("/healthz").json()["bpms_outbox"]["dead"] == 1
