@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import pgettext_lazy
 
+from audit.admin import ChainEntryColumnMixin, ChainStatusMixin
+
 from . import services, transitions
 from .models import (
     Appeal,
@@ -61,11 +63,11 @@ class AppealFileInline(admin.TabularInline):
         return False
 
 
-class AppealHistoryInline(admin.TabularInline):
+class AppealHistoryInline(ChainEntryColumnMixin, admin.TabularInline):
     model = AppealHistory
     extra = 0
     can_delete = False
-    fields = ("created_at", "event", "from_status", "status", "actor_name", "payload", "document_name")
+    fields = ("created_at", "event", "from_status", "status", "actor_name", "payload", "document_name", "chain_entry")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -106,7 +108,7 @@ class TransitionForm(forms.Form):
 
 
 @admin.register(Appeal)
-class AppealAdmin(admin.ModelAdmin):
+class AppealAdmin(ChainStatusMixin, admin.ModelAdmin):
     list_display = ("__str__", "organization", "contract", "kind", "category", "status", "created_at", "sent_at",
                     "registered_at")
     list_filter = ("status", "kind", "category", ("created_at", admin.DateFieldListFilter),
@@ -120,6 +122,7 @@ class AppealAdmin(admin.ModelAdmin):
         "value_to", "justification", "other_text", "created_by", "created_at", "updated_at", "sent_at",
         "registration_number", "registered_at", "review_deadline", "executor_name", "internal_number",
         "revision_deadline", "ds_number", "ds_date", "ds_file", "ds_signed_file", "last_bpms_seq", "transition_link",
+        "chain_status",
     )
     exclude = ()
     inlines = [AppealFileInline, AppealHistoryInline, AppealSignatureInline]

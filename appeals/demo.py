@@ -65,18 +65,16 @@ def _ds_pdf(appeal: Appeal) -> bytes:
 
 
 def _appeal(company, contract, category, status_path, **fields) -> Appeal:
-    appeal = services.appeal_create(organization=company, user=None, contract=contract, category=category)
+    sent_at = timezone.now() - datetime.timedelta(days=10)
+    # The demo appeal was formed a little before it was sent (history rows are written once: at that time).
+    formed = sent_at - datetime.timedelta(hours=2) if status_path else None
+    appeal = services.appeal_create(organization=company, user=None, contract=contract, category=category, now=formed)
     for name, value in fields.items():
         setattr(appeal, name, value)
     appeal.save(update_fields=list(fields))
     if status_path:
         AppealFile.objects.create(appeal=appeal, file=_stored_letter(appeal), original_name="Письмо-обращение.pdf",
                                   size=len(MINIMAL_PDF), content_type="application/pdf")
-    sent_at = timezone.now() - datetime.timedelta(days=10)
-    if status_path:  # the demo appeal was formed a little before it was sent
-        formed = sent_at - datetime.timedelta(hours=2)
-        Appeal.objects.filter(pk=appeal.pk).update(created_at=formed)
-        appeal.history.filter(event=AppealHistory.Event.CREATED).update(created_at=formed)
     for target in status_path:
         if target == S.SENT:
             appeal = services.appeal_signed(appeal=appeal, signer=services.Signer(

@@ -213,7 +213,8 @@ class AppealHistory(HistoryEntry):
         STATUS = "status", pgettext_lazy("appeals", "Status changed")
         DS_SIGNED_BY_PARTY = "ds_party_signed", pgettext_lazy("appeals", "SA signed by a party")
 
-    appeal = models.ForeignKey(Appeal, verbose_name=_("Appeal"), on_delete=models.CASCADE, related_name="history")
+    # PROTECT: only a never-sent draft loses its history, through audit.chain.purge() (appeal_delete).
+    appeal = models.ForeignKey(Appeal, verbose_name=_("Appeal"), on_delete=models.PROTECT, related_name="history")
     event = models.CharField(_("Event"), max_length=40, choices=Event.choices)
     status = models.CharField(_("Status"), max_length=30, choices=AppealStatus.choices, blank=True)
     from_status = models.CharField(_("Previous status"), max_length=30, choices=AppealStatus.choices, blank=True)
@@ -223,6 +224,8 @@ class AppealHistory(HistoryEntry):
         verbose_name_plural = _("Application history")
         indexes = [
             models.Index(fields=["appeal", "created_at", "id"], name="appeal_history_page_idx"),  # the paged history
+            models.Index(fields=["appeal", "chain_seq"], name="appeal_history_chain_idx"),  # the object's last link
+            models.Index(fields=["chain_seq"], name="appeal_history_seq_idx"),  # history_verify's order
             # The list's «Скачать уведомление» looks up the newest notice of each appeal on the page.
             models.Index(fields=["appeal", "-created_at", "-id"], name="appeal_history_notice_idx",
                          condition=models.Q(status__in=NOTICE_STATUSES) & ~models.Q(document="")),

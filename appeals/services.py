@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import pgettext, pgettext_lazy
 
+from audit import chain
 from cabinets.models import Contract, Organization
 from cabinets.services import notify_both_languages
 from homeportal import workflow
@@ -153,12 +154,13 @@ def category_other_ensure() -> AppealCategory:
     return category
 
 
-def appeal_create(*, organization: Organization, user, contract: Contract, category: AppealCategory) -> Appeal:
+def appeal_create(*, organization: Organization, user, contract: Contract, category: AppealCategory,
+                  now: datetime.datetime | None = None) -> Appeal:
     if contract.organization_id != organization.pk or not contract.is_active:
         raise AppealError(pgettext("appeals", "Choose one of your active contracts."), field="contract")
     if not category.is_active or (category.contract_kind and category.contract_kind != contract.kind):
         raise AppealError(pgettext("appeals", "This category is not available for the contract type."), field="category")
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         appeal = Appeal.objects.create(
             organization=organization, contract=contract, kind=contract.kind, category=category,
@@ -206,7 +208,7 @@ def appeal_delete(*, appeal: Appeal) -> None:
         _require_action(appeal, transitions.DELETE)
         names = [f.file.name for f in appeal.files.all()]
         storage = AppealFile._meta.get_field("file").storage
-        appeal.history.all().delete()
+        chain.purge(appeal.history.all(), reason="draft deleted")
         appeal.files.all().delete()
         appeal.delete()
         transaction.on_commit(lambda: [storage.delete(n) for n in names])

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<uuid:public_id>/files/<int:file_id>/", views.appeal_file_download, name="file_download"),
     path("<uuid:public_id>/files/<int:file_id>/delete/", views.appeal_file_delete, name="file_delete"),
     path("<uuid:public_id>/history/", views.appeal_history, name="history"),
+    path("<uuid:public_id>/history/export/", views.appeal_history_export, name="history_export"),
     path("<uuid:public_id>/history/<int:step_id>/download/", views.history_download, name="history_download"),
     path("<uuid:public_id>/ds/", views.appeal_ds, name="ds"),
     path("<uuid:public_id>/ds/sign/", views.appeal_ds_sign, name="ds_sign"),

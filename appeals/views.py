@@ -277,6 +277,21 @@ def appeal_history(request, public_id):
 
 
 @login_required
+def appeal_history_export(request, public_id):
+    """«Выгрузить историю»: every step with its hash and the chain's latest time-stamp, a PDF signed by KZhK."""
+    from audit.views import history_export_response
+
+    appeal = selectors.appeal_get(organization=_organization(request), public_id=public_id)
+    entries = list(appeal.history.select_related("signature").order_by("chain_seq", "pk"))
+    for entry in entries:
+        entry.appeal = appeal
+    number = appeal.registration_number or str(appeal.public_id)[:8]
+    return history_export_response(request, obj=appeal, entries=entries, title=f"{appeal.contract.number} · {number}",
+                                   filename=f"history-{appeal.public_id}",
+                                   back_url=reverse("appeals:history", args=[appeal.public_id]))
+
+
+@login_required
 def history_download(request, public_id, step_id):
     organization = _organization(request)
     appeal = selectors.appeal_get(organization=organization, public_id=public_id)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin import ChainEntryColumnMixin, ChainStatusMixin
 from homeportal.uploads import private_file_response
 
 from . import selectors, services
@@ -62,9 +63,9 @@ class FileInline(ReadOnlyInline):
         return format_html('<a href="{}">{}</a>', url, obj.original_name)
 
 
-class HistoryInline(ReadOnlyInline):
+class HistoryInline(ChainEntryColumnMixin, ReadOnlyInline):
     model = ApplicationHistory
-    fields = ("created_at", "event", "status", "actor_name", "comment", "document_name")
+    fields = ("created_at", "event", "status", "actor_name", "comment", "document_name", "chain_entry")
     readonly_fields = fields
 
 
@@ -91,7 +92,7 @@ class ModerationQueueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Application)
-class ApplicationAdmin(admin.ModelAdmin):
+class ApplicationAdmin(ChainStatusMixin, admin.ModelAdmin):
     list_display = ("project_name", "organization", "developer", "status", "moderation_opens_at", "created_at", "moderate_link")
     list_filter = (ModerationQueueFilter, "status", "moderation_opens_at", "created_at", "sent_at")
     search_fields = ("project_name", "organization__bin", "organization__name_ru", "developer_bin", "registration_number")
@@ -102,6 +103,7 @@ class ApplicationAdmin(admin.ModelAdmin):
     readonly_fields = (
         "public_id", "organization", "contract", "developer", "developer_bin", "status", "project_name", "form_data",
         "registration_number", "registered_at", "due_date", "moderation_opens_at", "sent_at", "created_at", "updated_at",
+        "chain_status",
     )
     exclude = ("bpms_seq", "created_by", "data")
 

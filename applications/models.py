@@ -143,6 +143,7 @@ class ApplicationHistory(HistoryEntry):
     it. Draft saves, tabs and uploads are not stages. Shape: `homeportal.history.HistoryEntry`."""
 
     OWNER_FIELD = "application"
+    CHAIN_EXTRA_FIELDS = ("decision_document_id",)
 
     class Event(models.TextChoices):
         CREATED = "created", _("Created")
@@ -154,7 +155,8 @@ class ApplicationHistory(HistoryEntry):
         DOCUMENT_COMPLETED = "document_completed", _("Document signed by all parties")
         DOCUMENT_RETURNED = "document_returned", _("Sent for revision")
 
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="history")
+    # PROTECT: only a never-sent draft loses its history, through audit.chain.purge() (application_delete).
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="history")
     event = models.CharField(_("Event"), max_length=40, choices=Event.choices)
     # Rows of a pledge agreement, АВР or notice point at it («Скачать» gives its current file).
     decision_document = models.ForeignKey(
@@ -165,7 +167,11 @@ class ApplicationHistory(HistoryEntry):
     class Meta(HistoryEntry.Meta):
         verbose_name = _("Application history entry")
         verbose_name_plural = _("Application history")
-        indexes = [models.Index(fields=["application", "created_at", "id"], name="application_history_page_idx")]  # the paged history
+        indexes = [
+            models.Index(fields=["application", "created_at", "id"], name="application_history_page_idx"),  # the paged history
+            models.Index(fields=["application", "chain_seq"], name="application_history_chain_idx"),  # last link
+            models.Index(fields=["chain_seq"], name="application_history_seq_idx"),  # history_verify's order
+        ]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.event}"

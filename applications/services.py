@@ -24,6 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
+from audit import chain
 from cabinets.models import Contract, Organization, User
 from cabinets.selectors import legal_entity_lookup
 from cabinets.services import mail_each_in_own_language, notify_both_languages
@@ -441,6 +442,7 @@ def application_delete(*, application: Application, actor: User | None) -> None:
         stored += [h.document.name for h in locked.history.exclude(document="")]
         locked.files.all().delete()
         locked.consents.all().delete()
+        chain.purge(locked.history.all(), reason="draft deleted")
         locked.delete()
 
         def _remove_files():

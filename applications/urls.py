@@ -15,6 +15,7 @@ urlpatterns = [
     path("<uuid:public_id>/stage/<int:stage>/", views.application_stage, name="stage"),
     path("<uuid:public_id>/delete/", views.application_delete, name="delete"),
     path("<uuid:public_id>/history/", views.application_history, name="history"),
+    path("<uuid:public_id>/history/export/", views.application_history_export, name="history_export"),
     path("<uuid:public_id>/history/<int:entry_id>/file/", views.history_file, name="history_file"),
     path("<uuid:public_id>/developer-lookup/", views.developer_lookup, name="developer_lookup"),
     path("<uuid:public_id>/documents/<int:document_type_id>/upload/", views.file_upload, name="upload"),

@@ -165,6 +165,20 @@ def application_history(request, public_id):
 
 
 @login_required
+def application_history_export(request, public_id):
+    """«Выгрузить историю»: every stage with its hash and the chain's latest time-stamp, a PDF signed by KZhK."""
+    from audit.views import history_export_response
+
+    application = _get(request, public_id)
+    entries = list(application.history.select_related("signature").order_by("chain_seq", "pk"))
+    for entry in entries:
+        entry.application = application
+    return history_export_response(
+        request, obj=application, entries=entries, title=application.project_name or str(application.public_id),
+        filename=f"history-{application.public_id}", back_url=reverse("applications:history", args=[application.public_id]))
+
+
+@login_required
 def history_file(request, public_id, entry_id):
     """«Скачать» of a history stage: its document, else the decision document it is about (the
     signed PDF once every party signed), else the document the recorded signature signed."""

@@ -40,8 +40,12 @@ def fill(org, user, n: int) -> dict[str, str]:
     steps each; returns the two history pages' URLs."""
     from appeals.models import Appeal, AppealCategory, AppealHistory
     from applications.models import Application, ApplicationHistory
+    from audit import chain
     from cabinets.models import Contract, Notification
 
+    # History rows are PROTECTed and append-only: the bench's refill purges them as a draft deletion does.
+    chain.purge(AppealHistory.objects.filter(appeal__organization=org), reason="bench refill")
+    chain.purge(ApplicationHistory.objects.filter(application__organization=org), reason="bench refill")
     Application.objects.filter(organization=org).delete()
     Appeal.objects.filter(organization=org).delete()
     Notification.objects.filter(organization=org).delete()

@@ -69,9 +69,30 @@ def livez(request):
     return JsonResponse({"status": "ok"})
 
 
+def _history() -> dict:
+    """The history chain's last verification (audit.tasks.anchor_and_verify, `history_verify`) and
+    last anchor. Reported, not a readiness condition: a broken chain is evidence for KZhK to look
+    at, taking every web process out of the balancer would not repair it."""
+    from audit.models import Anchor, Verification
+
+    try:
+        last = Verification.objects.order_by("-finished_at", "-pk").first()
+        anchor = Anchor.objects.order_by("-seq", "-pk").first()
+    except Exception as exc:  # noqa: BLE001 - the database check reports the outage
+        return {"status": f"error: {exc.__class__.__name__}"}
+    result = {"status": "unverified" if last is None else ("ok" if last.intact else "broken")}
+    if last is not None:
+        result.update(verified_at=last.finished_at.isoformat(), entries=last.entries,
+                      problems=len(last.problems))
+    if anchor is not None:
+        result.update(anchored_seq=anchor.seq, anchored_at=anchor.tsa_time.isoformat())
+    return result
+
+
 @never_cache
 def healthz(request):
-    """Readiness: database, broker and storage (results cached for HEALTHZ_CACHE_SECONDS)."""
+    """Readiness: database, broker and storage (results cached for HEALTHZ_CACHE_SECONDS); plus the
+    history chain's last verification (informational, see `_history`)."""
     results = _cached_checks()
     healthy = all(v == "ok" for v in results.values())
     body = {"status": "ok" if healthy else "error", "checks": results}
@@ -79,4 +100,14 @@ def healthz(request):
         from bpms_bridge.selectors import outbox_backlog
 
         body["bpms_outbox"] = outbox_backlog()
+    history = None
+    if settings.HEALTHZ_CACHE_SECONDS > 0:
+        with contextlib.suppress(Exception):
+            history = cache.get("healthz:history")
+    if history is None:
+        history = _history()
+        if settings.HEALTHZ_CACHE_SECONDS > 0:
+            with contextlib.suppress(Exception):
+                cache.set("healthz:history", history, settings.HEALTHZ_CACHE_SECONDS)
+    body["history"] = history  # informational too (see _history)
     return JsonResponse(body, status=200 if healthy else 503)

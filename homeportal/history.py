@@ -3,14 +3,19 @@ applications (their decision documents write into the application's history) and
 subsidy applications.
 
 Rows are append-only: written once by the domain's services (the workflow writes the status
-rows), never changed afterwards. `canonical_content()` is the row's content in one
-deterministic byte form — what a hash chain over the history (issue #17: content, object,
-actor, previous hash) will hash; `document_sha256` lets that chain cover the document without
-reading storage again.
+rows), never changed afterwards — `save()` of an existing row, `delete()`, and the querysets'
+`update()`/`delete()` raise, and in PostgreSQL a trigger refuses UPDATE and DELETE (audit
+migration 0001). Every row is appended to the history hash chain as it is inserted (issue #17,
+audit/chain.py): `chain_seq` (its place in the global chain), `prev_hash` (the previous row of
+the same object) and `hash` = sha256 over `prev_hash` and `canonical_content()` — the row's
+content, object, actor and signature in one deterministic byte form (`chain_content`);
+`document_sha256` lets the chain cover the document without reading storage again.
 """
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import hashlib
 import json
 import os
@@ -29,6 +34,109 @@ KZHK_BPMS_ACTOR = "АО «КЖК» (BPMS)"
 ACTOR_LABELS = {KZHK_ACTOR: _("JSC «KZhK»"), KZHK_BPMS_ACTOR: _("JSC «KZhK» (BPMS)")}
 
 
+class HistoryImmutable(Exception):
+    """An attempt to change or delete history rows (they are evidence: append a new row)."""
+
+
+class HistoryQuerySet(models.QuerySet):
+    """History rows are appended (one by one through `save()`, or `bulk_create`, both chained),
+    never updated; deleted only by `audit.chain.purge()` with a never-sent draft."""
+
+    def update(self, **kwargs):
+        raise HistoryImmutable("history entries are append-only")
+
+    def delete(self):
+        from audit import chain
+
+        if not chain.purging():
+            raise HistoryImmutable("history entries are deleted only by audit.chain.purge()")
+        return super().delete()
+
+    def bulk_create(self, objs, *args, **kwargs):
+        from django.db import transaction
+
+        from audit import chain
+
+        objs = list(objs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            chain.append_many(objs, using=self.db)
+            return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, *args, **kwargs):
+        raise HistoryImmutable("history entries are append-only")
+
+
+def _utc_iso(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.UTC)
+    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _json_normal(value):
+    """A JSON value in the form every database gives it back: dict keys as strings, tuples as
+    lists, integral floats as the integer their shortest decimal form names (PostgreSQL's jsonb
+    prints 1e16 as 10000000000000000, read back as an int), -0.0 as 0."""
+    if isinstance(value, dict):
+        return {(k if isinstance(k, str) else json.loads(json.dumps({k: 0})).popitem()[0]): _json_normal(v)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_normal(v) for v in value]
+    if isinstance(value, float):
+        if value == 0:
+            return 0
+        exact = decimal.Decimal(repr(value))
+        if exact == exact.to_integral_value():
+            return int(exact)
+    return value
+
+
+def chain_content(*, object_key: str, values: dict, signature: dict | None, extra: dict) -> bytes:
+    """The canonical bytes the chain hashes for one row: UTF-8 JSON with sorted keys and no
+    spaces; times as UTC with microseconds; the payload in its stored JSON form. `values` has the
+    fields of `CHAIN_FIELDS`; `signature` is `signature_digest()` of the row's signature."""
+    content = {
+        "object": object_key,
+        "at": _utc_iso(values["created_at"]),
+        "event": values["event"],
+        "from_status": values["from_status"],
+        "status": values["status"],
+        "actor": values["actor_id"],
+        "actor_name": values["actor_name"],
+        "payload": _json_normal(values["payload"] or {}),
+        "comment": values["comment"],
+        "document": values["document"] or "",
+        "document_name": values["document_name"],
+        "document_sha256": values["document_sha256"],
+        "signature": signature,
+        "extra": extra,
+    }
+    return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+CHAIN_FIELDS = ("created_at", "event", "from_status", "status", "actor_id", "actor_name", "payload", "comment",
+                "document", "document_name", "document_sha256")
+
+
+def signature_digest(sig) -> dict | None:
+    """What the chain keeps of a signing.Signature (or a dict of its values): who, with which
+    certificate, over which document, when, and the sha256 of the CMS itself."""
+    if sig is None:
+        return None
+    get = sig.get if isinstance(sig, dict) else (lambda name: getattr(sig, name))
+    return {
+        "id": str(get("public_id")), "iin": get("signer_iin"), "certificate_serial": get("certificate_serial"),
+        "document_sha256": get("document_sha256"), "cms_sha256": hashlib.sha256(bytes(get("cms"))).hexdigest(),
+        "signed_at": _utc_iso(get("signed_at")),
+    }
+
+
+SIGNATURE_DIGEST_FIELDS = ("pk", "public_id", "signer_iin", "certificate_serial", "document_sha256", "cms", "signed_at")
+
+
 def history_document_path(instance: HistoryEntry, filename: str) -> str:
     ext = os.path.splitext(filename)[1].lower()[:10]
     return f"{instance.document_folder()}/history/{uuid.uuid4().hex}{ext}"
@@ -39,15 +147,18 @@ class HistoryEntry(models.Model):
     entered), who (the user, if any, and the name shown), the data the step carried, a
     comment, and the document it issued or received («Скачать»)."""
 
-    # The ForeignKey to the history's object; subclasses declare it and name it here.
+    # The ForeignKey to the history's object; subclasses declare it (on_delete=PROTECT) and name it here.
     OWNER_FIELD = ""
+    # Further fields of the subclass the chain covers (attribute names, e.g. "decision_document_id").
+    CHAIN_EXTRA_FIELDS: tuple[str, ...] = ()
 
     created_at = models.DateTimeField(_("Date"), default=timezone.now)
     event = models.CharField(_("Event"), max_length=40)
     from_status = models.CharField(_("Previous status"), max_length=30, blank=True)
     status = models.CharField(_("Status"), max_length=30, blank=True)
+    # PROTECT: a user who acted stays (SET_NULL would rewrite chained rows).
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("User"), null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL, verbose_name=_("User"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="+",
     )
     actor_name = models.CharField(_("Who"), max_length=500, blank=True)
@@ -61,6 +172,12 @@ class HistoryEntry(models.Model):
         "signing.Signature", verbose_name=_("Signature"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="+",
     )
+    # The hash chain (audit/chain.py): set once, as the row is inserted.
+    chain_seq = models.BigIntegerField(_("Place in the history chain"), null=True, blank=True, editable=False)
+    prev_hash = models.CharField(_("Previous entry's hash"), max_length=64, blank=True, editable=False)
+    hash = models.CharField(_("Hash"), max_length=64, blank=True, editable=False)
+
+    objects = HistoryQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -68,8 +185,33 @@ class HistoryEntry(models.Model):
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):
-            raise ValueError("history entries are append-only: write a new entry instead")
-        super().save(*args, **kwargs)
+            raise HistoryImmutable("history entries are append-only: write a new entry instead")
+        from django.db import router, transaction
+
+        from audit import chain
+
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            chain.append(self, using=using)
+            super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise HistoryImmutable("history entries are append-only")
+
+    @classmethod
+    def owner_key_field(cls) -> str:
+        """The lookup of the owner's stable id: its public_id if it has one, else its pk."""
+        owner_model = cls._meta.get_field(cls.OWNER_FIELD).related_model
+        has_public_id = any(f.name == "public_id" for f in owner_model._meta.fields)
+        return f"{cls.OWNER_FIELD}__public_id" if has_public_id else f"{cls.OWNER_FIELD}_id"
+
+    @classmethod
+    def object_key_of(cls, owner_model, owner_id) -> str:
+        return f"{owner_model._meta.label_lower}:{owner_id}"
+
+    def object_key(self) -> str:
+        owner = self.owner
+        return self.object_key_of(type(owner), getattr(owner, "public_id", owner.pk))
 
     @property
     def actor_display(self) -> str:
@@ -101,19 +243,10 @@ class HistoryEntry(models.Model):
         self.document_sha256 = sha256 or (hashlib.sha256(content).hexdigest() if content is not None else "")
 
     def canonical_content(self) -> bytes:
-        owner = self.owner
-        content = {
-            "object": f"{owner._meta.label_lower}:{getattr(owner, 'public_id', owner.pk)}",
-            "at": self.created_at.isoformat(),
-            "event": self.event,
-            "from_status": self.from_status,
-            "status": self.status,
-            "actor": self.actor_id,
-            "actor_name": self.actor_name,
-            "payload": self.payload,
-            "comment": self.comment,
-            "document_name": self.document_name,
-            "document_sha256": self.document_sha256,
-            "signature": str(self.signature.public_id) if self.signature_id else None,
-        }
-        return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode()
+        values = {name: getattr(self, name) for name in CHAIN_FIELDS}
+        values["document"] = self.document.name or ""
+        return chain_content(
+            object_key=self.object_key(), values=values,
+            signature=signature_digest(self.signature) if self.signature_id else None,
+            extra={name: getattr(self, name) for name in self.CHAIN_EXTRA_FIELDS},
+        )

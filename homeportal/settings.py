@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "applications",
     "appeals",
     "uploads",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -172,6 +173,11 @@ CELERY_BEAT_SCHEDULE["signing-purge-records"] = {"task": "signing.tasks.purge_si
 CELERY_BEAT_SCHEDULE["signing-archive-retimestamp"] = {"task": "signing.tasks.archive_retimestamp", "schedule": 24 * 3600.0}
 # uploads: abandoned resumable uploads expire (S3 multipart uploads are aborted).
 CELERY_BEAT_SCHEDULE["uploads-purge-expired"] = {"task": "uploads.tasks.purge_expired_uploads", "schedule": 3600.0}
+# audit: time-stamp the history chain head (RFC 3161) and verify the chain (docs/history.md).
+CELERY_BEAT_SCHEDULE["audit-anchor-and-verify"] = {
+    "task": "audit.tasks.anchor_and_verify", "schedule": env.float("HISTORY_ANCHOR_SECONDS", default=3600.0),
+    "options": {"expires": 3000},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 if REDIS_URL:

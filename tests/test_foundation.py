@@ -40,7 +40,8 @@ def test_healthz_checks_database_broker_and_storage(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok", "storage": "ok"},
-                               "bpms_outbox": {"pending": 0, "dead": 0, "oldest_pending_seconds": None}}
+                               "bpms_outbox": {"pending": 0, "dead": 0, "oldest_pending_seconds": None},
+                               "history": {"status": "unverified"}}  # the chain's last verification: none yet
 
 
 @pytest.mark.django_db

@@ -1,0 +1,513 @@
+"""The history hash chain (issue #17; docs/history.md).
+
+Every history row (`homeportal.history.HistoryEntry` subclasses: appeals, guarantee and subsidy
+applications with their decision documents) is appended here as it is inserted, inside the
+inserting transaction:
+
+    hash      = sha256("homeportal-history/1\\n" + prev_hash + "\\n" + canonical_content)
+    prev_hash = the hash of the previous row of the same object (GENESIS for its first row)
+    head_n    = sha256(bytes(head_n-1) + bytes(hash_n))   # the global chain, in `chain_seq` order
+
+`ChainHead` (one row) holds the global (seq, head); the UPDATE that reserves a place takes its
+row lock, so appends are serialised until their transaction commits: `chain_seq` has no gaps
+and follows commit order. Every hour `anchor_head()` has the TSA time-stamp (seq, head)
+(outside any transaction). `verify()` recomputes everything and names each broken link.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime
+import hashlib
+import heapq
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.db import connections, router, transaction
+from django.utils import timezone
+
+from .models import GENESIS, Anchor, ChainHead, PurgedEntry, Verification
+
+logger = logging.getLogger("audit.chain")
+
+PREFIX = b"homeportal-history/1\n"
+ANCHOR_PREFIX = b"homeportal-history-anchor/1\n"
+PURGE_SETTING = "homeportal.history_purge"
+
+_purging = contextvars.ContextVar("history_purging", default=False)
+
+
+def purging() -> bool:
+    return _purging.get()
+
+
+# --- the rules ---------------------------------------------------------------------------------
+
+def entry_hash(prev_hash: str, content: bytes) -> str:
+    return hashlib.sha256(PREFIX + prev_hash.encode() + b"\n" + content).hexdigest()
+
+
+def link(head: str, hash_: str) -> str:
+    return hashlib.sha256(bytes.fromhex(head) + bytes.fromhex(hash_)).hexdigest()
+
+
+def anchor_message(seq: int, head: str) -> bytes:
+    return ANCHOR_PREFIX + f"{seq}\n{head}".encode()
+
+
+def chained_models() -> list:
+    from homeportal.history import HistoryEntry
+
+    return sorted((m for m in apps.get_models() if issubclass(m, HistoryEntry)), key=lambda m: m._meta.label)
+
+
+# --- appending ---------------------------------------------------------------------------------
+
+def _reserve(cursor, count: int) -> tuple[int, str]:
+    """Locks the head row and reserves `count` places: (first seq, head before them)."""
+    for _ in range(2):
+        cursor.execute("UPDATE audit_chainhead SET seq = seq + %s WHERE id = 1 RETURNING seq, head", [count])
+        row = cursor.fetchone()
+        if row is not None:
+            return row[0] - count + 1, row[1]
+        # No head yet (a fresh or flushed database): the first append creates it.
+        cursor.execute("INSERT INTO audit_chainhead (id, seq, head) VALUES (1, 0, %s) ON CONFLICT DO NOTHING",
+                       [GENESIS])
+    raise RuntimeError("history chain head unavailable")
+
+
+def _set_head(cursor, head: str) -> None:
+    cursor.execute("UPDATE audit_chainhead SET head = %s, updated_at = %s WHERE id = 1", [head, timezone.now()])
+
+
+def _last_hash(cursor, model, owner_id) -> str:
+    qn = cursor.db.ops.quote_name
+    owner_column = model._meta.get_field(model.OWNER_FIELD).column
+    # Identifiers from the model's meta, quoted; the value is a parameter.
+    sql = (f"SELECT {qn('hash')} FROM {qn(model._meta.db_table)} WHERE {qn(owner_column)} = %s "  # noqa: S608
+           f"AND {qn('chain_seq')} IS NOT NULL ORDER BY {qn('chain_seq')} DESC LIMIT 1")
+    cursor.execute(sql, [owner_id])
+    row = cursor.fetchone()
+    return row[0] if row else GENESIS
+
+
+def append(entry, *, using: str | None = None) -> None:
+    """Chains one unsaved row; the caller inserts it in the same transaction."""
+    append_many([entry], using=using)
+
+
+def append_many(entries: list, *, using: str | None = None) -> None:
+    if not entries:
+        return
+    using = using or router.db_for_write(type(entries[0]))
+    contents = [e.canonical_content() for e in entries]  # before the lock: it may read the owner/signature
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise RuntimeError("history entries are chained inside the inserting transaction")
+    with connection.cursor() as cursor:
+        seq, head = _reserve(cursor, len(entries))
+        last: dict[tuple, str] = {}
+        for entry, content in zip(entries, contents, strict=True):
+            model = type(entry)
+            owner_id = getattr(entry, f"{model.OWNER_FIELD}_id")
+            key = (model._meta.label, owner_id)
+            prev = last.get(key) or _last_hash(cursor, model, owner_id)
+            entry.chain_seq = seq
+            entry.prev_hash = prev
+            entry.hash = entry_hash(prev, content)
+            head = link(head, entry.hash)
+            last[key] = entry.hash
+            seq += 1
+        _set_head(cursor, head)
+
+
+@contextlib.contextmanager
+def _purge_allowed(using: str):
+    connection = connections[using]
+    token = _purging.set(True)
+    postgres = connection.vendor == "postgresql"
+    try:
+        if postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config(%s, 'on', true)", [PURGE_SETTING])
+        yield
+    finally:
+        _purging.reset(token)
+        if postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config(%s, 'off', true)", [PURGE_SETTING])
+
+
+def purge(queryset, *, reason: str) -> int:
+    """Deletes the history of a never-sent draft being deleted (the only deletion there is): each
+    row's (seq, hash) stays in `PurgedEntry`, so the global chain still verifies."""
+    model = queryset.model
+    using = queryset.db
+    with transaction.atomic(using=using):
+        rows = list(queryset.values_list("pk", "chain_seq", "hash", model.owner_key_field()))
+        PurgedEntry.objects.using(using).bulk_create([
+            PurgedEntry(chain_seq=seq, hash=hash_, source=model._meta.label, entry_id=pk, reason=reason[:100],
+                        object_key=model.object_key_of(model._meta.get_field(model.OWNER_FIELD).related_model, owner))
+            for pk, seq, hash_, owner in rows if seq is not None
+        ])
+        with _purge_allowed(using):
+            deleted, _ = queryset.delete()
+    return deleted
+
+
+# --- PostgreSQL triggers -----------------------------------------------------------------------
+
+TRIGGER_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION audit_history_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND TG_ARGV[0] = 'purgeable'
+       AND coalesce(current_setting('{PURGE_SETTING}', true), '') = 'on' THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'history is append-only: % on % refused', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+CREATE OR REPLACE FUNCTION audit_chainhead_forward() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' OR NEW.seq < OLD.seq THEN
+        RAISE EXCEPTION 'the history chain head only moves forward' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END
+$$;
+"""
+
+
+def trigger_sql(table: str, *, purgeable: bool) -> str:
+    arg = "purgeable" if purgeable else "fixed"
+    return (f'DROP TRIGGER IF EXISTS audit_immutable ON "{table}"; '
+            f'CREATE TRIGGER audit_immutable BEFORE UPDATE OR DELETE ON "{table}" '
+            f"FOR EACH ROW EXECUTE FUNCTION audit_history_immutable('{arg}');")
+
+
+def install_triggers(schema_editor, history_tables: Iterable[str]) -> None:
+    """PostgreSQL only (SQLite has no session setting to let a purge through: there the models'
+    refusal is the only guard — docs/history.md)."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    statements = [TRIGGER_FUNCTION]
+    statements += [trigger_sql(t, purgeable=True) for t in history_tables]
+    statements += [trigger_sql(t, purgeable=False) for t in ("audit_anchor", "audit_purgedentry")]
+    statements.append('DROP TRIGGER IF EXISTS audit_forward ON "audit_chainhead"; '
+                      'CREATE TRIGGER audit_forward BEFORE UPDATE OR DELETE ON "audit_chainhead" '
+                      "FOR EACH ROW EXECUTE FUNCTION audit_chainhead_forward();")
+    for sql in statements:
+        schema_editor.execute(sql, None)
+
+
+def missing_triggers(using: str = "default") -> list[str]:
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return []
+    tables = [m._meta.db_table for m in chained_models()] + ["audit_anchor", "audit_purgedentry"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                       "WHERE t.tgname = 'audit_immutable' AND t.tgenabled <> 'D'")
+        present = {row[0] for row in cursor.fetchall()}
+    return [t for t in tables if t not in present]
+
+
+# --- verifying ---------------------------------------------------------------------------------
+
+@dataclass
+class Problem:
+    kind: str  # modified | deleted | inserted | reordered | head | anchor | trigger
+    detail: str
+    seq: int | None = None
+    source: str = ""
+    entry_id: int | None = None
+    object_key: str = ""
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "detail": self.detail, "seq": self.seq, "source": self.source,
+                "entry_id": self.entry_id, "object": self.object_key}
+
+    def __str__(self):
+        where = f"{self.source} #{self.entry_id}" if self.entry_id is not None else ""
+        seq = f" (seq {self.seq})" if self.seq is not None else ""
+        return f"{self.kind}: {where}{seq} {self.detail}".strip()
+
+
+@dataclass
+class Report:
+    entries: int = 0
+    anchors: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    head_seq: int = 0
+    head: str = GENESIS
+    last_anchor: Anchor | None = None
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+    def broken_entries(self) -> set[tuple[str, int]]:
+        return {(p.source, p.entry_id) for p in self.problems if p.entry_id is not None}
+
+
+@dataclass(slots=True)
+class _Row:
+    seq: int
+    source: str
+    entry_id: int | None
+    object_key: str
+    prev_hash: str
+    hash: str
+    content: bytes | None  # None: a purged entry (only its link is known)
+
+
+class _Reader:
+    """Streams one history model's rows as `_Row`s in chain order, with their canonical content."""
+
+    def __init__(self, model, using: str, owner_id=None):
+        from homeportal.history import CHAIN_FIELDS
+
+        self.model = model
+        self.using = using
+        self.owner_id = owner_id
+        self.label = model._meta.label
+        self.owner_model = model._meta.get_field(model.OWNER_FIELD).related_model
+        self.columns = ("pk", "chain_seq", "prev_hash", "hash", model.owner_key_field(), "signature_id",
+                        *CHAIN_FIELDS, *model.CHAIN_EXTRA_FIELDS)
+        self.fields = CHAIN_FIELDS
+        self.extra = model.CHAIN_EXTRA_FIELDS
+        self._signatures: dict[int, dict | None] = {}
+
+    def queryset(self):
+        qs = self.model._default_manager.using(self.using)
+        if self.owner_id is not None:
+            qs = qs.filter(**{f"{self.model.OWNER_FIELD}_id": self.owner_id})
+        return qs
+
+    def _signature(self, pk):
+        from homeportal.history import SIGNATURE_DIGEST_FIELDS, signature_digest
+
+        if pk is None:
+            return None
+        if pk not in self._signatures:
+            from signing.models import Signature
+
+            values = Signature.objects.using(self.using).filter(pk=pk).values(*SIGNATURE_DIGEST_FIELDS).first()
+            self._signatures[pk] = signature_digest(values) if values else {"missing": pk}
+        return self._signatures[pk]
+
+    def content(self, values: tuple) -> bytes:
+        from homeportal.history import chain_content
+
+        n = len(self.fields)
+        fields = dict(zip(self.fields, values[6:6 + n], strict=True))
+        extra = dict(zip(self.extra, values[6 + n:], strict=True))
+        return chain_content(object_key=self.model.object_key_of(self.owner_model, values[4]), values=fields,
+                             signature=self._signature(values[5]), extra=extra)
+
+    def rows(self) -> Iterator[_Row]:
+        qs = self.queryset().filter(chain_seq__isnull=False).order_by("chain_seq").values_list(*self.columns)
+        for values in qs.iterator(chunk_size=5000):
+            yield _Row(seq=values[1], source=self.label, entry_id=values[0],
+                       object_key=self.model.object_key_of(self.owner_model, values[4]),
+                       prev_hash=values[2], hash=values[3], content=self.content(values))
+
+    def unchained(self) -> list[tuple[int, str]]:
+        return [(pk, self.model.object_key_of(self.owner_model, owner)) for pk, owner in
+                self.queryset().filter(chain_seq__isnull=True).values_list("pk", self.model.owner_key_field())]
+
+
+def _purged_rows(using: str, object_keys: set[str] | None = None) -> Iterator[_Row]:
+    qs = PurgedEntry.objects.using(using).order_by("chain_seq")
+    if object_keys is not None:
+        qs = qs.filter(object_key__in=object_keys)
+    for p in qs.iterator(chunk_size=5000):
+        yield _Row(seq=p.chain_seq, source=p.source, entry_id=p.entry_id, object_key=p.object_key,
+                   prev_hash="", hash=p.hash, content=None)
+
+
+def _object_exists(object_key: str) -> bool:
+    label, _, ident = object_key.partition(":")
+    try:
+        model = apps.get_model(label)
+    except LookupError:
+        return False
+    lookup = "public_id" if any(f.name == "public_id" for f in model._meta.fields) else "pk"
+    try:
+        return model._default_manager.filter(**{lookup: ident}).exists()
+    except Exception:  # noqa: BLE001 - a malformed key in a forged row: the object is not there
+        return False
+
+
+def _check_links(rows: Iterable[_Row], report: Report) -> dict[str, str]:
+    """The per-object rules, row by row in chain order: content hash and link to the previous
+    row of the same object. Returns each object's last hash."""
+    last: dict[str, tuple[str, _Row]] = {}
+    seen_hashes: dict[str, set[str]] = {}
+    for row in rows:
+        report.entries += 1
+        if row.content is not None:
+            if entry_hash(row.prev_hash, row.content) != row.hash:
+                report.problems.append(Problem("modified", "the entry's content does not match its hash",
+                                               row.seq, row.source, row.entry_id, row.object_key))
+            prev = last.get(row.object_key)
+            expected = prev[0] if prev else GENESIS
+            if row.prev_hash != expected:
+                earlier = seen_hashes.get(row.object_key, set())
+                if row.prev_hash in earlier or (prev is None and row.prev_hash != GENESIS):
+                    kind, detail = "reordered", "the entry's previous hash names another entry of the object"
+                else:
+                    kind, detail = "deleted", "the entry's previous hash names an entry that is not there"
+                if prev is not None:
+                    detail += f" (the previous entry here is {prev[1].source} #{prev[1].entry_id}, seq {prev[1].seq})"
+                report.problems.append(Problem(kind, detail, row.seq, row.source, row.entry_id, row.object_key))
+        last[row.object_key] = (row.hash, row)
+        seen_hashes.setdefault(row.object_key, set()).add(row.hash)
+    return {k: v[0] for k, v in last.items()}
+
+
+def verify(*, using: str = "default", anchors: bool = True, record: bool = False) -> Report:
+    """Recomputes every chain: each row's hash, each object's links, the global sequence (no gap,
+    no duplicate), the global head against every anchor and against `ChainHead`, the anchors'
+    time-stamp tokens, and (PostgreSQL) that the triggers are in place."""
+    from asn1crypto import cms as acms
+
+    from signing.trust import timestamp_check
+
+    started = timezone.now()
+    report = Report()
+    readers = [_Reader(m, using) for m in chained_models()]
+    anchor_list = list(Anchor.objects.using(using).order_by("seq", "pk")) if anchors else []
+    report.anchors = len(anchor_list)
+    report.last_anchor = anchor_list[-1] if anchor_list else None
+    head_row = ChainHead.objects.using(using).filter(pk=1).first()
+    head_seq = head_row.seq if head_row else 0
+    report.head_seq = head_seq
+
+    stream = heapq.merge(*(r.rows() for r in readers), _purged_rows(using), key=lambda row: row.seq)
+    purged_objects: set[str] = set()
+    state = {"head": GENESIS, "expected": 1, "gap": False, "last": None}
+    pending = list(anchor_list)
+
+    def global_pass(rows: Iterable[_Row]) -> Iterator[_Row]:
+        for row in rows:
+            if row.content is None:
+                purged_objects.add(row.object_key)
+            if row.seq < state["expected"]:
+                report.problems.append(Problem("inserted", "a second entry with the same place in the chain",
+                                               row.seq, row.source, row.entry_id, row.object_key))
+                yield row
+                continue
+            if row.seq > state["expected"]:
+                before = state["last"]
+                after = f"{row.source} #{row.entry_id}"
+                between = f"between {before.source} #{before.entry_id} and {after}" if before else f"before {after}"
+                missing = (f"seq {state['expected']}" if row.seq == state["expected"] + 1
+                           else f"seq {state['expected']}–{row.seq - 1}")
+                report.problems.append(Problem("deleted", f"entries missing from the chain: {missing}, {between}",
+                                               state["expected"], row.source, row.entry_id, row.object_key))
+                state["gap"] = True
+            if row.seq > head_seq:
+                report.problems.append(Problem("inserted", f"the entry lies beyond the chain head (seq {head_seq})",
+                                               row.seq, row.source, row.entry_id, row.object_key))
+            state["head"] = link(state["head"], row.hash)
+            state["expected"] = row.seq + 1
+            state["last"] = row
+            while pending and pending[0].seq <= row.seq:
+                anchor = pending.pop(0)
+                _check_anchor(anchor, state["head"] if anchor.seq == row.seq else None)
+            yield row
+
+    def _check_anchor(anchor: Anchor, head: str | None):
+        if head is None:
+            report.problems.append(Problem("anchor", f"anchor of seq {anchor.seq} names no entry of the chain",
+                                           anchor.seq))
+        elif head != anchor.head:
+            report.problems.append(Problem(
+                "anchor", f"the chain up to seq {anchor.seq} does not match its time-stamped head "
+                          f"({anchor.tsa_time:%Y-%m-%d %H:%M:%S} UTC)", anchor.seq))
+        try:
+            check = timestamp_check(acms.ContentInfo.load(bytes(anchor.token)), anchor_message(anchor.seq, anchor.head))
+            ok, problem = check.ok, check.problem
+        except Exception:  # noqa: BLE001 - a damaged token is a broken anchor
+            ok, problem = False, "format"
+        if not ok:
+            report.problems.append(Problem("anchor", f"the time-stamp of seq {anchor.seq} does not verify ({problem})",
+                                           anchor.seq))
+
+    while pending and pending[0].seq == 0:  # stamped while the chain was empty
+        _check_anchor(pending.pop(0), GENESIS)
+    _check_links(global_pass(stream), report)
+    for anchor in pending:  # anchors beyond the last entry
+        _check_anchor(anchor, None)
+    last_seq = state["expected"] - 1
+    if head_row is not None and (last_seq != head_seq or (not state["gap"] and state["head"] != head_row.head)):
+        report.problems.append(Problem("head", f"the chain head (seq {head_seq}) does not match the entries "
+                                               f"(last seq {last_seq})", head_seq))
+    report.head = state["head"]
+    for reader in readers:
+        for pk, key in reader.unchained():
+            report.problems.append(Problem("inserted", "the entry is not on the chain", None, reader.label, pk, key))
+    for key in sorted(purged_objects):
+        if _object_exists(key):
+            report.problems.append(Problem("deleted", "entries of this object were purged but the object exists",
+                                           object_key=key))
+    for table in missing_triggers(using):
+        report.problems.append(Problem("trigger", f"the append-only trigger on {table} is missing or disabled"))
+    report.problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
+    if record:
+        Verification.objects.using(using).create(
+            started_at=started, finished_at=timezone.now(), intact=report.intact, entries=report.entries,
+            anchors=report.anchors, problems=[p.as_dict() for p in report.problems[:50]])
+    return report
+
+
+def verify_object(obj, *, using: str = "default") -> Report:
+    """One object's chain: each of its rows' hash and link (the global sequence and anchors are
+    checked by `verify()`)."""
+    report = Report()
+    rows: list[Iterator[_Row]] = []
+    key = None
+    for model in chained_models():
+        owner_model = model._meta.get_field(model.OWNER_FIELD).related_model
+        if isinstance(obj, owner_model):
+            reader = _Reader(model, using, owner_id=obj.pk)
+            rows.append(reader.rows())
+            key = model.object_key_of(owner_model, getattr(obj, "public_id", obj.pk))
+            for pk, k in reader.unchained():
+                report.problems.append(Problem("inserted", "the entry is not on the chain", None, reader.label, pk, k))
+    if key is not None:
+        rows.append(_purged_rows(using, {key}))
+        if PurgedEntry.objects.using(using).filter(object_key=key).exists():
+            report.problems.append(Problem("deleted", "entries of this object were purged but the object exists",
+                                           object_key=key))
+    _check_links(heapq.merge(*rows, key=lambda row: row.seq), report)
+    return report
+
+
+def last_verification(using: str = "default") -> Verification | None:
+    return Verification.objects.using(using).order_by("-finished_at", "-pk").first()
+
+
+# --- anchoring ---------------------------------------------------------------------------------
+
+def anchor_head(*, force: bool = False, using: str = "default") -> Anchor | None:
+    """Time-stamps the current global head with the TSA (RFC 3161). No transaction is open while
+    the TSA is asked: the head is read (committed), stamped, and the anchor inserted after.
+    Skipped when the head has not moved since the last anchor (unless `force`)."""
+    from signing.trust import request_timestamp, timestamp_check
+
+    head_row = ChainHead.objects.using(using).filter(pk=1).first()
+    seq, head = (head_row.seq, head_row.head) if head_row else (0, GENESIS)
+    last = Anchor.objects.using(using).order_by("-seq", "-pk").first()
+    if not force and last is not None and last.seq == seq:
+        return None
+    message = anchor_message(seq, head)
+    token = request_timestamp(message)  # raises signing.trust.TrustError("tsa_unavailable")
+    check = timestamp_check(token, message)
+    return Anchor.objects.using(using).create(seq=seq, head=head, token=token.dump(),
+                                              tsa_time=check.time or datetime.datetime.now(datetime.UTC))

@@ -1,0 +1,127 @@
+"""bench/history_chain.py — what the history hash chain costs (issue #17, docs/history.md).
+
+1. Appending: 10 000 history entries, each as the workflow writes it (its own transaction, the
+   object's row locked, one INSERT), once chained and once with the chain switched off (the same
+   INSERT without hashing and without the chain-head update) — the floor, measured in the same
+   run, interleaved in rounds so load from other processes hits both. Goal: chained ≤ 1.2× floor.
+2. Verifying: 1 000 000 entries (over 200 appeals) are written with bulk_create (chained), then
+   `audit.chain.verify()` recomputes everything. Goal: under a minute; prints entries/s.
+
+Uses its own PostgreSQL database (hp_bench_history, recreated) and Redis DB 12.
+
+    .venv/bin/python bench/history_chain.py [--append 10000] [--verify 1000000]
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB_NAME = os.environ.get("BENCH_DB_NAME", "hp_bench_history")
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+os.environ.update({
+    "DATABASE_URL": f"{PG}/{DB_NAME}", "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+    "HOMEPORTAL_TESTING": "1", "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "homeportal.settings",
+    "HOMEPORTAL_VAR_DIR": str(Path(tempfile.gettempdir()) / "hp-bench-history-var"),
+})
+
+
+def recreate_database() -> None:
+    for sql in (f"DROP DATABASE IF EXISTS {DB_NAME}", f"CREATE DATABASE {DB_NAME}"):
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", sql], check=True)
+
+
+def append_round(appeals, n: int, *, chained: bool) -> float:
+    from django.db import transaction
+
+    from appeals.models import Appeal, AppealHistory
+    from audit import chain
+
+    original = chain.append
+    if not chained:
+        chain.append = lambda entry, using=None: None
+    try:
+        t0 = time.perf_counter()
+        for i in range(n):
+            appeal = appeals[i % len(appeals)]
+            with transaction.atomic():
+                Appeal.objects.select_for_update(of=("self",)).only("pk").get(pk=appeal.pk)
+                AppealHistory.objects.create(appeal=appeal, event="status", status="sent", from_status="draft",
+                                             actor_name="ТОО «Бенч»", payload={"registration_number": f"КЖК-{i}"},
+                                             comment="Шаг бенча")
+        return time.perf_counter() - t0
+    finally:
+        chain.append = original
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--append", type=int, default=10_000)
+    parser.add_argument("--verify", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=10)
+    args = parser.parse_args()
+    recreate_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from appeals.models import AppealHistory
+    from appeals.tests.factories import AppealFactory
+    from audit import chain
+
+    appeals = [AppealFactory() for _ in range(50)]
+    append_round(appeals, 200, chained=True)  # warm: connection, statements
+    append_round(appeals, 200, chained=False)
+    per_round = args.append // args.rounds
+    totals = {True: 0.0, False: 0.0}
+    for r in range(args.rounds):
+        for chained in ((True, False) if r % 2 == 0 else (False, True)):
+            totals[chained] += append_round(appeals, per_round, chained=chained)
+    n = per_round * args.rounds
+    print(f"load average: {os.getloadavg()[0]:.1f} (2 cores shared; ratios are from this run)")
+    print(f"append {n} entries, chained:   {totals[True]:7.2f} s  {n / totals[True]:8.0f} entries/s")
+    print(f"append {n} entries, no chain:  {totals[False]:7.2f} s  {n / totals[False]:8.0f} entries/s (floor)")
+    print(f"ratio chained / floor: {totals[True] / totals[False]:.2f}x (goal ≤ 1.2x)")
+
+    # The unchained rows of the floor are not on the chain: they go, so the verification below is of one chain.
+    with chain._purge_allowed("default"):
+        AppealHistory.objects.filter(chain_seq__isnull=True).delete()
+    existing = AppealHistory.objects.count()
+    target = max(args.verify - existing, 0)
+    owners = [AppealFactory() for _ in range(200)]
+    batch = 5000
+    t0 = time.perf_counter()
+    written = 0
+    while written < target:
+        size = min(batch, target - written)
+        owner = owners[(written // batch) % len(owners)]
+        AppealHistory.objects.bulk_create([
+            AppealHistory(appeal=owner, event="status", status="in_review", from_status="registered",
+                          actor_name="АО «КЖК» (BPMS)", payload={"executor_name": "Сапарова А. Б.", "n": written + i},
+                          comment="") for i in range(size)])
+        written += size
+    fill = time.perf_counter() - t0
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    total = AppealHistory.objects.count()
+    print(f"wrote {written} chained entries with bulk_create in {fill:.1f} s ({written / fill:,.0f} entries/s)")
+    t0 = time.perf_counter()
+    report = chain.verify()
+    elapsed = time.perf_counter() - t0
+    print(f"history_verify over {report.entries} entries ({total} rows): {elapsed:.1f} s, "
+          f"{report.entries / elapsed:,.0f} entries/s, intact={report.intact} (goal < 60 s for 1 000 000)")
+    if report.problems:
+        print("problems:", [str(p) for p in report.problems[:5]])
+
+
+if __name__ == "__main__":
+    main()
