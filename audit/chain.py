@@ -21,6 +21,7 @@ import contextvars
 import datetime
 import hashlib
 import heapq
+import json
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -300,21 +301,60 @@ class _Reader:
             self._signatures[pk] = signature_digest(values) if values else {"missing": pk}
         return self._signatures[pk]
 
-    def content(self, values: tuple) -> bytes:
-        from homeportal.history import chain_content
-
-        n = len(self.fields)
-        fields = dict(zip(self.fields, values[6:6 + n], strict=True))
-        extra = dict(zip(self.extra, values[6 + n:], strict=True))
-        return chain_content(object_key=self.model.object_key_of(self.owner_model, values[4]), values=fields,
-                             signature=self._signature(values[5]), extra=extra)
-
     def rows(self) -> Iterator[_Row]:
-        qs = self.queryset().filter(chain_seq__isnull=False).order_by("chain_seq").values_list(*self.columns)
-        for values in qs.iterator(chunk_size=5000):
-            yield _Row(seq=values[1], source=self.label, entry_id=values[0],
-                       object_key=self.model.object_key_of(self.owner_model, values[4]),
-                       prev_hash=values[2], hash=values[3], content=self.content(values))
+        from homeportal.history import chain_content_of
+
+        values_iter = self._pg_values() if connections[self.using].vendor == "postgresql" else (
+            self.queryset().filter(chain_seq__isnull=False).order_by("chain_seq").values_list(*self.columns)
+            .iterator(chunk_size=5000))
+        label, key_of, owner_model = self.label, self.model.object_key_of, self.owner_model
+        end = 6 + len(self.fields)
+        extra_names = self.extra
+        for values in values_iter:
+            key = key_of(owner_model, values[4])
+            signature = self._signature(values[5]) if values[5] is not None else None
+            extra = dict(zip(extra_names, values[end:], strict=True)) if extra_names else {}
+            content = chain_content_of(key, *values[6:end], signature=signature, extra=extra)
+            yield _Row(seq=values[1], source=label, entry_id=values[0], object_key=key,
+                       prev_hash=values[2], hash=values[3], content=content)
+
+    def _pg_values(self) -> Iterator[tuple]:
+        """PostgreSQL: the same columns through a server-side cursor without the ORM's per-value
+        converters, the time already in its canonical UTC text (a third of the time per row)."""
+        from homeportal.history import CHAIN_FIELDS
+
+        connection = connections[self.using]
+        qn = connection.ops.quote_name
+        meta = self.model._meta
+        owner_field = meta.get_field(self.model.OWNER_FIELD)
+        owner_meta = self.owner_model._meta
+        key_column = "public_id" if self.model.owner_key_field().endswith("__public_id") else owner_meta.pk.column
+        columns = []
+        for name in CHAIN_FIELDS:
+            column = meta.get_field(name.removesuffix("_id")).column
+            if name == "created_at":
+                columns.append(f"""to_char(h.{qn(column)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""")
+            else:
+                columns.append(f"h.{qn(column)}")
+        columns += [f"h.{qn(meta.get_field(name.removesuffix('_id')).column)}" for name in self.extra]
+        sql = (f"SELECT h.{qn(meta.pk.column)}, h.chain_seq, h.prev_hash, h.hash, o.{qn(key_column)}::text, "  # noqa: S608
+               f"h.{qn(meta.get_field('signature').column)}, {', '.join(columns)} "
+               f"FROM {qn(meta.db_table)} h JOIN {qn(owner_meta.db_table)} o ON o.{qn(owner_meta.pk.column)} = "
+               f"h.{qn(owner_field.column)} WHERE h.chain_seq IS NOT NULL")
+        params = []
+        if self.owner_id is not None:
+            sql += f" AND h.{qn(owner_field.column)} = %s"
+            params.append(self.owner_id)
+        sql += " ORDER BY h.chain_seq"
+        payload_at = 6 + CHAIN_FIELDS.index("payload")
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(5000):
+                for row in rows:
+                    payload = row[payload_at]
+                    if isinstance(payload, str | bytes):
+                        row = (*row[:payload_at], json.loads(payload), *row[payload_at + 1:])
+                    yield row
 
     def unchained(self) -> list[tuple[int, str]]:
         return [(pk, self.model.object_key_of(self.owner_model, owner)) for pk, owner in

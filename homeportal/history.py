@@ -70,22 +70,30 @@ def _utc_iso(value) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
+        if len(value) == 27 and value.endswith("Z"):  # already canonical (PostgreSQL's to_char in history_verify)
+            return value
         value = datetime.datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=datetime.UTC)
     return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _json_key(key) -> str:
+    return json.loads(json.dumps({key: 0})).popitem()[0]
+
+
 def _json_normal(value):
     """A JSON value in the form every database gives it back: dict keys as strings, tuples as
     lists, integral floats as the integer their shortest decimal form names (PostgreSQL's jsonb
     prints 1e16 as 10000000000000000, read back as an int), -0.0 as 0."""
-    if isinstance(value, dict):
-        return {(k if isinstance(k, str) else json.loads(json.dumps({k: 0})).popitem()[0]): _json_normal(v)
-                for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {(k if type(k) is str else _json_key(k)): _json_normal(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
         return [_json_normal(v) for v in value]
-    if isinstance(value, float):
+    if kind is float:
         if value == 0:
             return 0
         exact = decimal.Decimal(repr(value))
@@ -94,27 +102,25 @@ def _json_normal(value):
     return value
 
 
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def chain_content_of(object_key, created_at, event, from_status, status, actor_id, actor_name, payload, comment,
+                     document, document_name, document_sha256, *, signature, extra) -> bytes:
+    """`chain_content` with the fields in `CHAIN_FIELDS` order (history_verify's fast path)."""
+    return _CANONICAL.encode({
+        "object": object_key, "at": _utc_iso(created_at), "event": event, "from_status": from_status,
+        "status": status, "actor": actor_id, "actor_name": actor_name, "payload": _json_normal(payload or {}),
+        "comment": comment, "document": document or "", "document_name": document_name,
+        "document_sha256": document_sha256, "signature": signature, "extra": extra,
+    }).encode()
+
+
 def chain_content(*, object_key: str, values: dict, signature: dict | None, extra: dict) -> bytes:
     """The canonical bytes the chain hashes for one row: UTF-8 JSON with sorted keys and no
     spaces; times as UTC with microseconds; the payload in its stored JSON form. `values` has the
     fields of `CHAIN_FIELDS`; `signature` is `signature_digest()` of the row's signature."""
-    content = {
-        "object": object_key,
-        "at": _utc_iso(values["created_at"]),
-        "event": values["event"],
-        "from_status": values["from_status"],
-        "status": values["status"],
-        "actor": values["actor_id"],
-        "actor_name": values["actor_name"],
-        "payload": _json_normal(values["payload"] or {}),
-        "comment": values["comment"],
-        "document": values["document"] or "",
-        "document_name": values["document_name"],
-        "document_sha256": values["document_sha256"],
-        "signature": signature,
-        "extra": extra,
-    }
-    return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    return chain_content_of(object_key, *(values[name] for name in CHAIN_FIELDS), signature=signature, extra=extra)
 
 
 CHAIN_FIELDS = ("created_at", "event", "from_status", "status", "actor_id", "actor_name", "payload", "comment",
