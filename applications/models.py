@@ -150,6 +150,7 @@ class ApplicationHistory(HistoryEntry):
         STATUS = "status", _("Status changed")
         SIGNED = "signed", _("Application signed")
         DEVELOPER_JOINED = "developer_joined", _("Developer joined")
+        DEVELOPER_DETACHED = "developer_detached", _("Developer replaced")
         DOCUMENT_ISSUED = "document_issued", _("Document received")
         DOCUMENT_SIGNED = "document_signed", _("Document signed")
         DOCUMENT_COMPLETED = "document_completed", _("Document signed by all parties")

@@ -416,12 +416,22 @@ def application_save_tab(
             loan = locked.data.get("loan")
             if locked.service == ServiceCode.SUBSIDY and not (loan or {}).get("loan-financed_project"):
                 locked.data["loan"] = {**(loan or {}), **_financed_project_prefill(locked.organization, locked.project_name)}
+        detached = None
         if tab == "developer":
             locked.developer_bin = (values.get("developer-bin") or "").strip()[:12]
             fields.append("developer_bin")
+            if locked.developer_id and locked.developer.bin != locked.developer_bin:
+                # Another developer typed (#10 item 6): the old one loses the application at once;
+                # the new one joins only through the invitation and its ЭЦП (never by the BIN alone).
+                detached, locked.developer = locked.developer, None
+                fields.append("developer")
+                locked.invitations.filter(used_at__isnull=True, expires_at__gt=now).exclude(
+                    bin=locked.developer_bin).update(expires_at=now)
         locked.save(update_fields=fields)
-        if tab == "developer":
-            developer_attach_if_known(application=locked)
+        if detached is not None:
+            history_add(application=locked, event=ApplicationHistory.Event.DEVELOPER_DETACHED, user=actor, now=now,
+                        comment=detached.name_ru)
+            logger.info("application %s: developer %s detached", locked.pk, detached.pk)
     application.refresh_from_db()
     return application
 
@@ -641,16 +651,26 @@ def invitation_accept(*, invitation: DeveloperInvitation, signer, email: str = "
         locked.used_at = now
         locked.used_by = user
         locked.save(update_fields=["used_at", "used_by"])
-        # Every application naming this BIN, now and later, reaches the developer.
-        Application.objects.filter(developer__isnull=True, developer_bin=organization.bin).update(developer=organization)
+        # Only the invited application (#10 item 6: a BIN typed elsewhere attaches nothing).
         Application.objects.filter(pk=locked.application_id).update(developer=organization, developer_bin=organization.bin)
         history_add(application=locked.application, event=ApplicationHistory.Event.DEVELOPER_JOINED, user=user,
                     now=now, comment=organization.name_ru)
     return user
 
 
+def invitation_withdraw(*, application: Application, actor: User, now=None) -> int:
+    """«Отозвать приглашение»: the application's unused links stop working. Returns how many."""
+    now = now or timezone.now()
+    _require_editable(application)
+    with transaction.atomic():
+        count = application.invitations.filter(used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+    logger.info("application %s: %s invitation(s) withdrawn", application.pk, count)
+    return count
+
+
 def developer_attach_if_known(*, application: Application) -> None:
-    """A developer that already has a cabinet sees new applications naming it at once."""
+    """The demo data only: its developer already has a cabinet. The portal attaches a developer
+    through the invitation and its ЭЦП alone (`invitation_accept`)."""
     if application.developer_id or len(application.developer_bin) != 12:
         return
     developer = Organization.objects.filter(bin=application.developer_bin, kind=Organization.Kind.DEVELOPER).first()

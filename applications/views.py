@@ -267,6 +267,8 @@ def _stage_context(request, page: _Stage, *, bound=None, **extra) -> dict:
         ctx["tabs"] = [(t.code, t.title, readiness.tabs.get(t.code)) for t in page.stage_def.tabs]
     if page.tab == "developer":
         ctx["invitations"] = application.invitations.order_by("-created_at")[:3]
+        ctx["live_invitation"] = application.invitations.filter(used_at__isnull=True,
+                                                                expires_at__gt=timezone.now()).exists()
     if page.stage_def.documents is not None:
         ctx["document_fields"] = selectors.document_fields(application, stage)
     if page.current_tab:
@@ -411,7 +413,16 @@ def _stage_send_invitation(request, page, bound):
     return _stage_show(request, page, bound)
 
 
+def _stage_withdraw_invitation(request, page, bound):
+    """«Отозвать приглашение»: the unused links stop working."""
+    _company_only(page)
+    services.invitation_withdraw(application=page.application, actor=request.user)
+    messages.success(request, _("The invitation has been withdrawn: its link no longer works."))
+    return _stage_show(request, page, bound)
+
+
 STAGE_ACTIONS = {
+    "withdraw_invitation": _stage_withdraw_invitation,
     "save": _stage_save, "next": _stage_next, "back": _stage_back, "goto_tab": _stage_goto_tab,
     "generate_link": _stage_generate_link, "send_invitation": _stage_send_invitation, "search": _stage_show,
 }

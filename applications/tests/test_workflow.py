@@ -115,12 +115,49 @@ def test_invitation_accept_checks_the_bin_and_creates_the_developer_cabinet(comp
     assert user.organization == developer and user.iin == "850101300015" and not user.has_usable_password()
     app.refresh_from_db()
     later.refresh_from_db()
-    assert app.developer == developer and later.developer == developer
-    # A new application naming it later reaches it too.
+    assert app.developer == developer
+    # #10 item 6: only the invited application; another naming the BIN waits for its own invitation
+    assert later.developer is None
     third = ApplicationFactory(organization=company)
     services.application_save_tab(application=third, tab="developer", values=valid_tab_data()["developer"], actor=company_user)
-    services.developer_attach_if_known(application=third)
-    assert third.developer == developer
+    third.refresh_from_db()
+    assert third.developer is None
+
+
+def test_replacing_the_developer_detaches_the_old_one(client, company, company_user, registry, catalogue):
+    """#10 item 6: the УК types another BIN on «Информация о застройщике»."""
+    app, old_user = complete_application(company, company_user, catalogue)
+    client.force_login(old_user)
+    stage = reverse("applications:stage", args=[app.public_id, 1])
+    history = reverse("applications:history", args=[app.public_id])
+    assert client.get(stage).status_code == 200 and client.get(history).status_code == 200
+    other = Organization.objects.create(bin="050540004455", name_ru="ТОО «Другой»", kind=Organization.Kind.DEVELOPER)
+    UserFactory(organization=other)  # already has a cabinet: still not attached by the BIN alone
+    values = {**valid_tab_data()["developer"], "developer-bin": other.bin}
+    services.application_save_tab(application=app, tab="developer", values=values, actor=company_user)
+    app.refresh_from_db()
+    assert app.developer is None and app.developer_bin == other.bin
+    assert client.get(stage).status_code == 404 and client.get(history).status_code == 404
+    entry = app.history.filter(event="developer_detached").get()
+    assert entry.comment == old_user.organization.name_ru and entry.actor == company_user
+    # the same BIN again changes nothing; the new developer joins through its invitation
+    services.application_save_tab(application=app, tab="developer", values=values, actor=company_user)
+    assert app.history.filter(event="developer_detached").count() == 1
+
+
+def test_the_company_withdraws_an_invitation(client, company, company_user, registry):
+    app = ApplicationFactory(organization=company, data=valid_tab_data())
+    services.application_save_tab(application=app, tab="developer", values=valid_tab_data()["developer"], actor=company_user)
+    client.force_login(company_user)
+    stage = reverse("applications:stage", args=[app.public_id, 1])
+    page = client.post(stage, {**valid_tab_data()["developer"], "tab": "developer", "action": "generate_link"})
+    link = re.search(r"data-generated-link>([^<]+)<", page.content.decode()).group(1)
+    path = link.split("://", 1)[-1].split("/", 1)[1]
+    assert client.get("/" + path).status_code == 200
+    assert "withdraw_invitation" in client.get(stage + "?tab=developer").content.decode()
+    client.post(stage, {**valid_tab_data()["developer"], "tab": "developer", "action": "withdraw_invitation"})
+    assert client.get("/" + path).status_code == 404
+    assert not DeveloperInvitation.objects.filter(application=app, expires_at__gt=timezone.now()).exists()
 
 
 def test_developer_sees_the_application_and_edits_only_its_parts(client, company, company_user, registry, catalogue):
