@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('applications', '0010_list_indexes_by_service'),
+        ('applications', '0011_history_chain'),
     ]
 
     operations = [
