@@ -14,7 +14,7 @@ TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
             REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/14} HOMEPORTAL_TESTING=1 DEBUG=True \
             DJANGO_ALLOW_ASYNC_UNSAFE=true
 
-.PHONY: run test lint install install-dev system system-test migrate demo messages clean bench
+.PHONY: run test lint install install-dev system system-test migrate demo messages clean bench fuzz
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || PYTHON=python3; $${PYTHON:-python3} -m venv $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,12 @@ test: system-test install
 	$(TEST_ENV) $(PY) scripts/translations.py check
 	@$(PY) manage.py compilemessages --ignore=.venv --ignore=var -v 0
 	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The property-based fuzz of every form (tests/test_fuzz.py) with thousands of examples
+# (`make test` runs 12 per form); docs/security.md.
+fuzz: system-test install
+	@$(PY) manage.py compilemessages --ignore=.venv --ignore=var -v 0
+	$(TEST_ENV) FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(VENV)/bin/pytest tests/test_fuzz.py -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: install
 	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
