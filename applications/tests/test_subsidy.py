@@ -239,3 +239,17 @@ def test_subsidy_status_names_are_the_issues(language, label):
         names = [definitions.SUBSIDY.status_label(s) for s in (Status.DRAFT, Status.SUBSIDY_APPROVED)]
     assert names == {"ru": ["На создании", "Заявка одобрена, подготовка договора субсидирования"],
                      "kk": ["Жасауда", "Өтінім мақұлданды, субсидиялау шарты дайындалуда"]}[language]
+
+
+def test_the_bank_list_is_well_formed():
+    """The seeds have no bank list (seed 003 only names the «БИК» field): the data file is ours.
+    Each entry is a Kazakh BIC (SWIFT form, country code KZ), once, with a ru and a kk name."""
+    from cabinets.validators import validate_bik
+
+    banks = definitions.banks()
+    assert len(banks) == 22
+    for bank in banks:
+        validate_bik(bank["bik"])
+        assert bank["bik"][4:6] == "KZ" and bank["name_ru"] and bank["name_kk"], bank
+    assert len({b["bik"] for b in banks}) == len(banks)
+    assert definitions.bank_name("HSBKKZKX", "kk") == "«Қазақстан Халық Банкі» АҚ"
