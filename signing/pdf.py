@@ -159,7 +159,7 @@ def pdf_embed_signature(*, prepared: PreparedPdf, cms: bytes) -> bytes:
     out = io.BytesIO(prepared.pdf)
     digest = PreparedByteRangeDigest(document_digest=prepared.digest, reserved_region_start=prepared.region_start,
                                      reserved_region_end=prepared.region_end)
-    PdfTBSDocument.finish_signing(out, digest, cms)
+    _off_event_loop(lambda: PdfTBSDocument.finish_signing(out, digest, cms))
     return out.getvalue()
 
 
