@@ -29,6 +29,19 @@
     return window.forge;
   }
 
+  // node-forge arrives by its own <script> (after an htmx swap the two load in any order, and on
+  // a slow line later than the user's click): wait for it rather than fail.
+  function forgeLoaded(timeoutMs) {
+    var started = Date.now();
+    return new Promise(function (resolve, reject) {
+      (function poll() {
+        if (window.forge) return resolve();
+        if (Date.now() - started > timeoutMs) return reject(fail("failed", new Error("node-forge is not loaded")));
+        setTimeout(poll, 50);
+      })();
+    });
+  }
+
   function bytesToBinary(bytes) {
     var out = [], CHUNK = 0x8000;
     for (var i = 0; i < bytes.length; i += CHUNK) out.push(String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK)));
@@ -156,7 +169,7 @@
       data = binaryToBytes(atob(opts.dataB64 || ""));
     } catch (e) { return Promise.reject(fail("failed", e)); }
     var password = opts.password || "";
-    return readFile(opts.file).then(function (fileBytes) {
+    return forgeLoaded(20000).then(function () { return readFile(opts.file); }).then(function (fileBytes) {
       var opened = openKeyFile(fileBytes, password);
       password = null;
       var digestPromise = opts.digested ? Promise.resolve(bytesToBinary(data)) : sha256(data);

@@ -157,11 +157,15 @@
         var file = fileInput && fileInput.files && fileInput.files[0];
         if (!file) { showError(panel, "key_file", msg.choose_file); return; }
         if (!password.value) { showError(panel, "password", msg.password); return; }
-        var keyfile = signers().keyfile;
-        if (!keyfile) { showError(panel, "key_file", msg.failed); return; }
-        signWith(panel, keyfile, {file: file, password: password.value}, "key_file").then(function () {
-          password.value = "";
-        });
+        var started = Date.now();
+        (function whenLoaded() {  // signing-keyfile.js may still be loading after an htmx swap
+          var keyfile = signers().keyfile;
+          if (!keyfile && Date.now() - started < 20000) { busy(panel, true); setTimeout(whenLoaded, 50); return; }
+          if (!keyfile) { busy(panel, false); showError(panel, "key_file", msg.failed); return; }
+          signWith(panel, keyfile, {file: file, password: password.value}, "key_file").then(function () {
+            password.value = "";
+          });
+        })();
       });
     }
     var ncaButton = panel.querySelector("[data-ncalayer-sign]");
