@@ -6,7 +6,12 @@ PY := $(VENV)/bin/python
 WEB_PORT ?= 8000
 BPMS_PORT ?= 8090
 NCA_PORT ?= 8092
-export WEB_PORT BPMS_PORT NCA_PORT
+# The NCALayer emulator (make run): ws:// here (a browser trusts no test certificate by itself);
+# NCALAYER_ARGS= for wss:// as NCALayer, or --key company_head_sign --password Qwerty12 to answer alone.
+NCALAYER_PORT ?= 13579
+NCALAYER_PAGE_PORT ?= 13580
+NCALAYER_ARGS ?= --ws
+export WEB_PORT BPMS_PORT NCA_PORT NCALAYER_PORT NCALAYER_PAGE_PORT NCALAYER_ARGS
 # Every target here is the development profile; DEBUG unset would mean production (docs/security.md).
 DEBUG ?= True
 export DEBUG
@@ -46,6 +51,7 @@ demo: migrate
 run: export BPMS_BASE_URL ?= http://127.0.0.1:$(BPMS_PORT)
 run: export PORTAL_BASE_URL ?= http://127.0.0.1:$(WEB_PORT)
 run: export NCA_SERVICES_URL ?= http://127.0.0.1:$(NCA_PORT)
+run: export NCALAYER_URL ?= $(if $(findstring --ws,$(NCALAYER_ARGS)),ws,wss)://127.0.0.1:$(NCALAYER_PORT)/
 run: system install messages
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput -v 0
@@ -57,6 +63,7 @@ run: system install messages
 	@echo "  dev outbox:        http://127.0.0.1:$(WEB_PORT)/dev/outbox/"
 	@echo "  BPMS Simbase mock: http://127.0.0.1:$(BPMS_PORT)/"
 	@echo "  NCA TSA/OCSP/CRL:  http://127.0.0.1:$(NCA_PORT)/ (test PKI stand-in)"
+	@echo "  NCALayer emulator: $(NCALAYER_URL) — its dialog: http://127.0.0.1:$(NCALAYER_PAGE_PORT)/"
 	@echo "  Ctrl-C stops everything."
 	@echo
 	$(VENV)/bin/honcho start -f Procfile

@@ -34,6 +34,49 @@ def nca_services(_test_pki):
         yield url
 
 
+def _point_ncalayer_at(dj_settings, url: str) -> None:
+    from homeportal.settings import content_security_policy
+
+    dj_settings.NCALAYER_URL = url
+    dj_settings.CONTENT_SECURITY_POLICY = content_security_policy(url)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_ncalayer():
+    """By default the pages find no NCALayer: NCALAYER_URL points at a port held closed for the run
+    (bound, never listening: connection refused), whatever runs on 13579 on this machine."""
+    import socket
+
+    from django.conf import settings as dj_settings
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    _point_ncalayer_at(dj_settings, f"ws://127.0.0.1:{closed.getsockname()[1]}/")
+    yield dj_settings.NCALAYER_URL
+    closed.close()
+
+
+@pytest.fixture(scope="session")
+def ncalayer_emulator(_test_pki):
+    """The NCALayer emulator (`python -m ncalayer_emulator`, wss:// with the test PKI's server
+    certificate, which the test browser trusts) on free ports for the run, asking its page; tests
+    set its mode through `ncalayer`."""
+    from ncalayer_emulator.launch import running
+
+    with running(_test_pki) as emu:
+        yield emu
+
+
+@pytest.fixture
+def ncalayer(settings, ncalayer_emulator):
+    """The portal's pages talk to the emulator (NCALAYER_URL and the CSP); yields the emulator
+    (`.mode(mode="auto", key=..., password=...)`, `.state()`, `.answer(...)`), manual again after."""
+    _point_ncalayer_at(settings, ncalayer_emulator.url)
+    ncalayer_emulator.mode(mode="manual", clear=True)
+    yield ncalayer_emulator
+    ncalayer_emulator.mode(mode="manual")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):
     """Every test writes files under its own tmp dir, so none are left in var/media."""
@@ -117,8 +160,15 @@ def playwright_instance():
 
 
 @pytest.fixture(scope="session")
-def browser(playwright_instance):
-    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True)
+def browser(playwright_instance, _test_pki):
+    from ncalayer_emulator.tls import ensure_server_cert, spki_sha256_b64
+
+    # the NCALayer emulator's wss:// certificate (test PKI) is trusted by its key, like a user's
+    # browser trusts the certificate NCALayer installs
+    spki = spki_sha256_b64(ensure_server_cert(_test_pki)[0])
+    browser = playwright_instance.chromium.launch(
+        executable_path=CHROMIUM_PATH, args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={spki}"],
+        headless=True)
     yield browser
     browser.close()
 

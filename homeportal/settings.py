@@ -369,19 +369,18 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 
-def _ws_origin(url):
+
+def content_security_policy(ncalayer_url: str) -> str:
+    """The CSP; connect-src: the page itself and NCALayer's WebSocket (nothing else; no CDN)."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("ws", "wss") and parts.netloc else ""
+    parts = urlsplit(ncalayer_url or "")
+    nca = f" {parts.scheme}://{parts.netloc}" if parts.scheme in ("ws", "wss") and parts.netloc else ""
+    return ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+            f"connect-src 'self'{nca}; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'")
 
 
-# connect-src: the page itself and NCALayer's WebSocket (nothing else; no CDN).
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-    f"connect-src 'self' {_ws_origin(NCALAYER_URL)}".rstrip() + "; "
-    "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"
-)
+CONTENT_SECURITY_POLICY = content_security_policy(NCALAYER_URL)
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

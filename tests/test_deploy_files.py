@@ -28,7 +28,7 @@ def test_docker_compose_config_parses_with_the_whole_stack():
     )
     assert result.returncode == 0, result.stderr
     services = set(result.stdout.split())
-    assert {"postgres", "redis", "web", "worker", "beat", "bpms-mock", "mailpit"} <= services
+    assert {"postgres", "redis", "web", "worker", "beat", "bpms-mock", "mailpit", "ncalayer-emulator"} <= services
 
 
 def test_redis_never_evicts_and_there_is_one_beat():
@@ -43,7 +43,7 @@ def test_dockerfile_installs_weasyprint_libraries():
         assert package in text
 
 
-STANDINS = ("bpms_mock",)
+STANDINS = ("bpms_mock", "nca_services", "ncalayer_emulator")
 
 
 def test_the_production_image_does_not_contain_the_stand_ins():
@@ -61,6 +61,9 @@ def test_the_production_image_does_not_contain_the_stand_ins():
     mock = compose[compose.index("\n  bpms-mock:"):].split("\n  mailpit:")[0]
     assert 'profiles: ["dev"]' in mock and "context: ./bpms_mock" in mock
     assert '["python", "-m", "bpms_mock"' in mock
+    emulator = compose[compose.index("\n  ncalayer-emulator:"):].split("\n  mailpit:")[0]
+    assert 'profiles: ["dev"]' in emulator and "context: ./ncalayer_emulator" in emulator
+    assert '["python", "-m", "ncalayer_emulator"' in emulator
 
 
 def test_docker_compose_has_no_default_secrets():
