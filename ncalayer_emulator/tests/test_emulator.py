@@ -4,6 +4,7 @@ password, key filters, the older commonUtils calls, wss:// with the test PKI, an
 
 import asyncio
 import base64
+import concurrent.futures
 import hashlib
 import json
 import socket
@@ -38,6 +39,12 @@ def auto(emu):
     emu.mode(mode="manual")
 
 
+def run(coro_fn):
+    """asyncio.run in a thread of its own (a Playwright test before may have left this thread a loop)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(coro_fn())).result()
+
+
 def talk(url, *requests, ssl_context=None, origin="http://127.0.0.1:8000"):
     """Connect, read the greeting, send each request and read its answer, in order."""
     async def go():
@@ -47,7 +54,7 @@ def talk(url, *requests, ssl_context=None, origin="http://127.0.0.1:8000"):
                 await ws.send(json.dumps(r))
                 answers.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
             return answers
-    return asyncio.run(go())
+    return run(go)
 
 
 def basics(data, *, decode=True, encapsulate=False, digested=False, oids=(OID_SIGN,), **signer):
@@ -223,7 +230,7 @@ def test_the_person_answers_on_the_page(emu):
             cancelled = json.loads(await asyncio.wait_for(ws.recv(), 30))
             return answer, cancelled
 
-    answer, cancelled = asyncio.run(go())
+    answer, cancelled = run(go)
     sig = cms_verify(cms_bytes=der_of(answer["body"]["result"]), data=b"x").signatures[0]
     assert sig.info.full_name == "САТПАЕВА АЙГЕРИМ КАНАТОВНА"
     assert cancelled == {"body": {}, "status": True}
@@ -247,7 +254,7 @@ def test_a_closed_page_ends_its_pending_request(emu):
             await asyncio.sleep(0.1)
         return False
 
-    assert asyncio.run(go())
+    assert run(go)
 
 
 def test_wss_with_the_test_pki_and_the_command_line_key(_test_pki):

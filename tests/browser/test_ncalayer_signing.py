@@ -105,7 +105,7 @@ def test_sign_in_the_emulators_dialog(page, login_browser, company_org, ncalayer
     emulator_page.get_by_label("Ключ").first.select_option("company_signer_sign")
     emulator_page.get_by_label("Пароль").first.fill(pki.DEMO_PASSWORD)
     emulator_page.get_by_role("button", name="Подписать").first.click()
-    emulator_page.close()
+    expect(emulator_page.get_by_text("Нет запросов.", exact=False)).to_be_visible()
     _signed(page, person="САТПАЕВА АЙГЕРИМ КАНАТОВНА")
 
 
