@@ -10,7 +10,7 @@ class AppealsConfig(AppConfig):
         from bpms_bridge.registry import register_case_kind
 
         register_case_kind(
-            "appeal", apply_event="appeals.services.appeal_apply_bpms_event", final_statuses=("rejected", "ds_signed"),
+            "appeal", apply_events="appeals.services.appeal_apply_bpms_events", final_statuses=("rejected", "ds_signed"),
             prepare_event="appeals.services.appeal_prepare_bpms_event",
         )
         from signing.completion import register_completion

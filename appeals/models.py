@@ -212,6 +212,7 @@ class AppealHistory(HistoryEntry):
         SIGNED = "signed", pgettext_lazy("appeals", "Application signed")
         STATUS = "status", pgettext_lazy("appeals", "Status changed")
         DS_SIGNED_BY_PARTY = "ds_party_signed", pgettext_lazy("appeals", "SA signed by a party")
+        DOCUMENT_ISSUED = "document_issued", pgettext_lazy("appeals", "Document issued by KZhK")
 
     # PROTECT: only a never-sent draft loses its history, through audit.chain.purge() (appeal_delete).
     appeal = models.ForeignKey(Appeal, verbose_name=_("Appeal"), on_delete=models.PROTECT, related_name="history")

@@ -20,8 +20,9 @@ from django.utils.translation import pgettext, pgettext_lazy
 
 from audit import chain
 from cabinets.models import Contract, Organization
-from cabinets.services import notify_both_languages
+from cabinets.services import notifications_in_bulk, notify_both_languages
 from homeportal import workflow
+from homeportal.celery import enqueue_on_commit
 from homeportal.files import stored_first
 from homeportal.history import KZHK_ACTOR
 from homeportal.i18n import in_both_languages, language_of
@@ -454,6 +455,10 @@ def _enter_ds_signed(step: workflow.Step) -> None:
     if step.document is not None:
         appeal.ds_signed_file.name = step.document.path
         step.set(ds_signed_file=appeal.ds_signed_file)
+    elif appeal.ds_file:
+        from .tasks import ds_signed_issue
+
+        enqueue_on_commit(ds_signed_issue, (appeal.pk,))  # KZhK's issue of the ДС, on the worker
     AppealSignature.objects.get_or_create(
         appeal=appeal, party=AppealSignature.Party.DS_KZHK, round=1,
         defaults={"organization_name": "АО «Казахстанская Жилищная Компания»", "signer_name": step.actor_name,
@@ -474,8 +479,7 @@ def _record(step: workflow.Step) -> AppealHistory:
     )
     if step.document is not None:
         entry.attach(name=step.document.name, path=step.document.path, sha256=step.document.sha256)
-    entry.save()
-    return entry
+    return entry  # saved by the workflow (one INSERT for a batch)
 
 
 def _document_bytes(step: workflow.Step) -> bytes:
@@ -567,25 +571,74 @@ def kzhk_document_render(*, appeal: Appeal, title, lines: list) -> bytes:
 
 
 def appeal_apply_bpms_event(*, case_id: str, event: dict) -> Appeal | None:
-    """Applies one BPMS Simbase event idempotently: a repeated or older event (by seq or by the
-    status order) changes nothing; an event the table refuses is logged and ignored."""
+    """Applies one BPMS Simbase event idempotently (`appeal_apply_bpms_events` for one event): a
+    repeated or older event (by seq or by the status order) changes nothing; a move the table
+    refuses raises TransitionRefused."""
     appeal = Appeal.objects.filter(public_id=case_id).first() if _is_uuid(case_id) else None
     if appeal is None:
         logger.warning("BPMS event for unknown appeal %s ignored", case_id)
         return None
+    _apply_bpms_event(appeal, event, move=_move_one)  # the workflow opens its transaction after storage I/O
+    appeal.refresh_from_db()
+    return appeal
+
+
+def appeal_apply_bpms_events(*, items: list[tuple[str, dict]]) -> list[str]:
+    """bpms_bridge's apply step for a chunk of events (in feed order; it holds the transaction):
+    the appeals are locked in one query and moved by `WORKFLOW.batch()` — the same checks and
+    hooks as one `appeal_transition` each, the rows written set-wise, the notifications in one
+    INSERT. One answer per event: "" applied (or nothing to do), else the refusal. One event alone
+    goes through `appeal_transition` (a document not yet in storage is written there)."""
+    if len(items) == 1:
+        case_id, event = items[0]
+        try:
+            appeal_apply_bpms_event(case_id=case_id, event=event)
+        except TransitionRefused as exc:
+            return [exc.message]
+        return [""]
+    ids = {case_id for case_id, _event in items if _is_uuid(case_id)}
+    appeals = {str(a.public_id): a for a in Appeal.objects.select_for_update(of=("self",)).select_related(
+        "organization", "contract", "contract__developer").filter(public_id__in=ids).order_by("pk")}
+    batch = WORKFLOW.batch()
+    answers = []
+    with notifications_in_bulk():
+        for case_id, event in items:
+            appeal = appeals.get(case_id)
+            if appeal is None:
+                logger.warning("BPMS event for unknown appeal %s ignored", case_id)
+                answers.append("")
+                continue
+            try:
+                _apply_bpms_event(appeal, event, move=batch.move)
+            except TransitionRefused as exc:
+                answers.append(exc.message)
+            else:
+                answers.append("")
+        batch.flush()
+    return answers
+
+
+def _move_one(appeal: Appeal, **kwargs) -> Appeal:
+    return WORKFLOW.transition(appeal, **kwargs)
+
+
+def _apply_bpms_event(appeal: Appeal, event, *, move) -> None:
+    """What one BPMS event does to an appeal; `move` makes the workflow move (one transition, or
+    a batch's). A refusal raises before anything changed."""
     seq = int(event.get("seq") or 0)
     target = event.get("status")
     if seq and seq <= appeal.last_bpms_seq:
-        return appeal
+        return
     if target == appeal.status or target not in S.values:
-        return appeal
+        return
     if transitions.ORDER.index(target) < transitions.ORDER.index(appeal.status):
-        logger.warning("appeal %s: BPMS event %s -> %s would go backwards, ignored", case_id, appeal.status, target)
-        return appeal
+        logger.warning("appeal %s: BPMS event %s -> %s would go backwards, ignored", appeal.public_id, appeal.status,
+                       target)
+        return
     raw_payload = dict(event.get("payload") or {})
-    issued_ds = raw_payload.pop(PREPARED_DS_KEY, None)  # KZhK's ДС, signed and stored by appeal_prepare_bpms_event
-    payload = _bpms_payload(raw_payload, target=target,
-                            occurred_at=_as_datetime(event.get("occurred_at")) or timezone.now())
+    raw_payload.pop(PREPARED_DS_KEY, None)  # an older prepare step's key (the worker issues the ДС now)
+    occurred_at = _as_datetime(event.get("occurred_at")) or timezone.now()
+    payload = _bpms_payload(raw_payload, target=target, occurred_at=occurred_at)
     documents = event.get("documents") or []
     if documents and "document" not in payload:
         payload["document"] = _as_document(documents[0])
@@ -593,17 +646,49 @@ def appeal_apply_bpms_event(*, case_id: str, event: dict) -> Appeal | None:
         payload["seq"] = seq
     document = payload.get("document")
     if target == S.DS_SIGNED and appeal.ds_file:
-        # The signed ДС the portal offers is KZhK's PAdES issue of the very PDF the parties signed.
-        name = f"ДС-{payload.get('ds_number', '')}.pdf"
-        payload["document"] = (Document(name=name, content=b"", stored_name=issued_ds) if issued_ds
-                               else Document(name=name, content=_ds_issue_signed(appeal, title=DS_TITLE)))
+        # The signed ДС the portal offers is KZhK's PAdES issue of the very PDF the parties signed:
+        # made on the worker once this commits (appeal_ds_signed_issue), never in the apply step.
+        payload.pop("document", None)
     elif target in (S.REVISION, S.REJECTED) and document and b"/ByteRange" not in document.content:
-        # An official notification must be verifiable: an unsigned one is issued under KZhK's key.
+        # An official notification must be verifiable: an unsigned one is issued under KZhK's key
+        # (normally done in the prepare step, before the transaction).
         payload["document"] = Document(name=document.name,
                                        content=_pdf_issue_by_kzhk(pdf=document.content, title=NOTICE_TITLE))
     # A move the table refuses raises: bpms_bridge records the event as failed for the admin.
-    return appeal_transition(appeal, to=target, actor=Actor.BPMS, payload=payload,
-                             now=_as_datetime(event.get("occurred_at")) or timezone.now())
+    move(appeal, to=target, actor=Actor.BPMS, payload=payload, now=occurred_at)
+
+
+def appeal_ds_signed_issue(*, appeal_id: int) -> Appeal | None:
+    """KZhK's PAdES issue of the ДС the parties signed, on the worker once «ДС подписано»
+    committed (task appeals.ds_signed_issue, and the sweeper): rendered and signed outside any
+    transaction, then the appeal points at it and the history offers it («Скачать»). Idempotent."""
+    appeal = Appeal.objects.select_related("organization", "contract").filter(pk=appeal_id).first()
+    if appeal is None or appeal.status != S.DS_SIGNED or appeal.ds_signed_file or not appeal.ds_file:
+        return appeal
+    name = f"ДС-{appeal.ds_number}.pdf"
+    content = _ds_issue_signed(appeal, title=DS_TITLE)
+    stored = stored_first(Appeal, "ds_signed_file", name, content, instance=appeal)
+    with transaction.atomic():
+        locked = Appeal.objects.select_for_update().get(pk=appeal_id)
+        if locked.ds_signed_file:  # another worker was first
+            transaction.on_commit(lambda: locked.ds_signed_file.storage.delete(stored))
+            return locked
+        locked.ds_signed_file.name = stored
+        locked.save(update_fields=["ds_signed_file"])
+        entry = AppealHistory(appeal=locked, event=AppealHistory.Event.DOCUMENT_ISSUED, status=locked.status,
+                              actor_name=KZHK_ACTOR, comment=name)
+        entry.attach(name=name, path=stored, content=content)
+        entry.save()
+    return locked
+
+
+def appeal_documents_issue_pending(*, limit: int = 100) -> int:
+    """The sweeper (beat): signed ДС not issued yet — the task was lost (broker down at commit)."""
+    ids = list(Appeal.objects.filter(status=S.DS_SIGNED, ds_signed_file="").exclude(ds_file="")
+               .order_by("pk").values_list("pk", flat=True)[:limit])
+    for appeal_id in ids:
+        appeal_ds_signed_issue(appeal_id=appeal_id)
+    return len(ids)
 
 
 DS_TITLE = pgettext_lazy("appeals", "SA")  # «ДС» / «ҚК»: the stamp shows both
@@ -613,10 +698,13 @@ NOTICE_TITLE = pgettext_lazy("appeals", "Notice of JSC «KZhK»")  # the stamp s
 
 def appeal_prepare_bpms_event(*, case_id: str, event: dict) -> dict:
     """bpms_bridge's prepare step, run before its transaction: KZhK's PAdES signature on an
-    unsigned official notice (revision, rejection) and on the ДС («ДС подписано»), so that no
-    transaction is held while signing. appeal_apply_bpms_event then stores what this made."""
-    appeal = Appeal.objects.filter(public_id=case_id).first() if _is_uuid(case_id) else None
+    unsigned official notice (revision, rejection) that BPMS sent, so that no transaction is held
+    while signing. appeal_apply_bpms_event then stores what this made. (The signed ДС is issued
+    on the worker: appeal_ds_signed_issue.)"""
     target = event.get("status")
+    if target not in (S.REVISION, S.REJECTED) or not event.get("documents"):
+        return event  # nothing to sign (most events): no read either
+    appeal = Appeal.objects.filter(public_id=case_id).first() if _is_uuid(case_id) else None
     if appeal is None:
         return event
     documents = list(event.get("documents") or [])
@@ -627,10 +715,6 @@ def appeal_prepare_bpms_event(*, case_id: str, event: dict) -> dict:
             signed = _pdf_issue_by_kzhk(pdf=notice.content, title=NOTICE_TITLE)
             documents[0] = {k: v for k, v in documents[0].items() if k != "data"} | {
                 "data_b64": base64.b64encode(signed).decode()}
-    if target == S.DS_SIGNED and appeal.ds_file:
-        name = f"ДС-{payload.get('ds_number', '')}.pdf"
-        payload[PREPARED_DS_KEY] = stored_first(Appeal, "ds_signed_file", name, _ds_issue_signed(appeal, title=DS_TITLE),
-                                                instance=appeal)
     return {**event, "documents": documents, "payload": payload}
 
 

@@ -25,6 +25,6 @@ class ApplicationsConfig(AppConfig):
         # One inbound path for both services: the application knows its own service and table.
         for kind, final in (("application", ("rejected", "approved")), ("subsidy", ("rejected", "subsidy_approved", "agreement_signing", "agreement_signed"))):
             register_case_kind(
-                kind, apply_event="applications.services.application_apply_bpms_event", final_statuses=final,
+                kind, apply_events="applications.services.application_apply_bpms_events", final_statuses=final,
                 prepare_event="applications.services.application_prepare_bpms_event",
             )

@@ -27,8 +27,9 @@ from django.utils.translation import pgettext_lazy
 from audit import chain
 from cabinets.models import Contract, Organization, User
 from cabinets.selectors import legal_entity_lookup
-from cabinets.services import mail_each_in_own_language, notify_both_languages
+from cabinets.services import mail_each_in_own_language, notifications_in_bulk, notify_both_languages
 from homeportal import workflow
+from homeportal.celery import enqueue_on_commit
 from homeportal.forms import strip_nul
 from homeportal.history import KZHK_ACTOR, KZHK_BPMS_ACTOR
 from homeportal.i18n import in_both_languages, language_of
@@ -128,9 +129,10 @@ def party_actor(*, application: Application, user) -> str:
 def history_add(
     *, application: Application, event: str, user=None, now=None, comment: str = "", status: str = "",
     actor_name: str | None = None, payload: dict | None = None, document: StoredDocument | None = None,
-    decision_document: DecisionDocument | None = None, signature=None,
+    decision_document: DecisionDocument | None = None, signature=None, save: bool = True,
 ) -> ApplicationHistory:
-    """One stage of «История заявки» (append-only). `document` is already in storage."""
+    """One stage of «История заявки» (append-only). `document` is already in storage. With
+    `save=False` the row is returned unsaved (the workflow writes a batch's rows at once)."""
     entry = ApplicationHistory(
         application=application, event=event, actor=user if getattr(user, "pk", None) else None,
         actor_name=actor_name if actor_name is not None else _actor_label(user), created_at=now or timezone.now(),
@@ -139,7 +141,8 @@ def history_add(
     )
     if document is not None:
         entry.attach(name=document.name, path=document.path, sha256=document.sha256)
-    entry.save()
+    if save:
+        entry.save()
     return entry
 
 
@@ -172,25 +175,32 @@ def _enter_in_review(step: workflow.Step) -> None:
 
 
 def _enter_rejected(step: workflow.Step) -> None:
-    """The official rejection notice, PAdES-issued by KZhK (made in the prepare step)."""
+    """The official rejection notice, PAdES-issued by KZhK: BPMS's (issued in the prepare step)
+    added at once, else the portal's own made on the worker once the status commits."""
     notice = step.payload.get("notice")
     if notice is None:
-        logger.warning("application %s rejected without a prepared notice: issuing it now", step.obj.public_id)
-        notice = _rejection_notice(step.obj, comment=step.comment, now=step.now)
+        _status_document_schedule(step)
+        return
     _decision_document_add(application=step.obj, kind=DecisionDocument.Kind.REJECTION, title="",
                            document=notice, now=step.now)
 
 
 def _enter_with_own_document(step: workflow.Step) -> None:
     """The status's own document to sign — once, on entering it: approval opens the pledge
-    agreement (guarantee); «Подписание договора субсидирования» the subsidy agreement."""
-    key, kind, render = OWN_DOCUMENTS[step.target]
+    agreement (guarantee); «Подписание договора субсидирования» the subsidy agreement. One BPMS
+    sent is added at once; the portal's own is rendered on the worker once the status commits."""
+    key, kind, _render = OWN_DOCUMENTS[step.target]
     document = step.payload.get(key)
     if document is None:
-        logger.warning("application %s entered %s without a prepared %s: rendering it now",
-                       step.obj.public_id, step.target, kind)
-        document = render(step.obj, comment=step.comment, now=step.now)
+        _status_document_schedule(step)
+        return
     _decision_document_add(application=step.obj, kind=kind, title="", document=document, now=step.now)
+
+
+def _status_document_schedule(step: workflow.Step) -> None:
+    from .tasks import status_document_issue
+
+    enqueue_on_commit(status_document_issue, (step.obj.pk, step.target))
 
 
 def _enter_agreement_signed(step: workflow.Step) -> None:
@@ -223,7 +233,8 @@ def _every_move(step: workflow.Step) -> None:
 def _record(step: workflow.Step) -> ApplicationHistory:
     return history_add(application=step.obj, event=ApplicationHistory.Event.STATUS, user=step.user, now=step.now,
                        comment=step.comment, status=step.target, actor_name=step.actor_name,
-                       payload={"from_status": step.source, **step.history_payload}, document=step.document)
+                       payload={"from_status": step.source, **step.history_payload}, document=step.document,
+                       save=False)
 
 
 def _notify_parties(step: workflow.Step) -> None:
@@ -956,34 +967,103 @@ def _moves(application: Application, status: str) -> bool:
 def application_apply_bpms_event(*, case_id: str, event: Mapping) -> Application | None:
     """One BPMS event, applied idempotently through the workflow with the BPMS actor (events with
     seq ≤ the last seen change nothing). A new status is a move; the documents it carries are the
-    status's own (notice, rejection notice, pledge agreement — made in the prepare step); any
-    further document is added as it is: an АВР or another decision document to sign, or a
-    document kept in the history with «Скачать». An event that repeats the current status (an
-    АВР after approval) adds its documents and nothing else."""
+    status's own (notice, rejection notice, pledge agreement — KZhK's own are made on the worker
+    once the status commits: application_status_document_issue); any further document is added
+    as it is: an АВР or another decision document to sign, or a document kept in the history with
+    «Скачать». An event that repeats the current status (an АВР after approval) adds its
+    documents and nothing else. `application_apply_bpms_events` does the same for a chunk."""
     application = Application.objects.filter(public_id=case_id).first() if _is_uuid(case_id) else None
     if application is None:
         logger.warning("BPMS event for unknown application %s ignored", case_id)
         return None
+    with transaction.atomic():
+        locked = Application.objects.select_for_update().get(pk=application.pk)
+        _apply_bpms_event(locked, event, move=_move_one, touch=_touch_one)
+    application.refresh_from_db()
+    return application
+
+
+def application_apply_bpms_events(*, items: list[tuple[str, Mapping]]) -> list[str]:
+    """bpms_bridge's apply step for a chunk of events (feed order; it holds the transaction): the
+    applications locked in one query, moved through each service's `Workflow.batch()` (the same
+    checks and hooks as `application_transition`, written set-wise), the notifications in one
+    INSERT. One answer per event: "" applied (or nothing to do), else the refusal."""
+    if len(items) == 1:
+        case_id, event = items[0]
+        try:
+            application_apply_bpms_event(case_id=case_id, event=event)
+        except ApplicationError as exc:
+            return [exc.message]
+        return [""]
+    ids = {case_id for case_id, _event in items if _is_uuid(case_id)}
+    applications = {str(a.public_id): a for a in Application.objects.select_for_update(of=("self",)).select_related(
+        "organization", "developer").filter(public_id__in=ids).order_by("pk")}
+    batches: dict[str, workflow.Batch] = {}
+
+    def batch_of(application):
+        return batches.setdefault(application.service, workflow_of(application).batch())
+
+    def move(application, **kwargs):
+        return batch_of(application).move(application, **kwargs)
+
+    def touch(application, **changes):
+        batch_of(application).touch(application, **changes)
+
+    answers = []
+    with notifications_in_bulk():
+        for case_id, event in items:
+            application = applications.get(case_id)
+            if application is None:
+                logger.warning("BPMS event for unknown application %s ignored", case_id)
+                answers.append("")
+                continue
+            try:
+                _apply_bpms_event(application, event, move=move, touch=touch)
+            except _MoveRefused as exc:
+                answers.append(exc.message)
+            else:
+                answers.append("")
+        for batch in batches.values():
+            batch.flush()
+    return answers
+
+
+class _MoveRefused(ApplicationError):
+    """The workflow refused an event's move (nothing changed): the bridge records it as failed."""
+
+
+def _move_one(application: Application, **kwargs) -> Application:
+    return workflow_of(application).transition(application, **kwargs)
+
+
+def _touch_one(application: Application, **changes) -> None:
+    for name, value in changes.items():
+        setattr(application, name, value)
+    Application.objects.filter(pk=application.pk).update(**changes)
+
+
+def _apply_bpms_event(application: Application, event: Mapping, *, move, touch) -> None:
+    """What one BPMS event does to a locked application; `move` / `touch` write through one
+    transition or a batch. A refused move raises _MoveRefused before anything changed."""
     seq = int(event.get("seq") or 0)
     status = str(event.get("status") or "")
     now = _as_datetime(event.get("occurred_at")) or timezone.now()
     raw_payload = event.get("payload") or {}
     data, comment = _bpms_data(raw_payload, status=status), _bpms_comment(raw_payload)
     documents = [(_document_kind(d, status), d) for d in (event.get("documents") or []) if d.get("data_b64")]
-    with transaction.atomic():
-        locked = Application.objects.select_for_update().get(pk=application.pk)
-        if seq and seq <= locked.bpms_seq:
-            return locked
-        if _moves(locked, status):
-            payload, documents = _status_documents(locked, status, documents)
-            application_transition(locked, to=status, actor=Actor.BPMS, payload={**data, **payload, "seq": seq},
-                                   now=now, comment=comment)
-        else:
-            _bpms_data_update(locked, data, seq=seq, now=now)
-        for kind, d in documents:
-            _bpms_document_add(locked, kind=kind, d=d, now=now)
-    application.refresh_from_db()
-    return application
+    if seq and seq <= application.bpms_seq:
+        return
+    if _moves(application, status):
+        payload, documents = _status_documents(application, status, documents)
+        try:
+            move(application, to=status, actor=Actor.BPMS, payload={**data, **payload, "seq": seq}, now=now,
+                 comment=comment)
+        except ApplicationError as exc:  # the table refused the move (a failing hook raises something else)
+            raise _MoveRefused(exc.message, code=exc.code, field=exc.field) from exc
+    else:
+        touch(application, **_bpms_data_changes(application, data, seq=seq, now=now))
+    for kind, d in documents:
+        _bpms_document_add(application, kind=kind, d=d, now=now)
 
 
 def _status_documents(application: Application, status: str, documents: list) -> tuple[dict, list]:
@@ -1000,14 +1080,14 @@ def _status_documents(application: Application, status: str, documents: list) ->
     return payload, rest
 
 
-def _bpms_data_update(application: Application, data: dict, *, seq: int, now) -> None:
+def _bpms_data_changes(application: Application, data: dict, *, seq: int, now) -> dict:
     changes = {"bpms_seq": max(seq, application.bpms_seq)}
     if data.get("registration_number"):
         changes["registration_number"] = str(data["registration_number"])[:100]
         changes["registered_at"] = _as_datetime(data.get("registered_at")) or now
     if data.get("due_date"):
         changes["due_date"] = _as_date(data["due_date"])
-    Application.objects.filter(pk=application.pk).update(**changes)
+    return changes
 
 
 def _bpms_document_add(application: Application, *, kind: str | None, d: Mapping, now) -> None:
@@ -1041,10 +1121,13 @@ def _issued(d: Mapping) -> Document:
 
 
 def application_prepare_bpms_event(*, case_id: str, event: Mapping) -> Mapping:
-    """bpms_bridge's prepare step, run before its transaction: the slow work of an event — KZhK's
-    PAdES issue of an official notice, the rejection notice and the pledge agreement an approval
-    opens — is done here, so no transaction is held while rendering or signing;
-    application_apply_bpms_event stores what this made."""
+    """bpms_bridge's prepare step, run before its transaction: KZhK's PAdES issue of an official
+    notice BPMS sent unsigned, so no transaction is held while signing; application_apply_bpms_event
+    stores what this made. The documents the portal makes itself on a status (the rejection
+    notice, the pledge and subsidy agreements) are made on the worker once the status commits
+    (application_status_document_issue), never in the apply step."""
+    if not event.get("documents"):
+        return event  # nothing to sign (most events): no read either
     application = Application.objects.filter(public_id=case_id).first() if _is_uuid(case_id) else None
     seq = int(event.get("seq") or 0)
     status = str(event.get("status") or "")
@@ -1058,16 +1141,6 @@ def application_prepare_bpms_event(*, case_id: str, event: Mapping) -> Mapping:
             issued = _issue_or_keep(base64.b64decode(d["data_b64"]), d)
             d = {**d, "data_b64": base64.b64encode(issued).decode(), "kzhk_issued": True}
         documents.append(d)
-    if application is not None and status != application.status:
-        kinds = {_document_kind(d, status) for d in documents}
-        comment = _bpms_comment(event.get("payload") or {})
-        made = None
-        own = OWN_DOCUMENTS.get(status)
-        if own is not None and own[1] not in kinds and status in application.definition.statuses:
-            made = (own[1], own[2](application, comment=comment, now=timezone.now()))
-        if made is not None:
-            documents.append({"kind": made[0], "name": made[1].name, "content_type": made[1].content_type,
-                              "data_b64": base64.b64encode(made[1].content).decode(), "kzhk_issued": True})
     return {**event, "documents": documents}
 
 
@@ -1123,6 +1196,56 @@ OWN_DOCUMENTS = {
     Status.APPROVED: ("pledge", DecisionDocument.Kind.PLEDGE, _pledge_agreement),
     Status.AGREEMENT_SIGNING: ("agreement", DecisionDocument.Kind.SUBSIDY_AGREEMENT, _subsidy_agreement),
 }
+
+
+def application_status_document_issue(*, application_id: int, status: str) -> DecisionDocument | None:
+    """The document the portal makes on entering `status` (OWN_DOCUMENTS: the rejection notice
+    issued under KZhK's key, the pledge or subsidy agreement to sign), on the worker (task
+    applications.status_document_issue, and the sweeper): rendered, signed and stored outside
+    any transaction, then added once (idempotent: a second run finds it and stops)."""
+    from homeportal.files import stored_first
+
+    own = OWN_DOCUMENTS.get(status)
+    application = Application.objects.select_related("organization", "developer").filter(pk=application_id).first()
+    if own is None or application is None:
+        return None
+    _key, kind, render = own
+    if application.decision_documents.filter(kind=kind).exists():
+        return None
+    entry = application.history.filter(event=ApplicationHistory.Event.STATUS, status=status).order_by(
+        "-created_at", "-pk").first()
+    if entry is None:  # the status never committed
+        return None
+    document = render(application, comment=entry.comment, now=entry.created_at)
+    stored = stored_first(DecisionDocument, "file", document.name, document.content,
+                          instance=DecisionDocument(application=application))
+    with transaction.atomic():
+        locked = Application.objects.select_for_update(of=("self",)).select_related("organization", "developer").get(
+            pk=application_id)
+        if locked.decision_documents.filter(kind=kind).exists():  # another worker was first
+            storage = DecisionDocument._meta.get_field("file").storage
+            transaction.on_commit(lambda: storage.delete(stored))
+            return None
+        return _decision_document_add(application=locked, kind=kind, title="", now=timezone.now(),
+                                      document=Document(name=document.name, content=document.content,
+                                                        stored_name=stored))
+
+
+def application_documents_issue_pending(*, limit: int = 100, settle_seconds: float = 30.0) -> int:
+    """The sweeper (beat): statuses whose own document was not made — its task was lost (the
+    broker was down when the status committed); changes of the last `settle_seconds` are left to
+    their task."""
+    now = timezone.now()
+    done = 0
+    for status, (_key, kind, _render) in OWN_DOCUMENTS.items():
+        services = [code for code, flow in WORKFLOWS.items() if status in flow.statuses()]
+        ids = list(Application.objects.filter(
+            status=status, service__in=services, updated_at__lte=now - datetime.timedelta(seconds=settle_seconds),
+        ).exclude(decision_documents__kind=kind).order_by("pk").values_list("pk", flat=True)[:limit])
+        for application_id in ids:
+            application_status_document_issue(application_id=application_id, status=status)
+        done += len(ids)
+    return done
 
 
 def decision_document_add(

@@ -33,6 +33,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.text import get_valid_filename
 
 from homeportal.celery import enqueue, enqueue_on_commit
+from homeportal.db import update_rows
 
 from . import client, registry, selectors
 from .client import conf
@@ -306,18 +307,52 @@ def _with_deadline(case: BpmsCase, event: Event) -> Event:
     return event.with_changes(payload={**event.payload, "review_deadline": case.deadline.isoformat()})
 
 
+class _Refused(Exception):
+    pass
+
+
 def _domain_apply(case: BpmsCase, kind, event: Event) -> tuple[str, str]:
-    """The one call of a domain's apply_event, in its own savepoint: a refusal undoes only itself."""
+    """One event given to its domain in its own savepoint: a refusal undoes only itself."""
     if kind is None:
         return EventOutcome.UNKNOWN_KIND, f"case kind {case.case_kind!r} is not registered"
     try:
         with transaction.atomic():
-            kind.apply_event()(case_id=case.case_id, event=event)
+            apply_events = kind.apply_events()
+            if apply_events is not None:
+                (refusal,) = apply_events(items=[(case.case_id, event)])
+                if refusal:
+                    raise _Refused(refusal)
+            else:
+                kind.apply_event()(case_id=case.case_id, event=event)
     except Exception as exc:  # noqa: BLE001 — rolled back to the savepoint, recorded for admin
-        error = f"{type(exc).__name__}: {exc}"[:2000]
+        error = (str(exc) if isinstance(exc, _Refused) else f"{type(exc).__name__}: {exc}")[:2000]
         logger.warning("bpms event %s for %s:%s refused by the domain: %s", event.seq, case.case_kind, case.case_id, error)
         return EventOutcome.FAILED, error
     return EventOutcome.APPLIED, ""
+
+
+def _domain_apply_chunk(kind, pairs: list[tuple[BpmsCase, Event]]) -> list[tuple[str, str]]:
+    """A chunk of one kind's events: set-wise through the domain's apply_events in one savepoint;
+    if that raises (or the kind has no apply_events), one event at a time (`_domain_apply`)."""
+    apply_events = kind.apply_events() if kind is not None else None
+    if apply_events is not None and len(pairs) > 1:
+        try:
+            with transaction.atomic():
+                refusals = apply_events(items=[(case.case_id, event) for case, event in pairs])
+                if len(refusals) != len(pairs):
+                    raise BridgeError(f"{kind.name}: {len(refusals)} answers for {len(pairs)} events")
+        except Exception:  # noqa: BLE001 — undone; the events go one at a time below
+            logger.warning("bpms: %s events of %s could not be applied as a chunk, one at a time instead",
+                           len(pairs), kind.name, exc_info=True)
+        else:
+            outcomes = []
+            for (case, event), refusal in zip(pairs, refusals, strict=True):
+                if refusal:
+                    logger.warning("bpms event %s for %s:%s refused by the domain: %s", event.seq, case.case_kind,
+                                   case.case_id, refusal)
+                outcomes.append((EventOutcome.FAILED, str(refusal)[:2000]) if refusal else (EventOutcome.APPLIED, ""))
+            return outcomes
+    return [_domain_apply(case, kind, event) for case, event in pairs]
 
 
 def _advance(case: BpmsCase, event: Event, outcome: str, kind) -> None:
@@ -345,30 +380,42 @@ def _apply_locked(events: list[Event | None], results: list[str], *, source: str
     order = sorted((i for i, e in enumerate(events) if e is not None), key=lambda i: events[i].seq)
     cases = _locked_cases([events[i] for i in order])
     seen = set(AppliedEvent.objects.filter(seq__in=[events[i].seq for i in order]).values_list("seq", flat=True))
-    rows, dirty = [], {}
+    last = {case.pk: case.last_case_seq for case in cases.values()}
+    accepted: dict[str, list[int]] = {}  # case kind -> indexes, in feed order
     for i in order:
         event = events[i]
         case = cases[(event.case_kind, event.external_id)]
-        if event.seq in seen or event.case_seq <= case.last_case_seq:
+        if event.seq in seen or event.case_seq <= last[case.pk]:
             results[i] = "duplicate"  # seen before, or older than what was applied: never backwards
             continue
-        if strict_order and event.case_seq != case.last_case_seq + 1:
+        if strict_order and event.case_seq != last[case.pk] + 1:
             results[i] = "gap"  # an earlier event of the case is missing: the feed brings both in order
             continue
         seen.add(event.seq)
-        kind = registry.case_kind(case.case_kind)
-        event = _with_deadline(case, event)
-        outcome, error = _domain_apply(case, kind, event)
+        last[case.pk] = event.case_seq
+        events[i] = _with_deadline(case, event)
+        accepted.setdefault(case.case_kind, []).append(i)
+    outcomes: dict[int, tuple[str, str]] = {}
+    for name, indexes in accepted.items():
+        kind = registry.case_kind(name)
+        pairs = [(cases[(events[i].case_kind, events[i].external_id)], events[i]) for i in indexes]
+        outcomes.update(zip(indexes, _domain_apply_chunk(kind, pairs), strict=True))
+    rows, dirty = [], {}
+    for i in order:
+        if i not in outcomes:
+            continue
+        event, (outcome, error) = events[i], outcomes[i]
+        case = cases[(event.case_kind, event.external_id)]
         rows.append(AppliedEvent(
             case=case, seq=event.seq, case_seq=event.case_seq, status=event.status, occurred_at=event.occurred_at,
             source=source, outcome=outcome, error=error,
             documents=[{"name": d.name, "content_type": d.content_type} for d in event.documents],
         ))
-        _advance(case, event, outcome, kind)
+        _advance(case, event, outcome, registry.case_kind(case.case_kind))
         dirty[case.pk] = case
         results[i] = str(outcome)
     AppliedEvent.objects.bulk_create(rows)
-    BpmsCase.objects.bulk_update(list(dirty.values()), _CASE_FIELDS)
+    update_rows(BpmsCase, list(dirty.values()), _CASE_FIELDS)
 
 
 def events_apply(*, raws: list, source: str = "feed", strict_order: bool = False,

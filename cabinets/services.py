@@ -1,6 +1,7 @@
 """Writes of the organization domain."""
 
 import contextlib
+import contextvars
 import datetime
 import logging
 import secrets
@@ -39,17 +40,48 @@ from .otp import OtpError
 logger = logging.getLogger(__name__)
 
 
+_bulk_notifications: contextvars.ContextVar[list | None] = contextvars.ContextVar("bulk_notifications", default=None)
+
+
 def notification_create(
     *, organization: Organization, title_ru: str, title_kk: str, body_ru: str = "", body_kk: str = "", link: str = ""
 ) -> Notification:
-    """A message to an organization; its e-mail copy is sent by a task once the row commits."""
+    """A message to an organization; its e-mail copy is sent by a task once the row commits.
+    Inside `notifications_in_bulk()` the row is kept (unsaved) and written with the others."""
     from .tasks import send_notification_email
 
-    notification = Notification.objects.create(
+    notification = Notification(
         organization=organization, title_ru=title_ru, title_kk=title_kk, body_ru=body_ru, body_kk=body_kk, link=link
     )
+    pending = _bulk_notifications.get()
+    if pending is not None:
+        pending.append(notification)
+        return notification
+    notification.save(force_insert=True)
     enqueue_on_commit(send_notification_email, (notification.pk,))
     return notification
+
+
+NOTIFICATION_EMAILS_PER_TASK = 100
+
+
+@contextlib.contextmanager
+def notifications_in_bulk():
+    """Notifications made inside are inserted in one statement when the block ends without an
+    error, their e-mail copies sent by a task per hundred after commit (the BPMS feed applies
+    hundreds of events per transaction). Call it inside the caller's transaction."""
+    from .tasks import send_notification_emails
+
+    pending: list[Notification] = []
+    token = _bulk_notifications.set(pending)
+    try:
+        yield
+    finally:
+        _bulk_notifications.reset(token)
+    if pending:
+        ids = [n.pk for n in Notification.objects.bulk_create(pending)]
+        for start in range(0, len(ids), NOTIFICATION_EMAILS_PER_TASK):
+            enqueue_on_commit(send_notification_emails, (ids[start:start + NOTIFICATION_EMAILS_PER_TASK],))
 
 
 def notify_both_languages(*, organization: Organization, title, body=None, link: str = "") -> Notification:

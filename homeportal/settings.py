@@ -178,6 +178,10 @@ CELERY_BEAT_SCHEDULE["audit-anchor-and-verify"] = {
     "task": "audit.tasks.anchor_and_verify", "schedule": env.float("HISTORY_ANCHOR_SECONDS", default=3600.0),
     "options": {"expires": 3000},
 }
+# appeals, applications: KZhK documents a status brings (issued on the worker) whose task was lost.
+CELERY_BEAT_SCHEDULE["appeals-documents-issue-pending"] = {"task": "appeals.documents_issue_pending", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["applications-documents-issue-pending"] = {
+    "task": "applications.documents_issue_pending", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 if REDIS_URL:

@@ -108,6 +108,7 @@ def test_webhook_path(client, company, company_user, registry, catalogue, io_cal
     response = client.post(reverse("bpms_bridge:webhook"), data=body, content_type="application/json",
                            HTTP_X_BPMS_SIGNATURE=headers["X-BPMS-Signature"])
     assert response.json() == {"results": ["applied", "applied", "applied"]}
+    # The pledge agreement is rendered by its task once «approved» committed (eager here).
     assert DecisionDocument.objects.get(application=app).kind == DecisionDocument.Kind.PLEDGE
     assert_outside_transactions(io_calls, "pdf render", "storage write")
 

@@ -91,6 +91,7 @@ def test_appeal_round_trip_through_the_bpms_mock(mock):
     _send_outbox()
     _act(mock, appeal, "sign_ds")
     _pull_feed()
+    assert services.appeal_documents_issue_pending() == 1  # KZhK's issue of the ДС, on the worker
     appeal.refresh_from_db()
     assert appeal.status == S.DS_SIGNED and appeal.ds_number.startswith("ДС-") and appeal.ds_date
     assert b"/ByteRange" in appeal.ds_signed_file.read()

@@ -214,7 +214,13 @@ def test_bpms_ds_signed_issues_the_signed_ds_from_the_pdf_the_parties_signed(mon
     appeal.refresh_from_db()
     assert appeal.status == S.DS_SIGNED and appeal.ds_number == "ДС-00009"
     assert appeal.ds_date == datetime.date(2026, 12, 25)
+    assert not appeal.ds_signed_file  # the status at once; KZhK's issue on the worker (called here)
+    services.appeal_ds_signed_issue(appeal_id=appeal.pk)
+    services.appeal_ds_signed_issue(appeal_id=appeal.pk)  # idempotent
+    appeal.refresh_from_db()
     assert appeal.ds_signed_file.read() == b"PADES:" + PDF
+    issued = appeal.history.get(event=AppealHistory.Event.DOCUMENT_ISSUED)
+    assert issued.document.name == appeal.ds_signed_file.name
     assert appeal.signatures.filter(party=AppealSignature.Party.DS_KZHK).exists()
 
 

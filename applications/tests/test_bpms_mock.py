@@ -79,6 +79,7 @@ def test_application_round_trip_through_the_bpms_mock(mock, company, company_use
     bridge.feed_pull()
     app.refresh_from_db()
     assert app.status == Status.APPROVED
+    services.application_documents_issue_pending(settle_seconds=0)  # the worker's step
     pledge = DecisionDocument.objects.get(application=app, kind=DecisionDocument.Kind.PLEDGE)
     assert pledge.state == DecisionDocument.State.TO_SIGN and pledge.signed_document.parties.count() == 2
     statuses = list(app.history.filter(event="status").order_by("id").values_list("status", flat=True))

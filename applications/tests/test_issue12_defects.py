@@ -26,6 +26,7 @@ def approve(app):
         event = {"seq": seq, "status": status, "occurred_at": f"2026-11-2{seq}T10:00:00+05:00", "payload": payload}
         services.application_apply_bpms_event(
             case_id=case, event=services.application_prepare_bpms_event(case_id=case, event=event))
+    services.application_documents_issue_pending(settle_seconds=0)  # the pledge agreement, on the worker
 
 
 # --- 1. An АВР after approval neither repeats «approved» nor makes a second «Договор залога» ------

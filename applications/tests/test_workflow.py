@@ -449,6 +449,8 @@ def test_bpms_rejection_revision_and_generated_documents(company, company_user, 
     services.application_apply_bpms_event(case_id=case, event={"seq": 4, "status": Status.REJECTED,
                                                                "occurred_at": "2026-11-20T10:00:00+05:00",
                                                                "payload": {"reason": "Неполный пакет"}})
+    assert not DecisionDocument.objects.filter(application=app).exists()  # the status at once...
+    assert services.application_documents_issue_pending(settle_seconds=0) == 1  # ...the notice from the worker
     notice = DecisionDocument.objects.get(application=app, kind=DecisionDocument.Kind.REJECTION)
     assert notice.state == DecisionDocument.State.INFO and notice.file.read().startswith(b"%PDF")
 
@@ -461,6 +463,11 @@ def test_bpms_approval_without_documents_prepares_the_pledge_agreement(company, 
         payload = {"registration_number": "01-00002/26"} if status == Status.REGISTERED else {}
         services.application_apply_bpms_event(case_id=case, event={
             "seq": seq, "status": status, "occurred_at": f"2026-11-2{seq}T10:00:00+05:00", "payload": payload})
+    app.refresh_from_db()
+    assert app.status == Status.APPROVED and not DecisionDocument.objects.filter(application=app).exists()
+    # The worker's task (here called directly) renders it once; a second run changes nothing.
+    services.application_status_document_issue(application_id=app.pk, status=Status.APPROVED)
+    assert services.application_status_document_issue(application_id=app.pk, status=Status.APPROVED) is None
     pledge = DecisionDocument.objects.get(application=app)
     assert pledge.kind == DecisionDocument.Kind.PLEDGE and pledge.state == DecisionDocument.State.TO_SIGN
     assert pledge.signed_document.parties.count() == 2

@@ -1,0 +1,17 @@
+"""Celery tasks of appeals: they only load ids and call services."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="appeals.ds_signed_issue", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def ds_signed_issue(appeal_id: int) -> None:
+    """KZhK's PAdES issue of the signed ДС once «ДС подписано» committed (idempotent)."""
+    services.appeal_ds_signed_issue(appeal_id=appeal_id)
+
+
+@shared_task(name="appeals.documents_issue_pending", ignore_result=True)
+def documents_issue_pending() -> int:
+    """Beat: documents whose task was lost (the broker was down when the status committed)."""
+    return services.appeal_documents_issue_pending()
