@@ -95,6 +95,21 @@ def _last_hash(cursor, model, owner_id) -> str:
     return row[0] if row else GENESIS
 
 
+def _last_hashes(cursor, model, owner_ids: list) -> dict:
+    """`_last_hash` of many owners in one statement (the BPMS feed appends a chunk's rows at once)."""
+    if len(owner_ids) == 1:
+        return {owner_ids[0]: _last_hash(cursor, model, owner_ids[0])}
+    qn = cursor.db.ops.quote_name
+    field = model._meta.get_field(model.OWNER_FIELD)
+    owner_type = field.db_type(cursor.db)
+    # Identifiers and the type from the model's meta, quoted; the values are a parameter.
+    sql = (f"SELECT o.id, (SELECT {qn('hash')} FROM {qn(model._meta.db_table)} WHERE {qn(field.column)} = o.id "  # noqa: S608
+           f"AND {qn('chain_seq')} IS NOT NULL ORDER BY {qn('chain_seq')} DESC LIMIT 1) "
+           f"FROM unnest(%s::{owner_type}[]) AS o(id)")
+    cursor.execute(sql, [list(owner_ids)])
+    return {owner_id: last or GENESIS for owner_id, last in cursor.fetchall()}
+
+
 def append(entry, *, using: str | None = None) -> None:
     """Chains one unsaved row; the caller inserts it in the same transaction."""
     append_many([entry], using=using)
@@ -110,12 +125,19 @@ def append_many(entries: list, *, using: str | None = None) -> None:
         raise RuntimeError("history entries are chained inside the inserting transaction")
     with connection.cursor() as cursor:
         seq, head = _reserve(cursor, len(entries))
-        last: dict[tuple, str] = {}
+        owners: dict[type, list] = {}
+        for entry in entries:
+            model = type(entry)
+            owner_id = getattr(entry, f"{model.OWNER_FIELD}_id")
+            if owner_id not in owners.setdefault(model, []):
+                owners[model].append(owner_id)
+        last: dict[tuple, str] = {(model._meta.label, owner_id): prev for model, ids in owners.items()
+                                  for owner_id, prev in _last_hashes(cursor, model, ids).items()}
         for entry, content in zip(entries, contents, strict=True):
             model = type(entry)
             owner_id = getattr(entry, f"{model.OWNER_FIELD}_id")
             key = (model._meta.label, owner_id)
-            prev = last.get(key) or _last_hash(cursor, model, owner_id)
+            prev = last[key]
             entry.chain_seq = seq
             entry.prev_hash = prev
             entry.hash = entry_hash(prev, content)

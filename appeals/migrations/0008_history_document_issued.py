@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appeals', '0006_appealfile_sha256'),
+        ('appeals', '0007_history_chain'),
     ]
 
     operations = [
