@@ -22,9 +22,12 @@ class ApplicationsConfig(AppConfig):
             from bpms_bridge.registry import register_case_kind
         except ImportError:  # the bridge is optional for this app's own tests
             return
-        # One inbound path for both services: the application knows its own service and table.
-        for kind, final in (("application", ("rejected", "approved")), ("subsidy", ("rejected", "subsidy_approved", "agreement_signing", "agreement_signed"))):
+        from .definitions import SERVICES
+
+        # One inbound path for every service: the application knows its own service and table.
+        for service in SERVICES.values():
             register_case_kind(
-                kind, apply_events="applications.services.application_apply_bpms_events", final_statuses=final,
+                service.bpms_case_kind, apply_events="applications.services.application_apply_bpms_events",
+                final_statuses=service.decided_statuses,
                 prepare_event="applications.services.application_prepare_bpms_event",
             )

@@ -246,6 +246,12 @@ class Service:
         return next(s.number for s in self.stages if any(t.code == code for t in s.tabs))
 
     @property
+    def decided_statuses(self) -> tuple[str, ...]:
+        """The statuses after the review in the forward order (the decision and what follows it):
+        the BPMS case's review term ends there (never flagged overdue)."""
+        return self.order[self.order.index("in_review") + 1:]
+
+    @property
     def statuses(self) -> set[str]:
         return {t.source for t in self.transitions} | {t.target for t in self.transitions}
 

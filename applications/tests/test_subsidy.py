@@ -253,3 +253,11 @@ def test_the_bank_list_is_well_formed():
         assert bank["bik"][4:6] == "KZ" and bank["name_ru"] and bank["name_kk"], bank
     assert len({b["bik"] for b in banks}) == len(banks)
     assert definitions.bank_name("HSBKKZKX", "kk") == "«Қазақстан Халық Банкі» АҚ"
+
+
+def test_each_service_is_a_bpms_case_kind_whose_review_ends_at_the_decision():
+    from bpms_bridge.registry import case_kind
+
+    assert case_kind("application").final_statuses == {"rejected", "approved"}
+    assert case_kind("subsidy").final_statuses == {"rejected", "subsidy_approved", "agreement_signing",
+                                                       "agreement_signed"}
