@@ -175,3 +175,23 @@ def test_no_ncalayer_shows_the_key_file_form(page, login_browser, company_user, 
     dialog.get_by_label(_t(lang, "Password")).fill(pki.DEMO_PASSWORD)
     dialog.get_by_role("button", name=_t(lang, "Send form")).click()
     _signed(page, lang=lang)
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk"])
+def test_login_by_ecp_through_ncalayer_with_the_auth_key(page, company_org, ncalayer, lang):
+    """«ЭЦП/QR» login: the server's nonce signed in NCALayer with the AUTH key (clientAuth asked of
+    NCALayer: a SIGN key would not be offered)."""
+    user = UserFactory(organization=company_org, iin=_iin("company_head_auth"))
+    ncalayer.mode(mode="auto", key="company_head_auth", password=pki.DEMO_PASSWORD)
+    page.goto("/login/?tab=eds")
+    if lang == "kk":
+        page.get_by_role("button", name="ҚАЗ").click()
+        expect(page.locator("html")).to_have_attribute("lang", "kk")
+    page.get_by_role("button", name=_t(lang, "Log in by eGov QR")).click()
+    dialog = page.locator("#modal-root")
+    dialog.get_by_role("button", name=_t(lang, "Continue")).click()  # «через ЭЦП» is the default
+    _ncalayer_ready(dialog, lang).click()
+    expect(page.locator("#profile-iin")).to_have_text(user.iin)
+    args = _last_sign_request(ncalayer)["args"]
+    assert args["signerParams"]["extKeyUsageOids"] == ["1.3.6.1.5.5.7.3.2"]
+    assert args["locale"] == lang
