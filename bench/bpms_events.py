@@ -10,14 +10,19 @@
 4. Real domains: status events for real appeals and guarantee applications (registered →
    in_review → approved, with the payload each status requires) applied by `feed_pull` through
    appeals.services / applications.services (workflow, history, notifications) — goal ≥ 1 000
-   events/s; a repeated pull applies nothing twice.
+   events/s; a repeated pull applies nothing twice. The floor of the same run: as many events
+   for the stand-in kind below (the bridge's own cost), printed as a ratio.
+5. Events with documents: applications approved one by one at --doc-rate per second (the feed
+   pulled after each) with two Celery worker processes running: the status is committed by the
+   pull, the pledge agreement rendered by a worker; p50/p95 of status commit → document (goal
+   p95 ≤ 5 s).
 
 Phases 1–3 use a stand-in case kind (`apply_event` below only reads the case row): the bridge's
 own cost — HTTP, parsing, locking, idempotency bookkeeping.
 Uses its own PostgreSQL database (hp_bench_bpms, recreated) and Redis DB 12.
 
     .venv/bin/python bench/bpms_events.py [--events 10000] [--rate 50] [--webhook-events 1000] [--skip-webhook]
-                                          [--real-events 10000] [--only-real]
+                                          [--real-events 10000] [--only-real] [--doc-events 40] [--doc-rate 2]
 """
 
 import argparse
@@ -137,12 +142,41 @@ def real_domain_events(n: int) -> tuple[list[dict], dict]:
     return events, {"appeals": [a.pk for a in appeals], "applications": [a.pk for a in applications]}
 
 
+def apply_events(*, items: list) -> list[str]:
+    """The stand-in domain for a chunk: one indexed read of its cases, like loading the objects."""
+    from bpms_bridge.models import BpmsCase
+
+    list(BpmsCase.objects.filter(case_kind="bench", case_id__in={case_id for case_id, _event in items}))
+    return [""] * len(items)
+
+
+def stand_in_floor(mock, n: int) -> float:
+    """The bridge alone (stand-in kind, one read per chunk) for as many events as phase 4: the
+    floor of the same run."""
+    from bpms_bridge import registry, services
+
+    registry.register_case_kind("bench", apply_events="bench.bpms_events.apply_events")
+
+    cases = max(1, n // 3)
+    for start_i in range(0, n, 1000):
+        items = [{"case_kind": "bench", "external_id": f"f-{(start_i + i) % cases}", "status": f"s{(start_i + i) // cases + 1}"}
+                 for i in range(min(1000, n - start_i))]
+        assert mock.call("POST", "/admin/emit", {"events": items})[0] == 200
+    t0 = time.perf_counter()
+    handled = services.feed_pull(limit=1000, max_pages=1000)
+    return handled / (time.perf_counter() - t0)
+
+
 def phase_real_domains(mock, n: int) -> None:
+    from django.urls import reverse
+
     from appeals.models import Appeal
     from applications.models import Application
     from bpms_bridge import services
     from bpms_bridge.models import AppliedEvent
 
+    reverse("bpms_bridge:webhook")  # the URLconf is loaded in a running worker: not part of the apply
+    floor = stand_in_floor(mock, n)
     events, ids = real_domain_events(n)
     before = AppliedEvent.objects.count()
     for start_i in range(0, len(events), 1000):
@@ -151,7 +185,7 @@ def phase_real_domains(mock, n: int) -> None:
     handled = services.feed_pull(limit=1000, max_pages=1000)
     elapsed = time.perf_counter() - t0
     outcomes = {}
-    for outcome in AppliedEvent.objects.filter(pk__gt=0).values_list("outcome", flat=True)[before:]:
+    for outcome in AppliedEvent.objects.filter(pk__gt=0).order_by("pk").values_list("outcome", flat=True)[before:]:
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     approved = (Appeal.objects.filter(pk__in=ids["appeals"], status="approved").count()
                 + Application.objects.filter(pk__in=ids["applications"], status="approved").count())
@@ -159,8 +193,65 @@ def phase_real_domains(mock, n: int) -> None:
     rate = handled / elapsed
     print(f"[4] real domains: {handled} status events for {len(ids['appeals'])} appeals + {len(ids['applications'])} "
           f"applications applied in {elapsed:.2f} s: {rate:.0f} events/s (goal ≥ 1000, ratio {rate / 1000:.2f}); "
+          f"floor (bridge + stand-in kind, same run) {floor:.0f} events/s, real/floor {rate / floor:.2f}; "
           f"outcomes {outcomes}; approved {approved} of {len(ids['appeals']) + len(ids['applications'])}; "
           f"repeat pull applied {again}")
+
+
+def phase_documents(mock, n: int, rate: float, tmp: Path) -> None:
+    """Approvals one at a time with workers running: status commit → pledge agreement."""
+    from applications.models import Application, DecisionDocument
+    from bpms_bridge import services
+    from bpms_bridge.models import AppliedEvent
+
+    events, ids = real_domain_events(6 * n)  # n applications (and n appeals) → approved
+    apps = ids["applications"][:n]
+    by_pk = {pk: str(pub) for pub, pk in Application.objects.filter(pk__in=apps).values_list("public_id", "pk")}
+    ours = set(by_pk.values())
+    first = [e for e in events if e["external_id"] in ours and e["status"] != "approved"]
+    assert mock.call("POST", "/admin/emit", {"events": first})[0] == 200
+    services.feed_pull(limit=1000, max_pages=100)
+    # Phase 4's queued tasks (its 1 666 pledge agreements, e-mail copies) would come first: dropped.
+    import redis
+
+    redis.Redis.from_url(REDIS).delete("celery")
+    worker = start([sys.executable, "-m", "celery", "-A", "homeportal", "worker", "--pool=prefork", "--concurrency=2",
+                    "--prefetch-multiplier=1", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+                   log=tmp / "worker.log")
+    try:
+        from homeportal.celery import app as celery_app
+
+        deadline = time.monotonic() + 120
+        while not celery_app.control.ping(timeout=1) and time.monotonic() < deadline:
+            time.sleep(0.5)  # both worker processes up (booting under load takes a while)
+        time.sleep(3)
+        approvals = [e for e in events if e["external_id"] in ours and e["status"] == "approved"]
+        warm, approvals = approvals[:2], approvals[2:]  # each worker process renders once first (fonts)
+        assert mock.call("POST", "/admin/emit", {"events": warm})[0] == 200
+        services.feed_pull(limit=100)
+        warm_ids = [pk for pk, pub in by_pk.items() if pub in {e["external_id"] for e in warm}]
+        while DecisionDocument.objects.filter(application_id__in=warm_ids).count() < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        apps = [pk for pk in apps if pk not in warm_ids]
+        base_seq = mock.stats()["last_seq"]
+        for event in approvals:
+            t = time.monotonic()
+            assert mock.call("POST", "/admin/emit", {"events": [event]})[0] == 200
+            services.feed_pull(limit=100)
+            time.sleep(max(0.0, 1 / rate - (time.monotonic() - t)))
+        deadline = time.monotonic() + 120
+        while DecisionDocument.objects.filter(application_id__in=apps).count() < len(apps) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        committed = dict(AppliedEvent.objects.filter(seq__gt=base_seq, status="approved").values_list(
+            "case__case_id", "applied_at"))
+        lags = [(doc_at - committed[by_pk[app_id]]).total_seconds() for app_id, doc_at in
+                DecisionDocument.objects.filter(application_id__in=apps).values_list("application_id", "created_at")
+                if by_pk[app_id] in committed]
+        print(f"[5] events with documents: {len(approvals)} approvals at {rate:g}/s, 2 worker processes: status "
+              f"committed by the pull, pledge agreement {len(lags)} of {len(approvals)} made by the workers; "
+              f"status → document p50 {percentile(lags, 50):.2f} s, p95 {percentile(lags, 95):.2f} s (goal p95 ≤ 5 s)")
+    finally:
+        stop(worker)
 
 
 def wait_http(url, timeout=60):
@@ -176,9 +267,10 @@ def wait_http(url, timeout=60):
     raise SystemExit(f"{url} did not answer")
 
 
-def start(args, **kw):
+def start(args, log=None, **kw):
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 — the child keeps it
     return subprocess.Popen(args, cwd=ROOT, env=os.environ.copy(), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+                            stdout=out, stderr=out, **kw)
 
 
 def stop(proc):
@@ -198,7 +290,9 @@ def main():
     parser.add_argument("--skip-webhook", action="store_true")
     parser.add_argument("--webhook-events", type=int, default=1000)
     parser.add_argument("--real-events", type=int, default=10_000, help="phase 4: events through the real domains")
-    parser.add_argument("--only-real", action="store_true", help="run phase 4 only")
+    parser.add_argument("--only-real", action="store_true", help="run phases 4 and 5 only")
+    parser.add_argument("--doc-events", type=int, default=40, help="phase 5: approvals with a document")
+    parser.add_argument("--doc-rate", type=float, default=2.0, help="phase 5: approvals per second")
     args = parser.parse_args()
 
     configure_env()
@@ -228,6 +322,7 @@ def main():
     if args.only_real:
         try:
             phase_real_domains(mock, args.real_events)
+            phase_documents(mock, args.doc_events, args.doc_rate, tmp)
         finally:
             mock.stop()
         return
@@ -286,6 +381,14 @@ def main():
                 sources[src] = sources.get(src, 0) + 1
             print(f"[3] webhook (+ feed) at {args.rate:.0f} events/s: {len(lags)} events; lag p50 {percentile(lags, 50) * 1000:.0f} ms, "
                   f"p95 {percentile(lags, 95) * 1000:.0f} ms; applied via {sources}; mock webhooks {mock.stats()['webhooks']}")
+        # 4 and 5 on their own: no beat pulling the feed meanwhile, no webhooks.
+        for proc in procs:
+            stop(proc)
+        procs.clear()
+        mock.stop()
+        mock = MockProcess(tmp / "mock.sqlite3", port=mock.port).start()
+        phase_real_domains(mock, args.real_events)
+        phase_documents(mock, args.doc_events, args.doc_rate, tmp)
     finally:
         for proc in procs:
             stop(proc)
