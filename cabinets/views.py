@@ -177,6 +177,7 @@ def _login_bin(request, context):
         if getattr(request, "axes_locked_out", False):
             logger.warning("cabinet login locked out for BIN %s", form.cleaned_data["bin"])
             form.add_error(None, gettext("Too many failed attempts. Try again in 15 minutes."))
+            ratelimits.note_retry_after(int(settings.AXES_COOLOFF_TIME * 3600))  # 429 + Retry-After
         elif user is None:
             logger.info("cabinet login failed for BIN %s", form.cleaned_data["bin"])
             form.add_error("password", gettext("Wrong password"))

@@ -78,6 +78,11 @@ def production_problems() -> list[checks.CheckMessage]:
         out.append(level(f"SMS go to a development backend ({settings.SMS_BACKEND}).",
                          hint="Set SMS_BACKEND to the dotted path of the gateway's class. " + dev_ok,
                          id="homeportal.W007" if staging else "homeportal.E007"))
+    if settings.RATE_LIMIT_STORAGE_URI.startswith("memory"):
+        out.append(checks.Warning(
+            "Rate-limit counters are kept in each process's memory: every web process counts on its own.",
+            hint="Set REDIS_URL (or RATE_LIMIT_STORAGE_URI=redis://…) so that the limits hold across processes.",
+            id="homeportal.W008"))
     return out
 
 

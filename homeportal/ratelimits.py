@@ -218,6 +218,13 @@ def wants_json(request) -> bool:
     return "/api/" in request.path or "application/json" in request.headers.get("Accept", "")
 
 
+def note_retry_after(seconds: int) -> None:
+    """A refusal decided elsewhere (django-axes' per-BIN lockout) gets `Retry-After` too."""
+    holder = _current.get()
+    if holder is not None:
+        holder["retry_after"] = max(holder.get("retry_after", 0), max(1, int(seconds)))
+
+
 def refused(request=None) -> bool:
     """Whether a limit refused something during the current request."""
     holder = _current.get()

@@ -73,6 +73,14 @@ def test_password_spraying_across_bins_from_one_ip_is_limited(client, settings):
     assert other.status_code == 200 and "Неверный пароль" in other.content.decode()
 
 
+def test_the_per_bin_lockout_answers_429_with_retry_after(client, cabinet_user):
+    bin_ = cabinet_user.organization.bin
+    for _ in range(5):
+        last = client.post(LOGIN, {"tab": "bin", "bin": bin_, "password": "Wrong-pass1"})
+    assert last.status_code == 429 and last["Retry-After"] == "900"
+    assert "15 минут" in last.content.decode() and f'value="{bin_}"' in last.content.decode()
+
+
 def test_a_forged_forwarded_for_does_not_escape_the_ip_limit(client, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login-ip": "3/15minutes"}
     bin_ = OrganizationFactory().bin
@@ -303,3 +311,12 @@ def test_counters_hold_no_address_in_clear(client, settings):
     client.post(LOGIN, {"tab": "email", "action": "send", "email": "clear@example.kz"})
     keys = redis.Redis.from_url(settings.RATE_LIMIT_STORAGE_URI).keys("homeportal-rl*")
     assert keys and not any(b"clear@example.kz" in k or b"127.0.0.1" in k for k in keys)
+
+
+def test_check_deploy_warns_when_counters_would_be_per_process():
+    from tests.test_production_profile import _check_deploy
+
+    clean = _check_deploy(REDIS_URL="redis://127.0.0.1:6379/5")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    per_process = _check_deploy(REDIS_URL=None, RATE_LIMIT_STORAGE_URI=None)
+    assert "homeportal.W008" in per_process.stdout + per_process.stderr
