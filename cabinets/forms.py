@@ -25,19 +25,6 @@ class BinPasswordForm(PortalForm):
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
-class KeyFileForm(PortalForm):
-    """The ЭЦП key file (PKCS#12) and its password: used in memory for this request only."""
-
-    key_file = forms.FileField(label=_("Choose file"), widget=forms.ClearableFileInput(attrs={"accept": ".p12,.pfx"}))
-    key_password = forms.CharField(label=_("Key password"), widget=forms.PasswordInput(attrs={"autocomplete": "off"}))
-
-    def clean_key_file(self):
-        upload = self.cleaned_data["key_file"]
-        if upload.size > 64 * 1024:
-            raise forms.ValidationError(_("This is not a key file: a PKCS#12 key file is a few kilobytes."))
-        return upload
-
-
 class NewPasswordForm(PortalForm):
     password1 = forms.CharField(label=_("New password"), strip=False,
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "data-password-new": ""}))

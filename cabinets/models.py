@@ -293,11 +293,21 @@ class RegistrationDraft(models.Model):
 
 
 class LoginChallenge(models.Model):
-    """A server nonce for the «ЭЦП/QR» login: the person signs it, the certificate's IIN and BIN
-    pick the user. The session holds the token; the signer is filled in when signing completes."""
+    """A single-use server challenge (nonce + time + origin) for the ЭЦП login, registration and
+    password reset: the person signs it with the AUTH key in the browser (key file or NCALayer) or
+    the eGov app; the certificate's IIN and BIN pick the user. The browser session holds the token
+    (and the signing request is bound to that session); the signer is filled in when signing
+    completes; `used_at` makes it single use."""
+
+    class Purpose(models.TextChoices):
+        LOGIN = "login", _("Log in")
+        REGISTER = "register", _("Registration")
+        RESET = "reset", _("Password recovery")
 
     token = models.CharField(max_length=64, unique=True)
     nonce = models.CharField(max_length=64)
+    purpose = models.CharField(max_length=10, choices=Purpose.choices, default=Purpose.LOGIN)
+    signature_id = models.BigIntegerField(null=True, blank=True)  # signing.Signature (no FK across apps)
     created_at = models.DateTimeField(default=timezone.now)
     signer_iin = models.CharField(max_length=12, blank=True)
     signer_bin = models.CharField(max_length=12, blank=True)

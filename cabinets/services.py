@@ -326,17 +326,11 @@ def password_reset_by_certificate(*, user: User, password: str, password2: str) 
     return user
 
 
-def login_challenge_create(*, now=None) -> LoginChallenge:
-    return LoginChallenge.objects.create(
-        token=secrets.token_urlsafe(32), nonce=secrets.token_hex(32), created_at=now or timezone.now()
-    )
-
-
 def login_user_by_certificate(*, iin: str, bin: str) -> User:  # noqa: A002
     user = User.objects.filter(iin=iin, organization__bin=bin, is_active=True).select_related("organization").first()
     if user is None:
         raise CabinetError(
-            _("No cabinet user is registered with this certificate. Register first."), field="key_file",
+            _("No cabinet user is registered with this certificate. Register first."), field="eds",
             code="not_registered",
         )
     return user
@@ -412,11 +406,11 @@ def registration_start(*, certificate_info, language: str, now=None) -> Registra
     try:  # registrations started per BIN (RATE_LIMITS["register-account"])
         ratelimits.attempt("register-account", bin_)
     except ratelimits.Limited as exc:
-        raise CabinetError(exc.message, field="key_file", code="rate_limited") from None
+        raise CabinetError(exc.message, field="eds", code="rate_limited") from None
     if User.objects.filter(iin=iin, organization__bin=bin_).exists():
         raise CabinetError(
             _("A cabinet user with this IIN is already registered for this BIN. Log in instead."),
-            field="key_file", code="already_registered",
+            field="eds", code="already_registered",
         )
     record = LegalEntityRecord.objects.filter(bin=bin_).first()
     organization = Organization.objects.filter(bin=bin_).first()
@@ -553,30 +547,97 @@ def registration_complete(*, draft: RegistrationDraft, password: str, password2:
 
 
 LOGIN_CHALLENGE_TTL_SECONDS = 300
+CHALLENGE_TITLES = {
+    LoginChallenge.Purpose.LOGIN: ("Вход в личный кабинет", "Жеке кабинетке кіру"),
+    LoginChallenge.Purpose.REGISTER: ("Регистрация в личном кабинете", "Жеке кабинетте тіркелу"),
+    LoginChallenge.Purpose.RESET: ("Восстановление пароля", "Парольді қалпына келтіру"),
+}
+CHALLENGE_RETURN = {
+    LoginChallenge.Purpose.LOGIN: "cabinets:login_qr_complete",
+    LoginChallenge.Purpose.REGISTER: "cabinets:register_challenge_complete",
+    LoginChallenge.Purpose.RESET: "cabinets:password_reset_challenge_complete",
+}
+
+
+def challenge_document(*, challenge: LoginChallenge, origin: str) -> bytes:
+    """What the person signs with the AUTH key: purpose, origin, time and the server nonce."""
+    title_ru, title_kk = CHALLENGE_TITLES[challenge.purpose]
+    return (
+        f"{title_ru} / {title_kk}\n"
+        f"purpose: {challenge.purpose}\n"
+        f"origin: {origin}\n"
+        f"time: {challenge.created_at.astimezone(datetime.UTC):%Y-%m-%dT%H:%M:%SZ}\n"
+        f"nonce: {challenge.nonce}\n"
+    ).encode()
+
+
+def ecp_challenge_start(*, purpose: str, origin: str, session, next_url: str = "", now=None):
+    """A single-use challenge for the ЭЦП login, registration or password reset, and the signing
+    request over it (AUTH key, a legal entity's certificate, 5 minutes, only this browser session).
+    The caller keeps `challenge.token` in the session. Returns (challenge, signing_request)."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    from signing import services as signing_services
+
+    now = now or timezone.now()
+    challenge = LoginChallenge.objects.create(token=secrets.token_urlsafe(32), nonce=secrets.token_hex(32),
+                                              purpose=purpose, created_at=now)
+    title_ru, title_kk = CHALLENGE_TITLES[challenge.purpose]
+    signing_request = signing_services.signing_request_create(
+        subject=challenge, document=challenge_document(challenge=challenge, origin=origin),
+        filename=f"{purpose}-challenge.txt", title_ru=title_ru, title_kk=title_kk, purpose="auth", organization=None,
+        required_bin=None, allowed_roles=None, on_complete="cabinets.services.login_challenge_signed",
+        return_url=reverse(CHALLENGE_RETURN[challenge.purpose]) + (f"?{urlencode({'next': next_url})}" if next_url else ""),
+        signer_user=None, require_legal_entity=True,
+        mime_type="text/plain", expires_in=datetime.timedelta(seconds=LOGIN_CHALLENGE_TTL_SECONDS), now=now,
+        session=session,
+    )
+    return challenge, signing_request
 
 
 def login_challenge_signed(signing_request, signature) -> None:
-    """signing's `on_complete` for the «ЭЦП/QR» login: remembers who signed the nonce."""
+    """signing's `on_complete` for the ЭЦП challenges: remembers who signed the nonce."""
     challenge = LoginChallenge.objects.select_for_update().get(pk=signing_request.subject_id)
     challenge.signer_iin = getattr(signature, "signer_iin", "") or ""
     challenge.signer_bin = getattr(signature, "signer_bin", "") or ""
+    challenge.signature_id = getattr(signature, "pk", None)
     challenge.completed_at = timezone.now()
-    challenge.save(update_fields=["signer_iin", "signer_bin", "completed_at"])
+    challenge.save(update_fields=["signer_iin", "signer_bin", "signature_id", "completed_at"])
 
 
-def login_challenge_use(*, token: str, now=None) -> User:
-    """The browser that started the challenge comes back: one use, within 5 minutes."""
-    now = now or timezone.now()
+def _challenge_consume(*, token: str, purpose: str, now) -> LoginChallenge:
+    """The browser that started the challenge comes back: one use, within 5 minutes, for the
+    purpose it was made for."""
     with transaction.atomic():
         challenge = LoginChallenge.objects.select_for_update().filter(token=token).first() if token else None
-        if (challenge is None or challenge.completed_at is None or challenge.used_at is not None
+        if (challenge is None or challenge.purpose != purpose or challenge.completed_at is None
+                or challenge.used_at is not None
                 or (now - challenge.created_at).total_seconds() > LOGIN_CHALLENGE_TTL_SECONDS):
             raise CabinetError(_("The signature was not received. Try again."), code="challenge")
         challenge.used_at = now
         challenge.save(update_fields=["used_at"])
     if not challenge.signer_bin:
         raise CabinetError(_("Use the EDS of a legal entity."), code="not_legal_entity")
+    return challenge
+
+
+def login_challenge_use(*, token: str, purpose: str = LoginChallenge.Purpose.LOGIN, now=None) -> User:
+    """The user who signed a login (or password-reset) challenge."""
+    challenge = _challenge_consume(token=token, purpose=purpose, now=now or timezone.now())
     return login_user_by_certificate(iin=challenge.signer_iin, bin=challenge.signer_bin)
+
+
+def registration_challenge_use(*, token: str, language: str, now=None) -> RegistrationDraft:
+    """Registration step 1 by a signed challenge: the certificate of the signature starts the draft."""
+    from signing.selectors import signature_certificate_info
+
+    challenge = _challenge_consume(token=token, purpose=LoginChallenge.Purpose.REGISTER, now=now or timezone.now())
+    info = signature_certificate_info(signature_id=challenge.signature_id)
+    if info is None:
+        raise CabinetError(_("The signature was not received. Try again."), code="challenge")
+    return registration_start(certificate_info=info, language=language, now=now)
 
 
 def auth_records_purge(*, now=None) -> int:

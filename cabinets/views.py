@@ -29,12 +29,11 @@ from .forms import (
     ContactCodeForm,
     EmailCodeForm,
     EmailForm,
-    KeyFileForm,
     NewPasswordForm,
     RegistrationForm,
     ResetForm,
 )
-from .models import OutboundMessage, RegistrationDraft, SurveyQuestion
+from .models import LoginChallenge, OutboundMessage, RegistrationDraft, SurveyQuestion
 from .otp import OtpError
 from .passwords import PASSWORD_RULES, SPECIAL_CHARACTERS
 from .services import CabinetError
@@ -90,27 +89,16 @@ def _ip_refused(request, bucket: str, form, field: str | None = None) -> bool:
 
 # --- Login ---------------------------------------------------------------------------------------
 
-def _key_files_in_memory(view):
-    """Key files (PKCS#12) stay in memory: the upload handlers are swapped before the body is
-    read (so CSRF is checked inside, after the swap), and passwords are hidden from error reports."""
-    from functools import wraps
-
-    from django.views.decorators.csrf import csrf_exempt, csrf_protect
+def _auth_view(view):
+    """The login, password-reset and registration views: never cached, passwords hidden from
+    error reports. No view of the cabinet takes a key file or a key password: ЭЦП is a challenge
+    signed in the browser (signing's modal), see ecp_challenge_start."""
     from django.views.decorators.debug import sensitive_post_parameters
 
-    from signing.forms import KeyFileUploadHandler
-
-    protected = csrf_protect(sensitive_post_parameters("key_password", "password", "password1", "password2")(view))
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        request.upload_handlers = [KeyFileUploadHandler(request)]
-        return protected(request, *args, **kwargs)
-
-    return csrf_exempt(never_cache(wrapper))
+    return never_cache(sensitive_post_parameters("password", "password1", "password2")(view))
 
 
-@_key_files_in_memory
+@_auth_view
 def login_view(request):
     if request.user.is_authenticated and request.method == "GET":
         return redirect("cabinets:profile")
@@ -188,47 +176,46 @@ def _login_bin(request, context):
 
 
 def _login_eds(request, context):
-    now = timezone.now()
-    form = KeyFileForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and request.POST.get("action") == "qr":
-        form = KeyFileForm()
-        if not _ip_refused(request, "login-ip", form, "key_file"):
-            return _login_qr_start(request)
-    elif request.method == "POST" and form.is_valid() and not _ip_refused(request, "login-ip", form, "key_file"):
-        from .pki import key_certificate
-
-        try:
-            info = key_certificate(data=form.cleaned_data["key_file"].read(), password=form.cleaned_data["key_password"],
-                                   at=now, purpose="auth", sign_nonce=True)
-            user = services.login_user_by_certificate(iin=info.iin, bin=info.bin)
-        except CabinetError as exc:
-            _field_error(form, exc)
-        else:
-            return _after_login(request, user)
-    context["form"] = form
+    """«ЭЦП/QR»: «Войти через ЭЦП» opens signing's ЭЦП panel over a login challenge (signed with the
+    AUTH key in the browser: key file or NCALayer), «Войти через eGov QR» its QR panel."""
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action in ("ecp", "qr"):
+        refusal = _ecp_refused(request, "login-ip")
+        if refusal is None:
+            return _ecp_challenge(request, LoginChallenge.Purpose.LOGIN, method=action, next_url=context["next"])
+        context["eds_error"] = refusal
     return None
 
 
-def _login_qr_start(request):
-    """«ЭЦП/QR» by eGov QR (or ЭЦП in signing's modal): a signing request over a server nonce."""
-    from signing import services as signing_services
+def _ecp_refused(request, bucket: str):
+    """The per-IP limit on starting ЭЦП challenges (homeportal.ratelimits): the message or None."""
+    try:
+        ratelimits.ip_attempt(request, bucket)
+    except ratelimits.Limited as exc:
+        return exc.message
+    return None
+
+
+CHALLENGE_SESSION_KEYS = {
+    LoginChallenge.Purpose.LOGIN: "login_challenge",
+    LoginChallenge.Purpose.REGISTER: "register_challenge",
+    LoginChallenge.Purpose.RESET: "reset_challenge",
+}
+
+
+def _ecp_challenge(request, purpose, *, method="ecp", next_url=""):
+    """A fresh single-use challenge bound to this session, shown in signing's modal (or page)."""
     from signing import views as signing_views
 
-    challenge = services.login_challenge_create()
-    request.session["login_challenge"] = challenge.token
-    signing_request = signing_services.signing_request_create(
-        subject=challenge, document=challenge.nonce.encode(), filename="login-challenge.txt",
-        title_ru="Вход в личный кабинет", title_kk="Жеке кабинетке кіру", purpose="auth", organization=None,
-        required_bin=None, allowed_roles=None, on_complete="cabinets.services.login_challenge_signed",
-        return_url=reverse("cabinets:login_qr_complete"), signer_user=None, require_legal_entity=True,
-        mime_type="text/plain",
-    )
-    return signing_views.signing_modal_response(request, signing_request)
+    _challenge, signing_request = services.ecp_challenge_start(
+        purpose=purpose, origin=request.build_absolute_uri("/").rstrip("/"), session=request.session, next_url=next_url)
+    request.session[CHALLENGE_SESSION_KEYS[purpose]] = _challenge.token
+    return signing_views.signing_modal_response(request, signing_request, method=method)
 
 
 @never_cache
 def login_qr_complete(request):
-    token = request.session.pop("login_challenge", None)
+    token = request.session.pop(CHALLENGE_SESSION_KEYS[LoginChallenge.Purpose.LOGIN], None)
     try:
         user = services.login_challenge_use(token=token or "")
     except CabinetError as exc:
@@ -255,7 +242,7 @@ def axes_lockout_response(request, original_response=None, credentials=None):
 RESET_BY_EDS_SECONDS = 600
 
 
-@_key_files_in_memory
+@_auth_view
 def password_reset_view(request):
     """«Забыли пароль?»: by an e-mail code, or by the person's ЭЦП (AUTH key)."""
     email = request.session.get("reset_email", "")
@@ -276,7 +263,7 @@ def password_reset_view(request):
                 request.session["reset_email"] = email
                 messages.info(request, gettext("If this e-mail is registered, a one-time code has been sent to it."))
                 return redirect("cabinets:password_reset")
-        return render(request, "cabinets/password_reset.html", {"form": form, "key_form": KeyFileForm(), "stage": "email"},
+        return render(request, "cabinets/password_reset.html", {"form": form, "stage": "email"},
                       status=ratelimits.refused_status(request))
     if request.method == "POST" and action == "eds":
         return _password_reset_eds(request)
@@ -284,7 +271,7 @@ def password_reset_view(request):
     if by_eds and time.time() - by_eds["at"] <= RESET_BY_EDS_SECONDS:
         return _password_reset_eds_password(request, by_eds["user"])
     if not email:
-        return render(request, "cabinets/password_reset.html", {"form": EmailForm(), "key_form": KeyFileForm(),
+        return render(request, "cabinets/password_reset.html", {"form": EmailForm(),
                                                                 "stage": "email"})
     form = ResetForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid() and not _ip_refused(request, "reset-ip", form, "code"):
@@ -306,22 +293,24 @@ def password_reset_view(request):
 
 
 def _password_reset_eds(request):
-    from .pki import key_certificate
-
-    key_form = KeyFileForm(request.POST, request.FILES)
-    if key_form.is_valid() and not _ip_refused(request, "reset-ip", key_form, "key_file"):
-        try:
-            info = key_certificate(data=key_form.cleaned_data["key_file"].read(),
-                                   password=key_form.cleaned_data["key_password"], at=timezone.now(), purpose="auth",
-                                   sign_nonce=True)
-            user = services.login_user_by_certificate(iin=info.iin, bin=info.bin)
-        except CabinetError as exc:
-            _field_error(key_form, exc)
-        else:
-            request.session["reset_by_eds"] = {"user": user.pk, "at": int(time.time())}
-            return redirect("cabinets:password_reset")
-    return render(request, "cabinets/password_reset.html", {"form": EmailForm(), "key_form": key_form, "stage": "email"},
+    refusal = _ecp_refused(request, "reset-ip")
+    if refusal is None:
+        return _ecp_challenge(request, LoginChallenge.Purpose.RESET)
+    return render(request, "cabinets/password_reset.html", {"form": EmailForm(), "stage": "email", "eds_error": refusal},
                   status=ratelimits.refused_status(request))
+
+
+@never_cache
+def password_reset_challenge_complete(request):
+    """The person signed the reset challenge with the AUTH key: a new password within 10 minutes."""
+    token = request.session.pop(CHALLENGE_SESSION_KEYS[LoginChallenge.Purpose.RESET], None)
+    try:
+        user = services.login_challenge_use(token=token or "", purpose=LoginChallenge.Purpose.RESET)
+    except CabinetError as exc:
+        messages.error(request, exc.message)
+        return redirect("cabinets:password_reset")
+    request.session["reset_by_eds"] = {"user": user.pk, "at": int(time.time())}
+    return redirect("cabinets:password_reset")
 
 
 def _password_reset_eds_password(request, user_id):
@@ -362,7 +351,7 @@ def _draft(request) -> RegistrationDraft | None:
     )
 
 
-@_key_files_in_memory
+@_auth_view
 def register_view(request):
     if request.user.is_authenticated:
         return redirect("cabinets:profile")
@@ -385,21 +374,26 @@ def register_view(request):
 
 
 def _register_key(request):
-    form = KeyFileForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid() and not _ip_refused(request, "register-ip", form, "key_file"):
-        from .pki import key_certificate
+    if request.method == "POST" and request.POST.get("action") == "key":
+        refusal = _ecp_refused(request, "register-ip")
+        if refusal is None:
+            return _ecp_challenge(request, LoginChallenge.Purpose.REGISTER)
+        return render(request, "cabinets/register.html", {"stage": "key", "eds_error": refusal},
+                      status=ratelimits.refused_status(request))
+    return render(request, "cabinets/register.html", {"stage": "key"})
 
-        try:
-            info = key_certificate(data=form.cleaned_data["key_file"].read(), password=form.cleaned_data["key_password"],
-                                   at=timezone.now(), purpose=None)
-            draft = services.registration_start(certificate_info=info, language=_language())
-        except CabinetError as exc:
-            _field_error(form, exc)
-        else:
-            request.session["registration"] = draft.token
-            return redirect("cabinets:register")
-    return render(request, "cabinets/register.html", {"stage": "key", "form": form},
-                  status=ratelimits.refused_status(request))
+
+@never_cache
+def register_challenge_complete(request):
+    """Registration step 1 signed (AUTH key of a legal entity): the draft from its certificate."""
+    token = request.session.pop(CHALLENGE_SESSION_KEYS[LoginChallenge.Purpose.REGISTER], None)
+    try:
+        draft = services.registration_challenge_use(token=token or "", language=_language())
+    except CabinetError as exc:
+        messages.error(request, exc.message)
+        return redirect("cabinets:register")
+    request.session["registration"] = draft.token
+    return redirect("cabinets:register")
 
 
 def _register_form(request, draft):

@@ -235,7 +235,6 @@ RATE_LIMITS = {
     "register-ip": "30/hour",
     "register-account": "10/hour",
     # wrong passwords of one key file (login, reset, registration by ЭЦП): then locked for an hour
-    "eds-key-fail": {"rate": "10/hour", "lock": "1/hour"},
     # the public verifier (page and API) per IP and per signed-in user
     "verify-ip": "20/10minutes",
     "verify-account": "20/10minutes",

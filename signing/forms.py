@@ -1,28 +1,8 @@
 from django import forms
-from django.core.files.uploadhandler import (
-    MemoryFileUploadHandler,
-    SkipFile,
-    StopUpload,
-    TemporaryFileUploadHandler,
-)
+from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 from django.utils.translation import gettext_lazy as _
 
 from homeportal.forms import PortalForm
-
-from .certs import MAX_KEY_FILE_SIZE
-
-
-class KeyFileUploadHandler(MemoryFileUploadHandler):
-    """Keeps an uploaded key file in memory whatever its size (never a temp file on disk) and
-    drops files larger than any PKCS#12 key file."""
-
-    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        self.activated = True
-
-    def receive_data_chunk(self, raw_data, start):
-        if start + len(raw_data) > MAX_KEY_FILE_SIZE:
-            raise SkipFile
-        return super().receive_data_chunk(raw_data, start)
 
 
 class CappedUploadHandler(TemporaryFileUploadHandler):
@@ -40,14 +20,6 @@ class CappedUploadHandler(TemporaryFileUploadHandler):
         return super().receive_data_chunk(raw_data, start)
 
 
-class EcpForm(PortalForm):
-    key_file = forms.FileField(label=_("Choose file"), widget=forms.ClearableFileInput(attrs={"accept": ".p12,.pfx"}),
-                               error_messages={"required": _("Choose the key file (.p12).")})
-    password = forms.CharField(label=_("Password"), strip=False,
-                               widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-                               error_messages={"required": _("Enter the password of the key.")})
-
-
 class MethodForm(PortalForm):
     method = forms.ChoiceField(label=_("Choose a signing method"), widget=forms.RadioSelect,
                                choices=[("ecp", _("via ЭЦП")), ("qr", _("via QR"))], initial="ecp")
@@ -61,9 +33,6 @@ class VerifyForm(PortalForm):
 class SimulatorForm(PortalForm):
     qr_text = forms.CharField(label=_("QR text or API 1 URL"), widget=forms.TextInput(attrs={"autocomplete": "off"}))
     demo_key = forms.ChoiceField(label=_("Demo key"), required=False)
-    key_file = forms.FileField(label=_("Or a key file (.p12)"), required=False)
-    password = forms.CharField(label=_("Password"), required=False, strip=False,
-                               widget=forms.PasswordInput(render_value=False))
 
     def __init__(self, *args, demo_keys=(), **kwargs):
         super().__init__(*args, **kwargs)

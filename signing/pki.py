@@ -63,7 +63,7 @@ OCSP_NAME = "НУЦ РК (TEST) OCSP"
 DEMO_PASSWORD = "Qwerty12"  # noqa: S105 - the published password of the demo key files
 KZHK_BIN = "050740004819"
 KZHK_NAME = "АО «Казахстанская Жилищная Компания»"
-PKI_VERSION = 4  # bump to regenerate every existing PKI directory
+PKI_VERSION = 5  # bump to regenerate every existing PKI directory
 CRL_VALIDITY = dt.timedelta(days=7)
 
 
@@ -496,6 +496,7 @@ def _generate(base: Path, now: dt.datetime, *, stdout=None) -> None:
                 "serial": format(cert.serial_number, "x"),
                 "what_for": person.note,
             })
+    keys.append(_legacy_copy(base, keys, "company_head_sign"))
     _write(base / INDEX_FILE, json.dumps(index, indent=1).encode())
     for name in CA_NAMES:
         _write_crl(base, name, index, now)
@@ -508,6 +509,50 @@ def _generate(base: Path, now: dt.datetime, *, stdout=None) -> None:
         "keys": keys,
     }
     _write(base / "demo-keys.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode())
+
+
+LEGACY_SUFFIX = "_legacy"
+
+
+def _legacy_copy(base: Path, keys: list[dict], slug: str) -> dict:
+    """The same key and certificate in the PKCS#12 encryption older Java key stores wrote:
+    pbeWithSHAAnd3-KeyTripleDES-CBC for the key, pbeWithSHAAnd40BitRC2-CBC for the certificates,
+    SHA-1 MAC (openssl -legacy; without OpenSSL's legacy provider the certificates get 3DES too).
+    WebCrypto cannot open it: the page's key-file signer (node-forge) must."""
+    import subprocess
+    import tempfile
+
+    entry = next(k for k in keys if k["slug"] == slug)
+    loaded = pkcs12.load_pkcs12((base / entry["file"]).read_bytes(), DEMO_PASSWORD.encode())
+    filename = entry["file"].replace(".p12", "_legacy.p12")
+    pem = serialization.Encoding.PEM
+    data = None
+    with tempfile.TemporaryDirectory() as tmp:  # public test material only (a demo key)
+        tmpdir = Path(tmp)
+        (tmpdir / "key.pem").write_bytes(_key_pem(loaded.key))
+        (tmpdir / "cert.pem").write_bytes(loaded.cert.certificate.public_bytes(pem))
+        (tmpdir / "ca.pem").write_bytes(b"".join(c.certificate.public_bytes(pem) for c in loaded.additional_certs))
+        try:
+            openssl = shutil.which("openssl") or "openssl"
+            subprocess.run(  # noqa: S603 - fixed arguments
+                [openssl, "pkcs12", "-export", "-legacy", "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-RC2-40",
+                 "-macalg", "sha1", "-inkey", str(tmpdir / "key.pem"), "-in", str(tmpdir / "cert.pem"),
+                 "-certfile", str(tmpdir / "ca.pem"), "-name", entry["person"], "-passout", f"pass:{DEMO_PASSWORD}",
+                 "-out", str(tmpdir / "legacy.p12")], check=True, capture_output=True, timeout=30)
+            data = (tmpdir / "legacy.p12").read_bytes()
+        except (OSError, subprocess.SubprocessError):
+            data = None
+    if data is None:
+        encryption = (serialization.PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
+                      .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC).hmac_hash(hashes.SHA1())  # noqa: S303 - the legacy format
+                      .build(DEMO_PASSWORD.encode()))
+        data = pkcs12.serialize_key_and_certificates(
+            name=entry["person"].encode(), key=loaded.key, cert=loaded.cert.certificate,
+            cas=[c.certificate for c in loaded.additional_certs], encryption_algorithm=encryption)
+    _write(base / filename, data)
+    return {**entry, "slug": slug + LEGACY_SUFFIX, "file": filename,
+            "what_for": "Тот же ключ в старом формате PKCS#12 (3DES + RC2-40, как у старых Java-хранилищ) — "
+                        "проверка, что страница открывает такие файлы"}
 
 
 def demo_manifest() -> dict:

@@ -20,13 +20,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from . import pki, selectors, services
 from .certs import SigningError
-from .forms import CappedUploadHandler, KeyFileUploadHandler, MethodForm, SimulatorForm, VerifyForm
+from .forms import CappedUploadHandler, MethodForm, SimulatorForm, VerifyForm
 from .models import QrSession, SigningRequest
 from .verification import MAX_VERIFY_SIZE, verify_upload
 
@@ -61,8 +60,11 @@ def _panel(request, sr: SigningRequest, template: str, context: dict, status: in
     return render(request, template, ctx, status=status)
 
 
-def signing_modal_response(request, signing_request: SigningRequest) -> HttpResponse:
-    """«Подпись документа — Выберите способ подписания: через ЭЦП / через QR — Продолжить»."""
+def signing_modal_response(request, signing_request: SigningRequest, method: str | None = None) -> HttpResponse:
+    """«Подпись документа — Выберите способ подписания: через ЭЦП / через QR — Продолжить»; with
+    method="ecp" straight to the ЭЦП panel."""
+    if method == "ecp":
+        return _panel(request, signing_request, "signing/_ecp.html", _ecp_context(request, signing_request))
     return _panel(request, signing_request, "signing/_choose.html", {"form": MethodForm()})
 
 
@@ -483,48 +485,33 @@ def _points_to_this_portal(request, qr_text: str) -> bool:
 
 
 @never_cache
-@csrf_exempt
-@sensitive_post_parameters("password")
 def egov_simulator(request):
-    if not _simulator_enabled():
-        raise Http404
-    request.upload_handlers = [KeyFileUploadHandler(request)]
-    return _egov_simulator(request)
-
-
-@csrf_protect
-@sensitive_variables("p12", "password")
-def _egov_simulator(request):
+    """Plays the eGov mobile app with one of the demo keys (they live on this server for the demo
+    and the tests). It takes no key file and no password from the browser."""
     from .egov_client import egov_mobile_sign
 
+    if not _simulator_enabled():
+        raise Http404
     keys = pki.demo_manifest()["keys"]
     result = None
     if request.method == "POST":
-        form = SimulatorForm(request.POST, request.FILES, demo_keys=keys)
+        form = SimulatorForm(request.POST, demo_keys=keys)
         if form.is_valid():
             cd = form.cleaned_data
-            p12 = password = None
-            if cd.get("key_file"):
-                p12, password = cd["key_file"].read(), cd.get("password") or ""
-            elif cd.get("demo_key"):
-                p12, password = pki.demo_key(cd["demo_key"])
-                if cd.get("password"):
-                    password = cd["password"]
-            else:
-                form.add_error("demo_key", _("Choose a demo key or upload a key file."))
-            if p12 is not None and not _points_to_this_portal(request, cd["qr_text"]):
+            if not cd.get("demo_key"):
+                form.add_error("demo_key", _("Choose a demo key."))
+            elif not _points_to_this_portal(request, cd["qr_text"]):
                 form.add_error("qr_text", _("The simulator only talks to this portal: the QR must point to %(host)s.")
                                % {"host": request.get_host()})
-                p12 = None
-            if p12 is not None:
+            else:
+                p12, password = pki.demo_key(cd["demo_key"])
                 try:
                     result = egov_mobile_sign(qr_text=cd["qr_text"], p12=p12, password=password,
                                               accept_language=request.LANGUAGE_CODE)
                 except SigningError as err:
-                    form.add_error("key_file" if cd.get("key_file") else "demo_key", str(err.message))
+                    form.add_error("demo_key", str(err.message))
                 except (ValueError, KeyError, OSError) as exc:
                     form.add_error("qr_text", _("The QR text is not a working eGov QR link: %(error)s") % {"error": exc.__class__.__name__})
-                p12 = password = None
     else:
         form = SimulatorForm(demo_keys=keys, initial={"qr_text": request.GET.get("qr", "")})
     return render(request, "signing/simulator.html", {"form": form, "result": result})

@@ -182,60 +182,42 @@ def demo_key():
     return _demo_key
 
 
-def _key_post(client, url, data, password, **extra):
-    return client.post(url, {"key_file": SimpleUploadedFile("key.p12", data, "application/x-pkcs12"),
-                             "key_password": password, **extra})
+def _sign_challenge(client, url, slug, **data):
+    """An ЭЦП challenge started and signed in the "browser" (the key never reaches the portal)."""
+    from signing.models import SigningRequest
+    from signing.tests.helpers import post_signature
+
+    started = client.post(url, data, HTTP_HX_REQUEST="true")
+    if "Слишком много" in started.content.decode():
+        return started
+    answer = post_signature(client, SigningRequest.objects.latest("pk"), slug)
+    return client.get(answer.json()["redirect"], follow=True) if answer.json().get("ok") else answer
 
 
-def test_wrong_key_passwords_lock_that_key_file_for_an_hour(client, settings, demo_key):
-    from signing.pki import demo_manifest
-
-    person = {k["slug"]: k for k in demo_manifest()["keys"]}["company_head_auth"]
-    UserFactory(organization=OrganizationFactory(bin=person["bin"]), iin=person["iin"])
-    data, password = demo_key("company_head_auth")
-    limit = _limit(settings, "eds-key-fail")
-    for i in range(limit):
-        body = _key_post(client, LOGIN, data, f"wrong-{i}", tab="eds", REMOTE_ADDR=f"198.51.100.{i}").content.decode()
-        assert "id_key_password_error" in body
-    # the right password from yet another address: this key file is locked for an hour
-    response = _key_post(client, LOGIN, data, password, tab="eds", REMOTE_ADDR="203.0.113.50")
-    assert response.status_code == 429 and "_auth_user_id" not in client.session
-    assert 59 <= _minutes(response.content.decode()) <= 60 and response["Retry-After"]
-    # registration and password reset by the same file are locked too
-    assert RU_LIMIT.search(_key_post(client, "/register/", data, password, action="key",
-                                     REMOTE_ADDR="203.0.113.51").content.decode())
-    assert RU_LIMIT.search(_key_post(client, "/password-reset/", data, password, action="eds",
-                                     REMOTE_ADDR="203.0.113.52").content.decode())
-
-
-def test_eds_login_tries_count_per_ip(client, settings, demo_key):
+def test_eds_login_challenges_count_per_ip(client, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login-ip": "2/15minutes"}
-    data, _password = demo_key("company_head_auth")
-    for i in range(2):
-        _key_post(client, LOGIN, data, f"wrong-{i}", tab="eds")
-    refused = _key_post(client, LOGIN, data, "wrong-x", tab="eds")
-    assert refused.status_code == 429 and RU_LIMIT.search(refused.content.decode())
-    qr = client.post(LOGIN, {"tab": "eds", "action": "qr"})
-    assert qr.status_code == 429 and RU_LIMIT.search(qr.content.decode())
+    for action in ("ecp", "qr"):
+        assert client.post(LOGIN, {"tab": "eds", "action": action}).status_code == 200
+    for action in ("ecp", "qr"):
+        refused = client.post(LOGIN, {"tab": "eds", "action": action})
+        assert refused.status_code == 429 and RU_LIMIT.search(refused.content.decode())
 
 
-def test_registration_tries_per_ip_and_starts_per_bin(client, settings, demo_key):
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "register-ip": "2/hour"}
-    data, password = demo_key("company_head_auth")
-    for i in range(2):
-        _key_post(client, "/register/", data, f"wrong-{i}", action="key")
-    refused = _key_post(client, "/register/", data, password, action="key")
-    assert refused.status_code == 429 and RU_LIMIT.search(refused.content.decode())
-
+def test_registration_challenges_per_ip_and_starts_per_bin(client, settings):
     from cabinets.models import RegistrationDraft
 
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "register-ip": "2/hour"}
+    for _ in range(2):
+        assert client.post("/register/", {"action": "key"}).status_code == 200
+    refused = client.post("/register/", {"action": "key"})
+    assert refused.status_code == 429 and RU_LIMIT.search(refused.content.decode())
     assert not RegistrationDraft.objects.exists()
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "register-ip": "100/hour", "register-account": "2/hour"}
     for _ in range(2):
-        assert _key_post(client, "/register/", data, password, action="key", REMOTE_ADDR="198.51.100.1",
-                         ).status_code == 302
+        assert "ДЕМОВ" in _sign_challenge(client, "/register/", "company_head_auth", action="key",
+                                          REMOTE_ADDR="198.51.100.1").content.decode()
         client.post("/register/", {"action": "restart"})
-    refused = _key_post(client, "/register/", data, password, action="key", REMOTE_ADDR="198.51.100.2")
+    refused = _sign_challenge(client, "/register/", "company_head_auth", action="key", REMOTE_ADDR="198.51.100.2")
     assert RU_LIMIT.search(refused.content.decode()) and RegistrationDraft.objects.count() == 2
 
 

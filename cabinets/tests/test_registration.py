@@ -25,22 +25,20 @@ def cert(bin_=None, iin=None):
 
 @pytest.fixture
 def stub_cert(monkeypatch):
+    """Registration step 1 without a real signature: the signed challenge's certificate is `holder["info"]`."""
     holder = {"info": cert()}
 
-    def fake(*, data, password, at, purpose, sign_nonce=False):
-        if password == "wrong":
-            raise services.CabinetError("Неверный пароль ключа", field="key_password", code="wrong_password")
-        return holder["info"]
+    def fake(*, token, language, now=None):
+        return services.registration_start(certificate_info=holder["info"], language=language, now=now)
 
-    monkeypatch.setattr("cabinets.pki.key_certificate", fake)
+    monkeypatch.setattr(services, "registration_challenge_use", fake)
     monkeypatch.setattr(captcha, "challenge_text", lambda: "ABCDE")
     return holder
 
 
-def _key(client, password="Qwerty12"):  # noqa: S107
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    return client.post(URL, {"action": "key", "key_file": SimpleUploadedFile("k.p12", b"x" * 100), "key_password": password})
+def _key(client):
+    """Step 1 done: the browser comes back from signing the registration challenge."""
+    return client.get(reverse("cabinets:register_challenge_complete"))
 
 
 def _sign_agreement(draft):
@@ -79,20 +77,6 @@ def test_full_registration_creates_organization_and_user(client, stub_cert):
     assert client.session["_auth_user_id"] == str(user.pk)
     draft.refresh_from_db()
     assert draft.step == "done" and draft.user == user and draft.agreement_signature_id == 4242
-
-
-def test_session_never_holds_key_or_password(client, stub_cert):
-    _key(client, password="Secret-Key-Pass")
-    from django.contrib.sessions.models import Session
-
-    for session in Session.objects.all():
-        decoded = str(session.get_decoded())
-        assert "Secret-Key-Pass" not in decoded and "xxxx" not in decoded
-
-
-def test_wrong_key_password_is_at_the_field(client, stub_cert):
-    body = _key(client, password="wrong").content.decode()
-    assert "Неверный пароль ключа" in body and not RegistrationDraft.objects.exists()
 
 
 def test_captcha_wrong_answer_refused(client, stub_cert):
@@ -195,7 +179,7 @@ def test_existing_bin_joins_the_organization(client, stub_cert):
 def test_same_iin_and_bin_twice_refused(client, stub_cert):
     user = UserFactory()
     stub_cert["info"] = cert(bin_=user.organization.bin, iin=user.iin)
-    body = _key(client).content.decode()
+    body = client.get(_key(client)["Location"]).content.decode()
     assert "уже зарегистрирован" in body and not RegistrationDraft.objects.exists()
 
 
@@ -213,4 +197,4 @@ def test_stale_draft_starts_over(client, stub_cert):
 
     _key(client)
     RegistrationDraft.objects.update(created_at=RegistrationDraft.objects.get().created_at - datetime.timedelta(hours=3))
-    assert 'name="key_password"' in client.get(URL).content.decode()
+    assert 'name="action" value="key"' in client.get(URL).content.decode()

@@ -250,14 +250,19 @@ def test_tsa_down_retries_then_a_clear_message_and_nothing_saved(make_request, s
 
 
 def test_ecp_login_checks_the_certificate_by_ocsp(db):
-    from cabinets.pki import key_certificate
-    from cabinets.services import CabinetError
+    """The login challenge (signed in the browser) is refused for a key revoked by OCSP only."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from cabinets.services import ecp_challenge_start
+    from signing.tests.helpers import signing_request_sign_with_key
 
     p12 = pki.issue_test_key(purpose="AUTH")
-    assert key_certificate(data=p12, password=pki.DEMO_PASSWORD, at=NOW, purpose="auth").bin
+    _challenge, sr = ecp_challenge_start(purpose="login", origin="http://testserver", session=SessionStore())
+    assert signing_request_sign_with_key(signing_request=sr, p12=p12, password=pki.DEMO_PASSWORD).signer_bin
     pki.revoke(pkcs12_open(data=p12, password=pki.DEMO_PASSWORD).certificate, at=NOW - DAY, crl=False)
-    with pytest.raises(CabinetError) as err:
-        key_certificate(data=p12, password=pki.DEMO_PASSWORD, at=NOW, purpose="auth")
+    _challenge, sr = ecp_challenge_start(purpose="login", origin="http://testserver", session=SessionStore())
+    with pytest.raises(SigningError) as err:
+        signing_request_sign_with_key(signing_request=sr, p12=p12, password=pki.DEMO_PASSWORD)
     assert err.value.code == "revoked"
 
 

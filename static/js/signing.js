@@ -97,7 +97,9 @@
       busy(panel, false);
       showError(panel, where || (code === "wrong_password" ? "password" : field), message || msg[code] || msg.failed);
     };
+    var t0 = performance.now(), timings = {};
     return post(panel, panel.getAttribute("data-to-sign-url"), {}).then(function (contract) {
+      timings.to_sign_ms = Math.round(performance.now() - t0);
       if (!contract.ok) return fail(contract.code, contract.message, contract.field);
       var opts = {
         dataB64: contract.dataB64, digested: !!contract.digested, attached: !!contract.attached,
@@ -105,9 +107,15 @@
         locale: panel.getAttribute("data-locale") === "kk" ? "kk" : "ru",
       };
       Object.keys(extra || {}).forEach(function (k) { opts[k] = extra[k]; });
+      var t1 = performance.now();
       return signer.signCms(opts).then(function (cms) {
+        timings.sign_ms = Math.round(performance.now() - t1);
+        t1 = performance.now();
         return post(panel, panel.getAttribute("data-submit-url"), {cms: cms, preparation: contract.preparation});
       }).then(function (answer) {
+        timings.submit_ms = Math.round(performance.now() - t1);
+        timings.total_ms = Math.round(performance.now() - t0);
+        try { sessionStorage.setItem("homeportal-signing-timings", JSON.stringify(timings)); } catch (e) { /* private mode */ }
         if (answer.ok) { window.location.assign(answer.redirect); return; }
         fail(answer.code, answer.message, answer.field);
       }, function (err) {

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from cabinets import captcha
 from cabinets.models import User
 from cabinets.tests.helpers import last_email_code, last_sms_code
+from tests.browser.keyfile import sign_with_key_file
 from tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -47,10 +48,9 @@ def _register(page, keys, monkeypatch, lang):
     if lang == "kk":
         page.get_by_role("button", name="ҚАЗ").click()
         expect(page.locator("html")).to_have_attribute("lang", "kk")
-    # 1. the key file and its password
-    page.locator("#id_key_file").set_input_files(path)
-    page.locator("#id_key_password").fill(password)
+    # 1. a one-time challenge signed in the page with the AUTH key (the file never leaves the browser)
     page.get_by_role("button", name=t["continue"]).click()
+    sign_with_key_file(page.locator("#modal-root"), path, password, send=t["send"])
     # 2. the form: what the certificate says is read-only
     expect(page.locator("#id_bin")).to_have_value(person["bin"])
     expect(page.locator("#id_iin")).to_have_value(person["iin"])
@@ -66,9 +66,7 @@ def _register(page, keys, monkeypatch, lang):
     else:
         modal.locator("input[value=ecp]").check()
     modal.get_by_role("button", name=t["continue"]).click()
-    modal.locator("input[type=file]").set_input_files(sign_path)
-    modal.locator("input[type=password]").fill(password)
-    modal.get_by_role("button", name=t["send"]).click()
+    sign_with_key_file(modal, sign_path, password, send=t["send"])
     expect(page.locator("#agreement-signed")).to_be_visible()
     expect(page.locator("#id_email")).to_have_value("head@demo-company.kz")
     page.locator("#id_captcha").fill("k7mpx")
@@ -105,10 +103,9 @@ def test_registration_in_kazakh(page, keys, monkeypatch):
 def test_registration_refuses_an_individuals_certificate(page, keys):
     path, password, _person = keys("individual_auth")
     page.goto("/register/")
-    page.locator("#id_key_file").set_input_files(path)
-    page.locator("#id_key_password").fill(password)
     page.get_by_role("button", name="Продолжить").click()
-    expect(page.locator("#id_key_file_error")).to_contain_text("физического лица")
+    sign_with_key_file(page.locator("#modal-root"), path, password)
+    expect(page.locator("#modal-root #id_key_file_error")).to_contain_text("физического лица")
 
 
 def test_eds_login_with_the_auth_key(page, keys):
@@ -116,9 +113,8 @@ def test_eds_login_with_the_auth_key(page, keys):
     UserFactory(organization=OrganizationFactory(bin=person["bin"]), iin=person["iin"])
     page.goto("/login/")
     page.get_by_role("tab", name="ЭЦП/QR").click()
-    page.locator("#id_key_file").set_input_files(path)
-    page.locator("#id_key_password").fill(password)
-    page.get_by_role("button", name="Войти", exact=True).click()
+    page.get_by_role("button", name="Войти через ЭЦП").click()
+    sign_with_key_file(page.locator("#modal-root"), path, password)
     expect(page.get_by_role("heading", name="Профиль")).to_be_visible()
     expect(page.locator("#profile-iin")).to_have_text(person["iin"])
 
