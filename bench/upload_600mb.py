@@ -95,7 +95,8 @@ def prepare() -> dict:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     return {"session": session.session_key, "cookie_name": settings.SESSION_COOKIE_NAME,
-            "url": f"/applications/{app.public_id}/documents/{dt.pk}/upload/", "app": app}
+            "url": f"/applications/{app.public_id}/documents/{dt.pk}/upload/", "app": app,
+            "tus_url": f"/uploads/tus/application/{app.public_id}/{dt.pk}/"}
 
 
 def start_server(port: int) -> tuple[subprocess.Popen, int]:
@@ -157,6 +158,79 @@ def upload(port: int, ctx: dict, size: int) -> tuple[int, float]:
     elapsed = time.perf_counter() - start
     conn.close()
     return response.status, elapsed
+
+
+TUS_CHUNK = 8 * CHUNK  # per PATCH, as static/js/uploads.js sends
+
+
+def _tus_headers(port: int, ctx: dict, csrf: str) -> dict:
+    return {"Tus-Resumable": "1.0.0", "Cookie": f"{ctx['cookie_name']}={ctx['session']}; csrftoken={csrf}",
+            "X-CSRFToken": csrf, "Referer": f"http://127.0.0.1:{port}/"}
+
+
+def _tus_request(port, method, path, headers, body=None, length=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
+    conn.putrequest(method, path)
+    for k, v in headers.items():
+        conn.putheader(k, v)
+    conn.putheader("Content-Length", str(length or 0))
+    conn.endheaders()
+    for piece in body or ():
+        conn.send(piece)
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response
+
+
+def tus_upload(port: int, ctx: dict, size: int) -> tuple[int, float, int]:
+    """tus 1.0: create, PATCH in 8 MiB requests; half-way one PATCH is cut after half its bytes,
+    the offset asked with HEAD and the rest resumed from there. Returns (final status, seconds,
+    bytes that had to be sent again after the cut)."""
+    import base64
+    from urllib.parse import urlsplit
+
+    csrf = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
+    headers = _tus_headers(port, ctx, csrf)
+    start = time.perf_counter()
+    created = _tus_request(port, "POST", ctx["tus_url"], {
+        **headers, "Upload-Length": str(size), "Upload-Metadata": "filename " + base64.b64encode(b"psd-tus.pdf").decode()})
+    assert created.status == 201, created.status
+    path = urlsplit(created.getheader("Location")).path
+    data = file_chunks(size)
+    pending = bytearray()
+    offset, resent, cut_done, status = 0, 0, False, 0
+    while offset < size:
+        n = min(TUS_CHUNK, size - offset)
+        while len(pending) < n:
+            pending += next(data)
+        body = bytes(pending[:n])
+        del pending[:n]
+        patch = {**headers, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"}
+        if not cut_done and offset >= size // 2:
+            cut_done = True
+            sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+            head = [f"PATCH {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {n}"]
+            head += [f"{k}: {v}" for k, v in patch.items()]
+            sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+            sent = n // 2
+            sock.sendall(body[:sent])
+            sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+            for _ in range(200):
+                now_at = int(_tus_request(port, "HEAD", path, headers).getheader("Upload-Offset"))
+                if now_at >= offset + sent:
+                    break
+                time.sleep(0.05)
+            resent = offset + sent - now_at
+            pending[:0] = body[now_at - offset:]
+            offset = now_at
+            continue
+        response = _tus_request(port, "PATCH", path, patch, [body], n)
+        status = response.status
+        assert status == 204, status
+        offset = int(response.getheader("Upload-Offset"))
+    return status, time.perf_counter() - start, resent
 
 
 def disk_write(size: int) -> float:
@@ -222,6 +296,26 @@ def main() -> int:
         print(f"plain disk write: {mb:.0f} MB in {disk_s:.2f} s = {mb / disk_s:.0f} MB/s")
         print(f"throughput ratio (upload / plain write): {disk_s / upload_s:.2f}")
         ok = status == 200 and stored is not None and stored.size == size and growth < 64 * 2**20 and not leftovers
+
+        # The resumable path (tus, uploads/): the same file to the same slot, file storage.
+        rss_before = proc_status(worker, "VmRSS")
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{worker}/clear_refs").write_text("5")
+        done.clear()
+        peak_sampled = rss_before
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        tus_status, tus_s, resent = tus_upload(port, ctx, size)
+        done.set()
+        sampler.join()
+        tus_growth = max(proc_status(worker, "VmHWM"), peak_sampled) - rss_before
+        tus_stored = ApplicationFile.objects.filter(application=ctx["app"]).count() == 2
+        print(f"tus upload (8 MiB PATCHes, one cut half-way and resumed): {mb:.0f} MB in {tus_s:.2f} s = "
+              f"{mb / tus_s:.0f} MB/s; ratio to plain write {disk_s / tus_s:.2f} (goal ≥ 0.7); worker RSS growth "
+              f"{tus_growth / 2**20:.1f} MB (limit 64 MB); bytes sent again after the cut: {resent} "
+              f"(≤ one chunk {TUS_CHUNK}); stored: {'ok' if tus_stored else 'MISSING'}")
+        ok = ok and tus_status == 204 and tus_stored and tus_growth < 64 * 2**20 and resent <= TUS_CHUNK
+        print(f"load average: {os.getloadavg()[0]:.1f} (2 cores shared by several agents)")
         print("RESULT:", "PASS" if ok else "FAIL")
         return 0 if ok else 1
     finally:
