@@ -4,6 +4,7 @@ opens; refusals in ru and kk (wrong password in the page; revoked, individual, A
 signing from the portal); the time from «Отправить форму» to the signed result for a 2 MB PDF."""
 
 import base64
+import re
 import time
 
 import pytest
@@ -169,3 +170,19 @@ def test_two_megabyte_pdf_signed_in_the_page(page, login_browser, company_user, 
         print(f"\n2 MB PDF ({len(pdf)} bytes): «Отправить форму» → signed PAdES in {elapsed * 1000:.0f} ms; "
               f"in the page {timings}")
     assert elapsed < 10
+
+
+def test_password_reset_by_the_auth_key_in_the_page(page):
+    from signing.pki import demo_manifest
+
+    person = {k["slug"]: k for k in demo_manifest()["keys"]}["company_head_auth"]
+    user = UserFactory(organization=OrganizationFactory(bin=person["bin"]), iin=person["iin"])
+    page.goto("/password-reset/")
+    page.locator("#reset-eds").get_by_role("button", name="Продолжить").click()
+    sign_with_key_file(page.locator("#modal-root"), pki.demo_key_path("company_head_auth"), pki.DEMO_PASSWORD)
+    page.locator("#id_password1").fill("Eds-reset1!", timeout=30_000)
+    page.locator("#id_password2").fill("Eds-reset1!")
+    page.get_by_role("button", name="Сохранить новый пароль").click()
+    expect(page).to_have_url(re.compile(r"/login/\?tab=bin"), timeout=20_000)
+    user.refresh_from_db()
+    assert user.check_password("Eds-reset1!")
