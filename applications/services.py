@@ -1332,9 +1332,12 @@ def decision_document_transition(document: DecisionDocument, *, to: str, actor: 
 
 def decision_document_on_signed(signing_request, signature) -> None:
     """signing's completion for a party's signature on a pledge agreement or АВР."""
-    doc = DecisionDocument.objects.select_related("application", "signed_document").get(
+    # Row locks first, the history row after (its chain append takes the chain head, which must be
+    # the last lock a transaction takes: docs/history.md): the document, then its application.
+    doc = DecisionDocument.objects.select_for_update(of=("self",)).select_related("application", "signed_document").get(
         signed_document_id=signing_request.signed_document_id
     )
+    Application.objects.select_for_update().filter(pk=doc.application_id).values_list("pk", flat=True).first()
     history_add(application=doc.application, event=ApplicationHistory.Event.DOCUMENT_SIGNED,
                 user=signing_request.signer_user, comment=f"{doc.title} — {signature.signer_name} ({signature.organization_name})",
                 actor_name=f"{signature.signer_name} ({signature.organization_name})", decision_document=doc,

@@ -110,9 +110,55 @@ def _last_hashes(cursor, model, owner_ids: list) -> dict:
     return {owner_id: last or GENESIS for owner_id, last in cursor.fetchall()}
 
 
+APPEND_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION audit_chain_append(history_table text, owner_column text, owner_id bigint, content bytea)
+RETURNS TABLE (seq bigint, prev_hash text, hash text) LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    head_before text;
+BEGIN
+    -- The head's row lock first (held to the commit): it serialises every append.
+    UPDATE audit_chainhead h SET seq = h.seq + 1 WHERE h.id = 1 RETURNING h.seq, h.head INTO seq, head_before;
+    IF NOT FOUND THEN
+        INSERT INTO audit_chainhead (id, seq, head) VALUES (1, 0, repeat('0', 64)) ON CONFLICT DO NOTHING;
+        UPDATE audit_chainhead h SET seq = h.seq + 1 WHERE h.id = 1 RETURNING h.seq, h.head INTO seq, head_before;
+    END IF;
+    -- A new statement, a new snapshot: the object's last row as committed before the lock was ours.
+    EXECUTE format('SELECT hash FROM %I WHERE %I = $1 AND chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1',
+                   history_table, owner_column) USING owner_id INTO prev_hash;
+    prev_hash := coalesce(prev_hash, repeat('0', 64));
+    hash := encode(sha256(convert_to(E'homeportal-history/1\n', 'UTF8') || convert_to(prev_hash, 'UTF8')
+                          || convert_to(E'\n', 'UTF8') || content), 'hex');
+    UPDATE audit_chainhead h SET head = encode(sha256(decode(head_before, 'hex') || decode(hash, 'hex')), 'hex'),
+                                 updated_at = now() WHERE h.id = 1;
+    RETURN NEXT;
+END
+$$;
+"""
+
+
+def install_append_function(schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(APPEND_FUNCTION, None)
+
+
 def append(entry, *, using: str | None = None) -> None:
-    """Chains one unsaved row; the caller inserts it in the same transaction."""
-    append_many([entry], using=using)
+    """Chains one unsaved row; the caller inserts it in the same transaction. PostgreSQL: one
+    round trip (`audit_chain_append`, the same rules in SQL — verify recomputes them in Python);
+    elsewhere `append_many`."""
+    using = using or router.db_for_write(type(entry))
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        append_many([entry], using=using)
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("history entries are chained inside the inserting transaction")
+    content = entry.canonical_content()
+    model = type(entry)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT seq, prev_hash, hash FROM audit_chain_append(%s, %s, %s, %s)", [
+            model._meta.db_table, model._meta.get_field(model.OWNER_FIELD).column,
+            getattr(entry, f"{model.OWNER_FIELD}_id"), content])
+        entry.chain_seq, entry.prev_hash, entry.hash = cursor.fetchone()
 
 
 def append_many(entries: list, *, using: str | None = None) -> None:
@@ -409,7 +455,6 @@ def _check_links(rows: Iterable[_Row], report: Report) -> dict[str, str]:
     """The per-object rules, row by row in chain order: content hash and link to the previous
     row of the same object. Returns each object's last hash."""
     last: dict[str, tuple[str, _Row]] = {}
-    seen_hashes: dict[str, set[str]] = {}
     for row in rows:
         report.entries += 1
         if row.content is not None:
@@ -419,8 +464,7 @@ def _check_links(rows: Iterable[_Row], report: Report) -> dict[str, str]:
             prev = last.get(row.object_key)
             expected = prev[0] if prev else GENESIS
             if row.prev_hash != expected:
-                earlier = seen_hashes.get(row.object_key, set())
-                if row.prev_hash in earlier or (prev is None and row.prev_hash != GENESIS):
+                if _hash_exists(row.source, row.prev_hash):
                     kind, detail = "reordered", "the entry's previous hash names another entry of the object"
                 else:
                     kind, detail = "deleted", "the entry's previous hash names an entry that is not there"
@@ -428,8 +472,19 @@ def _check_links(rows: Iterable[_Row], report: Report) -> dict[str, str]:
                     detail += f" (the previous entry here is {prev[1].source} #{prev[1].entry_id}, seq {prev[1].seq})"
                 report.problems.append(Problem(kind, detail, row.seq, row.source, row.entry_id, row.object_key))
         last[row.object_key] = (row.hash, row)
-        seen_hashes.setdefault(row.object_key, set()).add(row.hash)
     return {k: v[0] for k, v in last.items()}
+
+
+def _hash_exists(source: str, hash_: str) -> bool:
+    """Whether a row with this hash is there (a broken link to it: reordered; else: deleted).
+    Asked only for broken links, so the verification keeps no set of every hash in memory."""
+    if hash_ == GENESIS:
+        return True  # a first row's link moved further down: reordered
+    try:
+        model = apps.get_model(source)
+    except LookupError:
+        return False
+    return model._default_manager.filter(hash=hash_).exists() or PurgedEntry.objects.filter(hash=hash_).exists()
 
 
 def verify(*, using: str = "default", anchors: bool = True, record: bool = False) -> Report:

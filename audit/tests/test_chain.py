@@ -326,3 +326,50 @@ def test_history_verify_command(three):
     with pytest.raises(SystemExit):
         call_command("history_verify", "--object", f"appeals.appeal:{appeal.public_id}", stdout=out)
     assert f"#{e1.pk}" in out.getvalue()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_move_chosen_as_a_deadlock_victim_is_redone(caplog):
+    """T1 writes history for A (it holds the chain head), then locks appeal B; meanwhile a move of B
+    locked B and waits for the head: PostgreSQL aborts the move (it waited first), the workflow
+    redoes it once T1 has committed."""
+    import time
+
+    from appeals.models import Appeal
+
+    a, b = AppealFactory(), AppealFactory(status=AppealStatus.SENT)
+    holds_head, errors = threading.Event(), []
+
+    def t1():
+        try:
+            with transaction.atomic():
+                add(a)
+                holds_head.set()
+                time.sleep(0.3)  # the move of B locks B and queues on the head meanwhile
+                Appeal.objects.select_for_update().get(pk=b.pk)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(("t1", exc))
+        finally:
+            connection.close()
+
+    def t2():
+        try:
+            holds_head.wait(10)
+            appeal_services.appeal_transition(Appeal.objects.get(pk=b.pk), to=AppealStatus.IN_REVIEW,
+                                              actor=appeal_services.Actor.BPMS,
+                                              payload={"executor_name": "Исполнитель", "internal_number": "ВН-1"})
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(("t2", exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=t1), threading.Thread(target=t2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert Appeal.objects.get(pk=b.pk).status == AppealStatus.IN_REVIEW
+    assert "deadlock, the move is retried" in caplog.text
+    assert chain.verify().intact
