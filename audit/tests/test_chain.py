@@ -280,6 +280,7 @@ def test_purge_of_an_existing_object_is_reported():
 
 # --- parallel appends -----------------------------------------------------------------------------------
 
+@postgres_only  # SQLite's test database refuses concurrent writers ("database table is locked")
 @pytest.mark.django_db(transaction=True)
 def test_parallel_appends_keep_one_chain():
     appeals = [AppealFactory() for _ in range(3)]
