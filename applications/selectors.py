@@ -132,6 +132,7 @@ class Readiness:
     stages: dict  # stage -> bool
     parts: dict  # provider -> {stage: bool}: the progress of each party per stage
     missing: list  # human-readable items
+    links: list = None  # (item, stage, tab code or "") per missing item: where to fix it (stage 4 links there)
 
     @property
     def complete(self) -> bool:
@@ -144,6 +145,8 @@ def application_readiness(application: Application) -> Readiness:
     service = application.definition
     tabs = {code: tab_is_valid(application, code) for code in service.tabs}
     missing = [service.tabs[code].title for code, ok in tabs.items() if not ok]
+    links = [(service.tabs[code].title, service.tab_stage(code), code) for code, ok in tabs.items() if not ok]
+    consent_links = []
     parts = {Provider.COMPANY: {}, Provider.DEVELOPER: {}}
     stages = {}
     consent_missing = []
@@ -157,21 +160,25 @@ def application_readiness(application: Application) -> Readiness:
             for provider in done:
                 done[provider] = done[provider] and all(f.complete for f in fields_ if f.document_type.provider == provider)
             missing += [f.document_type.name for f in fields_ if not f.complete]
+            links += [(f.document_type.name, n, "") for f in fields_ if not f.complete]
             complete = complete and all(f.complete for f in fields_)
         if stage.consents:
             rows = consent_rows(application)
             for provider in done:
                 done[provider] = done[provider] and all(doc and doc.signed_at for ct, doc in rows if ct.provider == provider)
             consent_missing += [ct.name for ct, doc in rows if not (doc and doc.signed_at)]
+            consent_links += [(ct.name, n, "") for ct, doc in rows if not (doc and doc.signed_at)]
             complete = complete and all(doc and doc.signed_at for _ct, doc in rows)
         parts[Provider.COMPANY][n] = done[Provider.COMPANY]
         if stage.documents is not None or stage.consents:  # the developer has a part only there
             parts[Provider.DEVELOPER][n] = done[Provider.DEVELOPER]
         stages[n] = complete
     missing += consent_missing
+    links += consent_links
     if application.developer_id is None:
         missing.append(_("The developer has not accepted the invitation yet"))
-    return Readiness(tabs=tabs, stages=stages, parts=parts, missing=missing)
+        links.append((missing[-1], None, ""))
+    return Readiness(tabs=tabs, stages=stages, parts=parts, missing=missing, links=links)
 
 
 def application_sections(application: Application) -> list[tuple[str, list[tuple[str, str]]]]:

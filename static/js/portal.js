@@ -217,12 +217,15 @@
     var id = next.id;
     next.focus();
     if (next.tagName !== "A") return;  // a wizard tab saves the form: chosen with Enter/Space (manual activation)
+    pendingTabFocus = id || null;  // the swapped-in strip gets the focus back on this tab (the last pressed wins)
     next.click();  // a link tab: automatic activation, the panel is loaded (htmx) or shown
-    if (id) document.addEventListener("htmx:afterSettle", function refocus() {
-      document.removeEventListener("htmx:afterSettle", refocus);
-      var again = document.getElementById(id);
-      if (again) again.focus();
-    });
+  });
+  var pendingTabFocus = null;
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!pendingTabFocus) return;
+    var again = document.getElementById(pendingTabFocus);
+    pendingTabFocus = null;
+    if (again && document.activeElement !== again) again.focus();
   });
 
   onReady(function () {

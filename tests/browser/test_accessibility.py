@@ -66,6 +66,19 @@ def _open(selector):
     return action
 
 
+def _open_signing(step=None):
+    def action(page):
+        page.locator("button[name=action][value=sign]").click()
+        page.locator("#consent-modal input[type=checkbox]").check()
+        page.locator("#consent-modal button[type=submit]").click()
+        expect(page.locator("#signing-modal [role=dialog]")).to_be_visible()
+        if step == "ecp":
+            page.locator("#signing-modal input[value=ecp]").check()
+            page.locator("#signing-modal form button[type=submit]").first.click()
+            expect(page.locator("#signing-modal input[type=file]")).to_be_visible()
+    return action
+
+
 def _pages(scene):
     app, appeal, sent = scene["application"].public_id, scene["appeal"].public_id, scene["sent"].public_id
     anonymous = [
@@ -77,13 +90,15 @@ def _pages(scene):
         ("guarantee-list", "/applications/guarantee/", None),
         ("guarantee-create-modal", "/applications/guarantee/", _open("[data-create-application]")),
         ("subsidy-list", "/applications/subsidy/", None),
-        *[(f"wizard-stage-{n}", f"/applications/guarantee/{app}/stage/{n}/", None) for n in (1, 2, 3, 4)],
-        ("application-history", f"/applications/guarantee/{app}/history/", None),
+        *[(f"wizard-stage-{n}", f"/applications/{app}/stage/{n}/", None) for n in (1, 2, 3, 4)],
+        ("application-history", f"/applications/{app}/history/", None),
         ("appeal-list", "/appeals/", None),
         ("appeal-type-modal", "/appeals/", _open("a[href='/appeals/new/']")),
         ("appeal-form", f"/appeals/{appeal}/", None),
         ("appeal-documents", f"/appeals/{appeal}/?tab=docs", None),
         ("appeal-consent-modal", f"/appeals/{appeal}/", _open("button[name=action][value=sign]")),
+        ("signing-modal", f"/appeals/{appeal}/", _open_signing()),
+        ("signing-modal-ecp", f"/appeals/{appeal}/", _open_signing("ecp")),
         ("appeal-history", f"/appeals/{sent}/history/", None),
         ("notifications", "/notifications/", None),
         ("surveys", "/surveys/", None),
@@ -272,3 +287,46 @@ def test_modals_take_keep_and_give_back_the_focus(page, live_server, login_brows
         expect(page.locator("[role=dialog]")).to_have_count(0)
         assert page.evaluate(f"document.activeElement === document.querySelector(\"{trigger}\")"), (url, _focused(page))
         assert page.evaluate("document.querySelector('[inert]') === null")
+
+
+@pytest.mark.parametrize("language, width", [("kk", 1366), ("ru", 390)])
+def test_the_signing_modal_by_keyboard(page, live_server, login_browser, scene, language, width):
+    """Consent, then the signing modal (method choice, then the ЭЦП panel) with the keyboard:
+    the focus is inside at each step, stays inside, Esc closes, the focus is back on «Подписать»."""
+    page.set_viewport_size({"width": width, "height": 844})
+    _set_language(page, live_server.url, language)
+    login_browser(page, scene["user"])
+    page.goto(f"/appeals/{scene['appeal'].public_id}/")
+    trigger = "button[name=action][value=sign]"
+    page.locator(trigger).focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.activeElement.closest('#consent-modal') !== null")
+    page.keyboard.press("Space")  # the consent check-box has the focus
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.type") == "submit":
+            break
+    page.keyboard.press("Enter")
+    expect(page.locator("#signing-modal [role=dialog]")).to_be_visible()
+    page.wait_for_function("document.activeElement.closest('#signing-modal') !== null")
+    dialog = page.locator("#signing-modal [role=dialog]")
+    assert dialog.get_attribute("aria-modal") == "true" and dialog.get_attribute("aria-labelledby") == "signing-title"
+    for key in ["Tab"] * 10 + ["Shift+Tab"] * 10:
+        page.keyboard.press(key)
+        assert _focused(page)["in_dialog"], _focused(page)
+    page.locator("#signing-modal input[value=ecp]").focus()
+    page.keyboard.press("Space")
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.type") == "submit":
+            break
+    page.keyboard.press("Enter")
+    expect(page.locator("#signing-modal input[type=file]")).to_be_visible()
+    page.wait_for_function("document.activeElement.closest('#signing-modal') !== null")
+    for key in ["Tab"] * 10 + ["Shift+Tab"] * 10:
+        page.keyboard.press(key)
+        assert _focused(page)["in_dialog"], _focused(page)
+    assert axe_violations(page, context="#signing-modal") == []
+    page.keyboard.press("Escape")
+    expect(page.locator("[role=dialog]")).to_have_count(0)
+    assert page.evaluate(f"document.activeElement === document.querySelector('{trigger}')"), _focused(page)
