@@ -11,14 +11,18 @@ from playwright.sync_api import expect
 from cabinets.demo import DEMO_COMPANY_BIN
 from signing import pki
 from signing.models import SigningRequest
+from tests.browser import test_appeals_journeys as appeal_journey
 from tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _t(lang, msgid):
+def _t(lang, msgid, context=None):
     with translation.override(lang):
-        return translation.gettext(msgid)
+        return translation.pgettext(context, msgid) if context else translation.gettext(msgid)
+
+
+parties = appeal_journey.parties  # the appeal journey's setup (a fixture)
 
 
 def _iin(slug):
@@ -195,3 +199,41 @@ def test_login_by_ecp_through_ncalayer_with_the_auth_key(page, company_org, ncal
     args = _last_sign_request(ncalayer)["args"]
     assert args["signerParams"]["extKeyUsageOids"] == ["1.3.6.1.5.5.7.3.2"]
     assert args["locale"] == lang
+
+
+def test_appeal_signed_through_ncalayer_in_kazakh_on_a_phone(page, live_server, login_browser, parties, ncalayer):
+    """The appeal journey's «Өтінімге қол қою» (consent, then the ЭЦП panel) in Kazakh at 390 px:
+    NCALayer (the emulator, over wss://) signs with the company head's SIGN key; the appeal is sent."""
+    from django.conf import settings as dj_settings
+
+    from appeals.models import Appeal, AppealStatus
+
+    assert _t("kk", "Document signing") != "Document signing"  # the kk catalogue is compiled (make messages)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.context.add_cookies([{"name": dj_settings.LANGUAGE_COOKIE_NAME, "value": "kk", "url": live_server.url}])
+    user = parties["user"]
+    user.iin = _iin("company_head_sign")
+    user.save(update_fields=["iin"])
+    appeal = appeal_journey._ready_appeal(parties)
+    ncalayer.mode(mode="auto", key="company_head_sign", password=pki.DEMO_PASSWORD)
+    login_browser(page, user)
+    page.goto(f"/appeals/{appeal.public_id}/")
+    expect(page.locator("html")).to_have_attribute("lang", "kk")
+    page.get_by_role("button", name=_t("kk", "Sign the application", "appeals")).click()
+    consent = page.get_by_role("dialog")
+    expect(consent.get_by_role("heading", name=_t("kk", "Conditions and terms of review of the appeal", "appeals"))).to_be_visible()
+    consent.get_by_label(_t("kk", "I have read the conditions and terms of review of the appeal and agree with them", "appeals")).check()
+    consent.get_by_role("button", name=_t("kk", "Sign the application", "appeals")).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("heading", name=_t("kk", "Document signing"))).to_be_visible()
+    dialog.get_by_label(_t("kk", "via ЭЦП")).check()
+    dialog.get_by_role("button", name=_t("kk", "Continue")).click()
+    _ncalayer_ready(dialog, "kk").click()
+    expect(page.get_by_role("heading", name=_t("kk", "My appeals to JSC «KZhK»", "appeals"))).to_be_visible()
+    expect(page.locator("tbody tr").first).to_contain_text(_t("kk", "Application sent", "appeal status"))
+    appeal = Appeal.objects.get()
+    assert appeal.status == AppealStatus.SENT
+    assert appeal.signatures.get().signer_name == "ДЕМОВ АЛЕКСЕЙ ПЕТРОВИЧ"
+    args = _last_sign_request(ncalayer)["args"]
+    assert args["locale"] == "kk" and args["signerParams"]["bin"] == DEMO_COMPANY_BIN
+    assert args["signerParams"]["extKeyUsageOids"] == ["1.3.6.1.5.5.7.3.4", "1.2.398.3.3.4.1.2"]
