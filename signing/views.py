@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import qrcode
 import qrcode.image.svg
@@ -166,14 +166,29 @@ def _api1_url(request, session: QrSession) -> str:
     return request.build_absolute_uri(reverse("signing:egov_api1", args=[session.api1_token]))
 
 
+# eGov cross-signing on the same phone (a user cannot scan their own screen): the app's dynamic
+# links take the API №1 address, percent-encoded, instead of the QR (docs/signing.md, docs/accessibility.md).
+EGOV_MOBILE_LINK = "https://mgovsign.page.link/?link={api1}&isi=1476128386&ibi=kz.egov.mobile&apn=kz.mobile.mgov"
+EGOV_BUSINESS_LINK = ("https://egovbusiness.page.link/?link={api1}&isi=1597880144&ibi=kz.mobile.mgov.business"
+                      "&apn=kz.mobile.mgov.business")
+
+
+def _egov_links(api1_url: str) -> dict:
+    api1 = quote(api1_url, safe="")
+    return {"egov_mobile_link": EGOV_MOBILE_LINK.format(api1=api1),
+            "egov_business_link": EGOV_BUSINESS_LINK.format(api1=api1)}
+
+
 def _qr_context(request, sr, session: QrSession) -> dict:
     now = timezone.now()
     left = max(0, int((session.expires_at - now).total_seconds()))
+    api1_url = _api1_url(request, session)
     return {
+        **_egov_links(api1_url),
         "session": session,
         "expired": left == 0,
         "countdown": f"{left // 60:02d}:{left % 60:02d}",
-        "qr_text": "mobileSign:" + _api1_url(request, session),
+        "qr_text": "mobileSign:" + api1_url,
         "seconds_left": max(0, int((session.expires_at - now).total_seconds())),
         "expires_ms": int(session.expires_at.timestamp() * 1000),
     }
