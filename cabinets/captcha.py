@@ -3,17 +3,34 @@
 A random 5-character text from an unambiguous alphabet is drawn with Pillow, each letter
 rotated and shifted, over noise lines. The session keeps only an HMAC of the answer, and
 an answer is checked once: a wrong or right try both need a new picture.
+
+The non-visual alternative (WCAG 1.1.1, issue #14 item 8): «Не вижу картинку» switches the
+session to a text question — the sum of two numbers written in words, in the page language —
+that a screen reader reads out; its answer is kept and checked the same way (one try).
 """
 
 import io
 import secrets
 
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext, gettext_lazy
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 ALPHABET = "ABCDEFHKMNPRSTUVWXYZ2345678"
 LENGTH = 5
 SESSION_KEY = "cabinets_captcha"
+MODE_SESSION_KEY = "cabinets_captcha_mode"  # "text": the question instead of the picture
+NUMBER_WORDS = [gettext_lazy("one"), gettext_lazy("two"), gettext_lazy("three"), gettext_lazy("four"),
+                gettext_lazy("five"), gettext_lazy("six"), gettext_lazy("seven"), gettext_lazy("eight"),
+                gettext_lazy("nine")]
+
+
+def question_new(request) -> str:
+    """Makes a new text challenge for this session; returns the question, in the active language."""
+    a, b = secrets.randbelow(9) + 1, secrets.randbelow(9) + 1
+    request.session[SESSION_KEY] = {"digest": _digest(str(a + b)), "question": True}
+    return gettext("How much is %(a)s plus %(b)s? Type the answer in digits.") % {
+        "a": NUMBER_WORDS[a - 1], "b": NUMBER_WORDS[b - 1]}
 
 
 def challenge_text() -> str:
@@ -54,7 +71,7 @@ def captcha_check(request, answer: str) -> bool:
 
 def captcha_png(request) -> bytes:
     data = request.session.get(SESSION_KEY)
-    text = _reveal(data["text_for_image"]) if data else captcha_new(request)
+    text = _reveal(data["text_for_image"]) if data and "text_for_image" in data else captcha_new(request)
     width, height = 200, 70
     image = Image.new("RGB", (width, height), (243, 246, 250))
     draw = ImageDraw.Draw(image)

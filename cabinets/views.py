@@ -401,6 +401,9 @@ def _register_form(request, draft):
                "surname": draft.surname, "name": draft.name, "patronymic": draft.patronymic,
                "email": draft.email, "mobile": draft.mobile}
     form = RegistrationForm(request.POST or None, initial=initial)
+    if request.GET.get("captcha") in ("text", "image"):  # «Не вижу картинку» / «Показать картинку»
+        request.session[captcha.MODE_SESSION_KEY] = request.GET["captcha"]
+    text_mode = request.session.get(captcha.MODE_SESSION_KEY) == "text"
     if request.method == "POST" and request.POST.get("action") == "sign_agreement":
         # what was typed so far survives the page reload after signing
         services.registration_contacts_keep(draft=draft, email=request.POST.get("email", ""),
@@ -408,7 +411,8 @@ def _register_form(request, draft):
         return _register_sign_agreement(request, draft)
     if request.method == "POST" and form.is_valid() and not _ip_refused(request, "register-ip", form):
         if not captcha.captcha_check(request, form.cleaned_data["captcha"]):
-            form.add_error("captcha", gettext("The characters do not match the picture. Try the new picture."))
+            form.add_error("captcha", gettext("The answer is wrong. Answer the new question.") if text_mode
+                           else gettext("The characters do not match the picture. Try the new picture."))
         else:
             try:
                 services.registration_contacts_set(draft=draft, email=form.cleaned_data["email"],
@@ -420,7 +424,15 @@ def _register_form(request, draft):
     if request.method == "POST":
         # a wrong or missing answer uses up the picture either way
         request.session.pop(captcha.SESSION_KEY, None)
-    return render(request, "cabinets/register.html", {"stage": "form", "form": form, "draft": draft},
+    question = None
+    if text_mode:
+        question = captcha.question_new(request)
+        # the question is the field's label: a screen reader reads it on reaching the field
+        label = gettext("I am not a robot: %(question)s") % {"question": question}
+        form.fields["captcha"].label = form["captcha"].label = label  # the bound field is cached after validation
+        form.fields["captcha"].widget.attrs.update({"inputmode": "numeric", "autocapitalize": "off"})
+    return render(request, "cabinets/register.html", {"stage": "form", "form": form, "draft": draft,
+                                                      "captcha_question": question},
                   status=ratelimits.refused_status(request))
 
 
