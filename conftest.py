@@ -178,6 +178,11 @@ def page(browser, live_server):
     """A fresh browser context per test, pointed at the live server, Russian by default."""
     context = browser.new_context(base_url=live_server.url, locale="ru-RU", accept_downloads=True)
     context.set_default_timeout(15_000)
+    # Assertions wait as long as actions do: signing in the page and the PDF steps take seconds
+    # when the machine is busy (Playwright's expect() waits 5 s by default).
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
     page = context.new_page()
     yield page
     context.close()

@@ -314,7 +314,7 @@ def test_subsidy_from_create_to_the_signed_agreement_and_an_appeal(browser, live
     dialog = page.get_by_role("dialog")
     dialog.get_by_role("link", name=t("Subsidy", "appeal type")).click()
     expect(page.get_by_role("dialog").get_by_role("link", name=t("Subsidy", "appeal type"))).to_have_attribute(
-        "aria-pressed", "true")
+        "aria-current", "true")
     page.get_by_role("dialog").get_by_role("link", name=t("Next", "appeals")).click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_label(t("1. Choose the contract under which the appeal to JSC «KZhK» is filed", "appeals")).select_option(
