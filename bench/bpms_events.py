@@ -36,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench._common import recreate_database  # noqa: E402
 
 DB_NAME = os.environ.get("BENCH_DB_NAME", "hp_bench_bpms")
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
@@ -70,12 +71,6 @@ def percentile(values, p):
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def recreate_database():
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def lags_since(after_seq: int) -> list[float]:
@@ -296,7 +291,7 @@ def main():
     args = parser.parse_args()
 
     configure_env()
-    recreate_database()
+    recreate_database(PG, DB_NAME)
     import django
 
     django.setup()

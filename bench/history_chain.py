@@ -15,7 +15,6 @@ Uses its own PostgreSQL database (hp_bench_history, recreated) and Redis DB 12.
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench._common import recreate_database  # noqa: E402
+
 DB_NAME = os.environ.get("BENCH_DB_NAME", "hp_bench_history")
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 os.environ.update({
@@ -32,9 +33,6 @@ os.environ.update({
 })
 
 
-def recreate_database() -> None:
-    for sql in (f"DROP DATABASE IF EXISTS {DB_NAME}", f"CREATE DATABASE {DB_NAME}"):
-        subprocess.run(["psql", f"{PG}/postgres", "-qc", sql], check=True)
 
 
 def append_round(appeals, n: int, *, chained: bool) -> float:
@@ -107,7 +105,7 @@ def main() -> None:
     parser.add_argument("--verify", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
-    recreate_database()
+    recreate_database(PG, DB_NAME)
     import django
 
     django.setup()

@@ -13,7 +13,6 @@ Uses its own PostgreSQL database (hp_bench_lists, recreated) and Redis DB 11.
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench._common import recreate_database  # noqa: E402
+
 DB_NAME = os.environ.get("BENCH_DB_NAME", "hp_bench_lists")
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 os.environ.update({
@@ -30,9 +31,6 @@ os.environ.update({
 })
 
 
-def recreate_database() -> None:
-    for sql in (f"DROP DATABASE IF EXISTS {DB_NAME}", f"CREATE DATABASE {DB_NAME}"):
-        subprocess.run(["psql", f"{PG}/postgres", "-qc", sql], check=True)
 
 
 def fill(org, user, n: int) -> dict[str, str]:
@@ -98,7 +96,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
-    recreate_database()
+    recreate_database(PG, DB_NAME)
     import django
 
     django.setup()

@@ -29,8 +29,6 @@ import asyncio
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench._common import free_port, proc_status, recreate_database, server_pids, start_gunicorn, stop  # noqa: E402
 
 DB_NAME = os.environ.get("BENCH_DB_NAME", "hp_bench_load")
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
@@ -58,28 +57,10 @@ os.environ.update({
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def rss(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def prepare(users: int) -> list[dict]:
@@ -104,24 +85,8 @@ def prepare(users: int) -> list[dict]:
     return people
 
 
-def start_server(port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "homeportal.wsgi", "--workers", str(WORKERS),
-         "--bind", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning"],
-        cwd=ROOT, start_new_session=True, stderr=(WORK / "server.log").open("wb"),
-    )
-    for _ in range(300):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start")
 
 
-def server_pids(server: subprocess.Popen) -> list[int]:
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-    return [server.pid, *map(int, children)]
 
 
 class Stats:
@@ -226,23 +191,23 @@ def main() -> int:
     args = parser.parse_args()
     server = None
     try:
-        recreate_database()
+        recreate_database(PG, DB_NAME)
         people = prepare(args.users)
         port = free_port()
-        server = start_server(port)
+        server = start_gunicorn(ROOT, port, workers=WORKERS, timeout=120, stderr=(WORK / "server.log").open("wb"))
         base = f"http://127.0.0.1:{port}"
         warm = Stats()
         asyncio.run(run(base, people[:WORKERS * 2], 3, warm))  # imports, templates, connections
         idle = Stats()  # the floor with nobody else on the server: what queueing adds shows against it
         asyncio.run(floor_loop(__import__("httpx"), base, time.monotonic() + 3, idle))
         pids = server_pids(server)
-        before = {pid: rss(pid) for pid in pids}
+        before = {pid: proc_status(pid) for pid in pids}
         load_before = os.getloadavg()[0]
         stats = Stats()
         started = time.monotonic()
         asyncio.run(run(base, people, args.duration, stats))
         elapsed = time.monotonic() - started
-        after = {pid: rss(pid) for pid in pids}
+        after = {pid: proc_status(pid) for pid in pids}
         total = sum(len(v) for v in stats.times.values()) + sum(stats.errors.values())
         errors = sum(stats.errors.values())
         floor = statistics.median(stats.times["floor /livez"]) if stats.times["floor /livez"] else 0
@@ -276,8 +241,7 @@ def main() -> int:
         return 0 if ok else 1
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+            stop(server)
         shutil.rmtree(WORK, ignore_errors=True)
 
 

@@ -20,7 +20,6 @@ import http.client
 import os
 import secrets
 import shutil
-import signal
 import socket
 import string
 import subprocess
@@ -32,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench._common import free_port, proc_status, recreate_database, server_pids, start_gunicorn, stop  # noqa: E402
 
 DB_NAME = os.environ.get("BENCH_DB_NAME", "hp_bench_applications")
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
@@ -46,30 +46,10 @@ os.environ.update({
 })
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def proc_status(pid: int, key: str) -> int:
-    """A /proc/<pid>/status value in bytes (VmRSS, VmHWM)."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    for line in text.splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) * 1024
-    return 0
 
 
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def prepare() -> dict:
@@ -99,20 +79,6 @@ def prepare() -> dict:
             "tus_url": f"/uploads/tus/application/{app.public_id}/{dt.pk}/"}
 
 
-def start_server(port: int) -> tuple[subprocess.Popen, int]:
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "homeportal.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}",
-         "--timeout", "900", "--log-level", "warning"],
-        cwd=ROOT, start_new_session=True,
-    )
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.1)
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-    return server, int(children[0])
 
 
 def body_parts(size: int, boundary: str) -> tuple[bytes, bytes]:
@@ -252,10 +218,11 @@ def main() -> int:
     (WORK / "tmp").mkdir(parents=True)
     server = None
     try:
-        recreate_database()
+        recreate_database(PG, DB_NAME)
         ctx = prepare()
         port = free_port()
-        server, worker = start_server(port)
+        server = start_gunicorn(ROOT, port, workers=1, timeout=900)
+        worker = server_pids(server)[1]
         # Warm the worker up (imports, templates, DB connection) before measuring.
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         conn.request("GET", "/applications/guarantee/", headers={"Cookie": f"{ctx['cookie_name']}={ctx['session']}"})
@@ -320,8 +287,7 @@ def main() -> int:
         return 0 if ok else 1
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+            stop(server)
         shutil.rmtree(WORK, ignore_errors=True)
 
 

@@ -1,0 +1,64 @@
+"""What the bench scripts share: a free port, a fresh PostgreSQL database, /proc readings and
+gunicorn started/stopped in its own process group. Not a bench itself (`make bench` skips `_*.py`)."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def recreate_database(pg: str, name: str) -> None:
+    """DROP (forcing out leftover sessions) and CREATE `name` on the server at `pg`."""
+    import psycopg
+
+    with psycopg.connect(f"{pg}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def proc_status(pid: int, key: str = "VmRSS") -> int:
+    """A /proc/<pid>/status value in bytes (VmRSS, VmHWM); 0 when the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def start_gunicorn(root: Path, port: int, *, workers: int, timeout: int, stderr=None) -> subprocess.Popen:
+    """gunicorn serving homeportal.wsgi on 127.0.0.1:`port`, returned once it accepts connections."""
+    server = subprocess.Popen(
+        [str(root / ".venv/bin/gunicorn"), "homeportal.wsgi", "--workers", str(workers),
+         "--bind", f"127.0.0.1:{port}", "--timeout", str(timeout), "--log-level", "warning"],
+        cwd=root, start_new_session=True, stderr=stderr,
+    )
+    for _ in range(300):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return server
+        except OSError:
+            time.sleep(0.1)
+    stop(server)
+    raise RuntimeError("gunicorn did not start")
+
+
+def server_pids(server: subprocess.Popen) -> list[int]:
+    """The master's pid, then its workers'."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    return [server.pid, *map(int, children)]
+
+
+def stop(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=30)
