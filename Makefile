@@ -56,7 +56,11 @@ run: system install messages
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py collectstatic --noinput -v 0
-	$(PY) manage.py seed_demo
+	$(PY) manage.py pki_init -v 0
+	@# The demo documents get their RFC 3161 time stamps: the NCA stand-in answers while seed_demo runs.
+	@$(PY) -m nca_services --port $(NCA_PORT) & nca=$$!; \
+	  $(PY) scripts/wait_http.py "$(NCA_SERVICES_URL)/healthz" 30; \
+	  $(PY) manage.py seed_demo; rc=$$?; kill $$nca; wait $$nca 2>/dev/null; exit $$rc
 	@echo
 	@echo "  homeportal:        http://127.0.0.1:$(WEB_PORT)/"
 	@echo "  KZhK admin:        http://127.0.0.1:$(WEB_PORT)/admin/"
