@@ -169,16 +169,21 @@ class AppealAdmin(ChainStatusMixin, admin.ModelAdmin):
                                                      content_type=upload.content_type or "application/pdf")
             try:
                 if to == AppealStatus.DS_SIGNED and data.get("ds_number"):
-                    # KZhK's signature: the ДС is issued as a PAdES PDF with the KZhK stamp.
-                    services.appeal_ds_sign_by_kzhk(appeal=appeal, user=request.user, ds_number=data["ds_number"],
-                                                    ds_date=data.get("ds_date") or timezone.localdate())
+                    # KZhK's signature: the ДС is issued as a PAdES PDF with the KZhK stamp — on the
+                    # worker, never in this request; the status changes when the document is made.
+                    services.appeal_ds_sign_by_kzhk_request(
+                        appeal=appeal, user=request.user, ds_number=data["ds_number"],
+                        ds_date=data.get("ds_date") or timezone.localdate())
+                    done = pgettext_lazy("appeals", "The document is being prepared… The status changes to «SA signed» "
+                                                    "once it carries KZhK's signature.")
                 else:
                     services.appeal_transition(appeal, to=to, actor=transitions.Actor.STAFF, actor_user=request.user,
                                                payload=data)
+                    done = pgettext_lazy("appeals", "The status is changed.")
             except services.AppealError as exc:
                 form.add_error(None, exc.message)
             else:
-                self.message_user(request, pgettext_lazy("appeals", "The status is changed."), messages.SUCCESS)
+                self.message_user(request, done, messages.SUCCESS)
                 return redirect("admin:appeals_appeal_change", appeal.pk)
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "appeal": appeal, "form": form,

@@ -22,7 +22,7 @@ from audit import chain
 from cabinets.models import Contract, Organization
 from cabinets.services import notifications_in_bulk, notify_both_languages
 from homeportal import workflow
-from homeportal.celery import enqueue_on_commit
+from homeportal.celery import enqueue, enqueue_on_commit
 from homeportal.files import stored_first
 from homeportal.history import KZHK_ACTOR
 from homeportal.i18n import in_both_languages, language_of
@@ -806,11 +806,45 @@ def appeal_ds_signed(*, appeal: Appeal, organization: Organization, signer: Sign
     return appeal
 
 
-def appeal_ds_sign_by_kzhk(*, appeal: Appeal, user, ds_number: str, ds_date: datetime.date) -> Appeal:
-    """KZhK's signature (admin action): the ДС is issued as a PAdES PDF with KZhK's stamp and the
-    appeal becomes «ДС подписано». The PDF is signed before the transaction opens."""
+def appeal_ds_sign_by_kzhk_request(*, appeal: Appeal, user, ds_number: str, ds_date: datetime.date) -> None:
+    """KZhK's signature asked for in the admin: the ДС is issued on the worker (task
+    appeals.ds_sign_by_kzhk → `appeal_ds_sign_by_kzhk`), never in the moderator's request; the
+    status changes when the document is made. Refused at once if the ДС cannot be signed now, or
+    if the task cannot be queued (the broker is down: nothing would make the document)."""
+    _require_kzhk_signable(appeal)
+    from .tasks import ds_sign_by_kzhk
+
+    if not enqueue(ds_sign_by_kzhk, (appeal.pk, getattr(user, "pk", None), str(ds_number), ds_date.isoformat())):
+        raise AppealError(pgettext("appeals", "The document cannot be queued now; try again in a minute."),
+                          code="queue")
+
+
+def appeal_ds_sign_by_kzhk_run(*, appeal_id: int, user_id: int | None, ds_number: str, ds_date: str) -> Appeal | None:
+    """The worker's half of `appeal_ds_sign_by_kzhk_request`. Idempotent: an appeal already past
+    «Подписание ДС АО «КЖК»» (a repeated or redelivered task) is left as it is."""
+    from django.contrib.auth import get_user_model
+
+    appeal = Appeal.objects.select_related("organization", "contract").filter(pk=appeal_id).first()
+    if appeal is None or appeal.status != S.DS_KZHK_SIGNING:
+        return appeal
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    try:
+        return appeal_ds_sign_by_kzhk(appeal=appeal, user=user, ds_number=ds_number, ds_date=parse_date(ds_date))
+    except TransitionRefused as exc:  # another run was first (or the status moved meanwhile)
+        logger.info("appeal %s: KZhK's signature of the ДС not made: %s", appeal.public_id, exc.message)
+        return Appeal.objects.filter(pk=appeal_id).first()
+
+
+def _require_kzhk_signable(appeal: Appeal) -> None:
     if appeal.status != S.DS_KZHK_SIGNING or not appeal.ds_file:
         raise TransitionRefused(pgettext("appeals", "The supplementary agreement cannot be signed now."), code="status")
+
+
+def appeal_ds_sign_by_kzhk(*, appeal: Appeal, user, ds_number: str, ds_date: datetime.date) -> Appeal:
+    """KZhK's signature (on the worker: `appeal_ds_sign_by_kzhk_run`): the ДС is issued as a PAdES
+    PDF with KZhK's stamp and the appeal becomes «ДС подписано». The PDF is signed before the
+    transaction opens."""
+    _require_kzhk_signable(appeal)
     with translation.override("ru"):
         signed = _ds_issue_signed(
             appeal, title=lambda: pgettext("appeals", "SA %(number)s") % {"number": ds_number})

@@ -61,3 +61,58 @@ def test_admin_status_change_goes_through_the_table(admin_client):
                                  {"action": "change_status", "_selected_action": [appeal.pk]})
     assert response.status_code == 302 and response["Location"].endswith(f"/{appeal.pk}/transition/")
     assert admin_client.get(reverse("admin:appeals_appeal_change", args=[appeal.pk])).status_code == 200
+
+
+@pytest.mark.django_db
+def test_kzhk_signature_of_the_ds_is_made_on_the_worker_not_in_the_request(admin_client, monkeypatch):
+    """#18: a moderator's «ДС подписано» in the admin only queues KZhK's issue of the ДС; the
+    request signs nothing, the task does (once, even when it runs twice)."""
+    import datetime
+
+    from django.core.files.base import ContentFile
+    from django.utils import translation
+
+    from appeals import tasks
+    from appeals.models import AppealHistory
+
+    issued, queued = [], []
+    monkeypatch.setattr(services, "_pdf_issue_by_kzhk", lambda *, pdf, title, signers=None: issued.append(pdf) or b"PADES")
+    monkeypatch.setattr(services, "enqueue", lambda task, args=(), **kw: queued.append((task, args)) or True)
+    appeal = AppealFactory(status=S.DS_KZHK_SIGNING)
+    appeal.ds_file.save("ds.pdf", ContentFile(b"%PDF-1.7 ds"))
+    url = reverse("admin:appeals_appeal_transition", args=[appeal.pk])
+    with translation.override("ru"):
+        response = admin_client.post(url, {"to": S.DS_SIGNED, "ds_number": "ДС-7", "ds_date": "2026-12-25"}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        "Документ формируется… Статус станет «ДС подписано», когда на нём будет подпись АО «КЖК»."]
+    appeal.refresh_from_db()
+    assert appeal.status == S.DS_KZHK_SIGNING and not issued  # nothing signed in the request
+    [(task, args)] = queued
+    assert task is tasks.ds_sign_by_kzhk
+    with translation.override("kk"):
+        assert "Құжат қалыптастырылуда" in str(services.pgettext(
+            "appeals", "The document is being prepared… The status changes to «SA signed» once it carries KZhK's "
+                       "signature."))
+    task.run(*args)  # the worker
+    task.run(*args)  # redelivered: nothing more
+    appeal.refresh_from_db()
+    assert appeal.status == S.DS_SIGNED and appeal.ds_number == "ДС-7" and appeal.ds_date == datetime.date(2026, 12, 25)
+    assert len(issued) == 1 and appeal.ds_signed_file.read() == b"PADES"
+    assert appeal.history.filter(event=AppealHistory.Event.STATUS, status=S.DS_SIGNED).count() == 1
+    # Not signable now: refused in the request, nothing queued.
+    response = admin_client.post(url, {"to": S.DS_SIGNED, "ds_number": "ДС-8", "ds_date": "2026-12-25"})
+    assert len(queued) == 1
+
+
+@pytest.mark.django_db
+def test_kzhk_signature_request_is_refused_when_the_queue_is_down(admin_client, monkeypatch):
+    from django.core.files.base import ContentFile
+
+    monkeypatch.setattr(services, "enqueue", lambda task, args=(), **kw: False)
+    appeal = AppealFactory(status=S.DS_KZHK_SIGNING)
+    appeal.ds_file.save("ds.pdf", ContentFile(b"%PDF-1.7 ds"))
+    response = admin_client.post(reverse("admin:appeals_appeal_transition", args=[appeal.pk]),
+                                 {"to": S.DS_SIGNED, "ds_number": "ДС-7", "ds_date": "2026-12-25"})
+    assert response.status_code == 200 and response.context["form"].non_field_errors()
+    appeal.refresh_from_db()
+    assert appeal.status == S.DS_KZHK_SIGNING
