@@ -1,0 +1,343 @@
+"""Scale-out (issue #18): the portal holds no local state.
+
+Two gunicorn instances, two Celery workers and one beat run as real processes on the suite's
+PostgreSQL test database, its Redis and an S3-compatible server (moto), each with its own local
+MEDIA_ROOT and temporary directory; the BPMS mock and the NCA stand-in are real processes too.
+An appeal and a guarantee application are walked end to end with every request sent to the other
+instance in turn (tests/cluster.py `Browser`; the eGov phone and BPMS's webhook go through a
+round-robin balancer): logins, plain and resumable (tus) uploads whose PATCHes alternate, ЭЦП
+signing (to-sign on one instance, the CMS to the other), eGov QR with polling, the BPMS round trip
+(outbox sent by a worker, events by webhook and by the beat's feed pull), KZhK documents issued on
+the workers, downloads. Then: every status once, every event applied once, every task run once,
+both instances served, and nothing was left in either instance's local media directory.
+
+Runs in `make test` (about a minute of start-up on a loaded machine; docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import uuid
+
+import pytest
+from django.conf import settings as dj_settings
+from django.db import connection
+
+from tests.cluster import (
+    Balancer,
+    Browser,
+    celery_beat,
+    celery_worker,
+    free_port,
+    gunicorn,
+    stop_all,
+    tasks_in_logs,
+    wait_for,
+    wait_http,
+    wait_worker_ready,
+)
+from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY, object_keys, s3_client, storage_settings
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+
+MiB = 1024 * 1024
+PASSWORD = "Passw0rd!"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+SR_ID = re.compile(r"/signing/r/([0-9a-f-]{36})/")
+
+
+def big_pdf(size: int) -> bytes:
+    head = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+    return head + os.urandom(size - len(head))
+
+
+@pytest.fixture(scope="module")
+def cluster(django_db_setup, django_db_blocker, s3_server, nca_services, _test_pki, tmp_path_factory):
+    """The processes, started once for the module. Yields a namespace with the web bases, the
+    balancer, the workers, the beat, the mock, the bucket and the per-process var dirs."""
+    import types
+
+    from bpms_mock.testing import MockProcess
+
+    base = tmp_path_factory.mktemp("scale-out")
+    bucket = f"scale-{uuid.uuid4().hex[:20]}"
+    s3_client(s3_server).create_bucket(Bucket=bucket)
+    db = connection.settings_dict
+    ports = [free_port(), free_port()]
+    balancer = Balancer([("127.0.0.1", p) for p in ports])
+    mock = MockProcess(base / "bpms-mock.sqlite3", webhook_url=balancer.url + "/bpms/webhook/",
+                       webhook_secret=dj_settings.BPMS_WEBHOOK_SECRET).start()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": dj_settings.REDIS_URL, "HOMEPORTAL_TESTING": "1", "DEBUG": "True",
+        "S3_BUCKET": bucket, "S3_ENDPOINT_URL": s3_server, "S3_ACCESS_KEY": ACCESS_KEY, "S3_SECRET_KEY": SECRET_KEY,
+        "S3_REGION": REGION, "S3_ADDRESSING_STYLE": "path", "TUS_S3_PART_SIZE": str(5 * MiB),
+        "PKI_DIR": str(_test_pki), "PORTAL_BASE_URL": balancer.url,
+        "SIGNING_TSA_URL": nca_services + "/tsp", "SIGNING_OCSP_URL": nca_services + "/ocsp",
+        "SIGNING_CRL_BASE_URL": nca_services + "/crl",
+        "BPMS_BASE_URL": mock.url, "BPMS_API_TOKEN": "dev-bpms-token",
+        "BPMS_WEBHOOK_SECRET": dj_settings.BPMS_WEBHOOK_SECRET, "BPMS_FEED_PULL_SECONDS": "1",
+    }
+    env.pop("TEST_DATABASE_NAME", None)
+    procs = []
+    try:
+        webs = [gunicorn(f"web{i + 1}", port, env=env, base=base) for i, port in enumerate(ports)]
+        workers = [celery_worker(f"worker{i + 1}", env=env, base=base) for i in range(2)]
+        procs += [*webs, *workers]
+        bases = [f"http://127.0.0.1:{p}" for p in ports]
+        for url, proc in zip(bases, webs, strict=True):
+            wait_http(url + "/livez", proc)
+        for proc in workers:
+            wait_worker_ready(proc)
+        beat = celery_beat("beat", env=env, base=base)
+        procs.append(beat)
+        yield types.SimpleNamespace(bases=bases, balancer=balancer, webs=webs, workers=workers, beat=beat, mock=mock,
+                                    bucket=bucket, endpoint=s3_server, base=base)
+    finally:
+        stop_all(procs)
+        mock.stop()
+        balancer.close()
+
+
+@pytest.fixture
+def on_s3(settings, cluster):
+    """The test process reads and writes the same bucket as the instances."""
+    settings.STORAGES = {**settings.STORAGES, "default": storage_settings(cluster.endpoint, cluster.bucket)}
+    settings.BPMS_BASE_URL = cluster.mock.url
+    settings.PORTAL_BASE_URL = cluster.balancer.url
+    return cluster
+
+
+@pytest.fixture
+def parties(db):
+    """The demo УК and developer (the demo keys' BINs), a user of each with a password, and a
+    guarantee contract between them."""
+    from cabinets.demo import DEMO_COMPANY_BIN, DEMO_DEVELOPER_BIN
+    from cabinets.models import LegalEntityRecord
+    from signing import pki
+    from tests.factories import ContractFactory, OrganizationFactory, UserFactory
+
+    keys = {k["slug"]: k for k in pki.demo_manifest()["keys"]}
+    company = OrganizationFactory(bin=DEMO_COMPANY_BIN, name_ru="ТОО «Демо УК»", name_kk="«Демо УК» ЖШС")
+    developer = OrganizationFactory(bin=DEMO_DEVELOPER_BIN, name_ru="ТОО «Демо Застройщик»", kind="developer")
+    LegalEntityRecord.objects.get_or_create(bin=DEMO_DEVELOPER_BIN, defaults={"name_ru": "ТОО «Демо Застройщик»"})
+    LegalEntityRecord.objects.get_or_create(bin=DEMO_COMPANY_BIN, defaults={
+        "name_ru": company.name_ru, "legal_address": "г. Астана, ул. Достык, 13"})
+    user = UserFactory(organization=company, email="uk@demo.kz", iin=keys["company_head_sign"].get("iin") or "850101300015")
+    dev_user = UserFactory(organization=developer, email="dev@demo.kz",
+                           iin=keys["developer_head_sign"].get("iin") or "850101300023")
+    contract = ContractFactory(organization=company, developer=developer, kind="guarantee")
+    return {"company": company, "developer": developer, "user": user, "dev_user": dev_user, "contract": contract}
+
+
+# --- what the browser does ------------------------------------------------------------------------
+
+
+def login(browser: Browser, bin_: str) -> None:
+    assert browser.get("/login/?tab=bin").status_code == 200  # the CSRF cookie
+    response = browser.post("/login/", data={"tab": "bin", "bin": bin_, "password": PASSWORD})
+    assert response.status_code == 200, response.text[:500]
+    assert browser.get("/login/", follow=False).status_code == 302  # signed in, on the other instance too
+
+
+def sr_of(response) -> str:
+    assert response.status_code == 200, (response.status_code, response.text[:800])
+    match = SR_ID.search(response.text)
+    assert match, response.text[:800]
+    return match.group(1)
+
+
+def sign_ecp(browser: Browser, sr: str, slug: str) -> dict:
+    """The ЭЦП panel's contract: to-sign on one instance, the CMS made with the key in the page,
+    posted to the other."""
+    from signing import pki
+    from signing.tests.helpers import cms_for_contract
+
+    assert browser.post(f"/signing/r/{sr}/", data={"method": "ecp"}, htmx=True).status_code == 200
+    contract = browser.post(f"/signing/r/{sr}/ecp/to-sign/", htmx=True)
+    assert contract.status_code == 200 and contract.json().get("ok"), contract.text[:500]
+    p12, password = pki.demo_key(slug)
+    cms = cms_for_contract(contract.json(), p12=p12, password=password)
+    answer = browser.post(f"/signing/r/{sr}/ecp/", htmx=True, data={
+        "cms": base64.b64encode(cms).decode(), "preparation": contract.json()["preparation"] or ""})
+    assert answer.status_code == 200 and answer.json().get("ok"), answer.text[:800]
+    return answer.json()
+
+
+def sign_qr(browser: Browser, sr: str, slug: str) -> str:
+    """eGov QR: the window on one instance, the phone (signing.egov_client, what the simulator
+    runs) through the balancer, the status polled on both in turn, «Отправить»."""
+    from signing import pki
+    from signing.egov_client import egov_mobile_sign
+
+    html = browser.post(f"/signing/r/{sr}/", data={"method": "qr"}, htmx=True).text
+    qr_text = re.search(r"mobileSign:(http[^\"'<\s&]+)", html).group(0)
+    session = re.search(rf"/signing/r/{sr}/qr/(\d+)/status/", html).group(1)
+    status = f"/signing/r/{sr}/qr/{session}/status/"
+    assert "hx-trigger" in browser.get(status, htmx=True).text  # still waiting: polls again
+    p12, password = pki.demo_key(slug)
+    result = egov_mobile_sign(qr_text=qr_text, p12=p12, password=password)
+    assert result.status == 200 and result.body == "success", (result.status, result.body[:500])
+    wait_for(lambda: "hx-trigger" not in browser.get(status, htmx=True).text, timeout=30, message="the QR status")
+    done = browser.post(f"/signing/r/{sr}/qr/{session}/send/", htmx=True)
+    assert done.status_code == 200 and done.headers.get("HX-Redirect"), (done.status_code, done.text[:500])
+    return done.headers["HX-Redirect"]
+
+
+def tus_upload(browser: Browser, url: str, data: bytes, chunk: int, filename: str) -> str:
+    """tus 1.0.0 as the widget does it, each PATCH to the other instance."""
+    meta = "filename " + base64.b64encode(filename.encode()).decode()
+    created = browser.post(url, headers={"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
+                                         "Upload-Metadata": meta}, follow=False)
+    assert created.status_code == 201, (created.status_code, created.text[:500])
+    location = created.headers["location"]
+    path = "/" + location.split("//", 1)[1].split("/", 1)[1] if "://" in location else location
+    offset = 0
+    while offset < len(data):
+        head = browser.request("HEAD", path, headers={"Tus-Resumable": "1.0.0"})
+        assert int(head.headers["Upload-Offset"]) == offset
+        response = browser.request("PATCH", path, content=data[offset: offset + chunk], headers={
+            "Tus-Resumable": "1.0.0", "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"})
+        assert response.status_code == 204, (response.status_code, response.text[:500])
+        offset = int(response.headers["Upload-Offset"])
+    return path
+
+
+def mock_act(mock, kind: str, public_id, action: str, **form) -> None:
+    status, answer = mock.call("POST", "/admin/actions", {"case_kind": kind, "external_id": str(public_id),
+                                                          "action": action, **form})
+    assert status == 200, answer
+
+
+def status_of(obj) -> str:
+    obj.refresh_from_db()
+    return obj.status
+
+
+# --- the checks after a walk ----------------------------------------------------------------------
+
+
+def assert_applied_once(case_kind: str, case_id: str, mock) -> None:
+    from bpms_bridge.models import AppliedEvent, BpmsCase, OutboxMessage
+
+    case = BpmsCase.objects.get(case_kind=case_kind, case_id=case_id)
+    events = [e for e in mock.events(limit=1000) if e.get("external_id") == case_id]
+    applied = list(AppliedEvent.objects.filter(case=case).order_by("case_seq").values_list("case_seq", "outcome"))
+    assert [seq for seq, _o in applied] == list(range(1, len(events) + 1))  # each event once, none skipped
+    assert {o for _s, o in applied} == {"applied"}
+    sources = set(AppliedEvent.objects.filter(case=case).values_list("source", flat=True))
+    assert sources <= {"webhook", "feed"} and sources, sources
+    messages = OutboxMessage.objects.filter(case_kind=case_kind, case_id=case_id)
+    assert messages and all(m.status == "sent" and m.attempts == 1 for m in messages), [
+        (m.kind, m.status, m.attempts, m.last_error) for m in messages]
+
+
+def assert_tasks_ran_once(cluster) -> dict:
+    seen = tasks_in_logs(cluster.workers)
+    twice = {t: w for t, w in seen["received"].items() if len(w) != 1}
+    assert not twice, f"tasks received more than once: {twice}"
+    not_done = set(seen["received"]) - set(seen["succeeded"])
+    assert not not_done, {t: seen["names"][t] for t in not_done}
+    return seen
+
+
+def assert_nothing_local(cluster) -> None:
+    """No instance or worker kept a file on its local disk (media or temporary directory)."""
+    left = []
+    for proc in [*cluster.webs, *cluster.workers]:
+        for root, _dirs, files in os.walk(proc.var_dir):
+            left += [os.path.join(root, f) for f in files]
+    assert not left, left
+
+
+# --- the walks ------------------------------------------------------------------------------------
+
+
+def test_an_appeal_end_to_end_across_two_instances(on_s3, parties):
+    from appeals.models import OFFICIAL_LETTER, AppealFile, AppealStatus
+    from appeals.models import Appeal as AppealModel
+    from appeals.tests.factories import CategoryDocumentFactory, CategoryFactory
+    from bpms_bridge.models import OutboxMessage
+
+    cluster = on_s3
+    S = AppealStatus
+    category = CategoryFactory(code="scale-out", contract_kind="guarantee")
+    schedule_doc = CategoryDocumentFactory(category=category)
+    uk = Browser(cluster.bases)
+    login(uk, parties["company"].bin)
+
+    # Create, fill, upload (plain form; tus with PATCHes on alternating instances), sign by QR.
+    created = uk.post("/appeals/new/contract/", follow=False, data={
+        "kind": "guarantee", "contract": parties["contract"].pk, "category": category.pk})
+    assert created.status_code == 302, created.text[:500]
+    appeal = AppealModel.objects.get()
+    edit = f"/appeals/{appeal.public_id}/"
+    assert uk.get(edit).status_code == 200
+    letter_pdf = big_pdf(3 * MiB)  # above FILE_UPLOAD_MAX_MEMORY_SIZE: streamed to the instance's temp dir
+    letter = uk.post(edit + "files/", data={"slot": OFFICIAL_LETTER},
+                     files={"file": ("letter.pdf", letter_pdf, "application/pdf")})
+    assert letter.status_code == 200, letter.text[:500]
+    schedule = big_pdf(6 * MiB + 1234)
+    tus_upload(uk, f"/uploads/tus/appeal/{appeal.public_id}/{schedule_doc.pk}/", schedule, 2 * MiB, "grafik.pdf")
+    files = {f.slot: f for f in AppealFile.objects.filter(appeal=appeal)}
+    assert set(files) == {OFFICIAL_LETTER, str(schedule_doc.pk)}
+    for f, body in ((files[OFFICIAL_LETTER], letter_pdf), (files[str(schedule_doc.pk)], schedule)):
+        download = uk.get(f"{edit}files/{f.pk}/")
+        assert download.status_code == 200 and hashlib.sha256(download.content).digest() == hashlib.sha256(body).digest()
+    fields = {"change_subject": "Срок ввода в эксплуатацию", "value_from": "31.12.2026", "value_to": "30.06.2027",
+              "justification": "Перенос сроков поставки лифтов"}
+    assert uk.post(edit, data={"action": "save", **fields}).status_code == 200
+    consent = uk.post(edit, data={"action": "sign", **fields})
+    assert consent.status_code == 200 and "consent" in consent.text, consent.text[:500]
+    sr = sr_of(uk.post(edit + "sign/", data={"consent": "on"}, htmx=True))
+    sign_qr(uk, sr, "company_head_sign")
+    assert status_of(appeal) == S.SENT
+
+    # BPMS: a worker sends the case; the operator's actions come back by webhook and feed.
+    submit = wait_for(lambda: OutboxMessage.objects.filter(case_id=str(appeal.public_id), status="sent").first(),
+                      message="the submit sent by a worker")
+    assert submit.kind == "submit"
+    for action, extra in (("register", {}), ("assign", {"executor": "Сейткали Нурлан Бахытович"}), ("approve", {}),
+                          ("prepare_ds", {})):
+        mock_act(cluster.mock, "appeal", appeal.public_id, action, **extra)
+    wait_for(lambda: status_of(appeal) == S.DS_APPLICANT_SIGNING and appeal.ds_file, message="the ДС from BPMS")
+
+    # The ДС: the УК by ЭЦП, the developer (its own cabinet) by ЭЦП; KZhK signs in BPMS.
+    ds = f"/appeals/{appeal.public_id}/ds/"
+    assert uk.get(ds).status_code == 200
+    project = uk.get(ds + "project/")
+    assert project.status_code == 200 and project.content.startswith(b"%PDF")
+    sign_ecp(uk, sr_of(uk.post(ds + "sign/", htmx=True)), "company_head_sign")
+    developer = Browser(list(reversed(cluster.bases)))
+    login(developer, parties["developer"].bin)
+    sign_ecp(developer, sr_of(developer.post(ds + "sign/", htmx=True)), "developer_head_sign")
+    assert status_of(appeal) == S.DS_KZHK_SIGNING
+    wait_for(lambda: not OutboxMessage.objects.filter(case_id=str(appeal.public_id)).exclude(status="sent").exists(),
+             message="the signed ДС sent to BPMS")
+    mock_act(cluster.mock, "appeal", appeal.public_id, "sign_ds")
+    wait_for(lambda: status_of(appeal) == S.DS_SIGNED and appeal.ds_signed_file, timeout=90,
+             message="KZhK's ДС issued on a worker")
+    signed = uk.get(ds + "download/")
+    assert signed.status_code == 200 and b"/ByteRange" in signed.content
+    history = uk.get(f"/appeals/{appeal.public_id}/history/")
+    assert history.status_code == 200
+
+    statuses = list(appeal.history.filter(event="status").order_by("pk").values_list("status", flat=True))
+    assert statuses == [S.SENT, S.REGISTERED, S.IN_REVIEW, S.APPROVED, S.DS_APPLICANT_SIGNING, S.DS_KZHK_SIGNING,
+                        S.DS_SIGNED]
+    assert_applied_once("appeal", str(appeal.public_id), cluster.mock)
+    assert cluster.mock.stats()["cases"] >= 1
+    keys = set(object_keys(cluster.endpoint, cluster.bucket))
+    assert {f.file.name for f in files.values()} <= keys and appeal.ds_signed_file.name in keys
+    seen = assert_tasks_ran_once(cluster)
+    ran = {seen["names"][t][0] for t in seen["succeeded"]}
+    assert {"bpms_bridge.outbox_send", "bpms_bridge.feed_pull", "appeals.ds_signed_issue"} <= ran, ran
+    for browser in (uk, developer):
+        assert {b for b, *_ in browser.served} == set(cluster.bases)
+        assert not [s for s in browser.served if s[3] >= 500], browser.served
+    assert all(cluster.balancer.connections), cluster.balancer.connections
+    assert_nothing_local(cluster)
