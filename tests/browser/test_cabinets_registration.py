@@ -1,5 +1,5 @@
 """Registration with a demo legal-entity key file in a real browser — in Russian and once in
-Kazakh — and the «ЭЦП/QR» login with the AUTH key. Codes come from mail.outbox and the SMS
+Kazakh — to the end (codes, password), and the «ЭЦП/QR» login by eGov QR. Codes come from mail.outbox and the SMS
 outbox; the captcha text is fixed for the test."""
 
 import pytest
@@ -98,25 +98,6 @@ def test_registration_in_russian(page, keys, monkeypatch):
 def test_registration_in_kazakh(page, keys, monkeypatch):
     user = _register(page, keys, monkeypatch, "kk")
     assert user.language == "kk"
-
-
-def test_registration_refuses_an_individuals_certificate(page, keys):
-    path, password, _person = keys("individual_auth")
-    page.goto("/register/")
-    page.get_by_role("button", name="Продолжить").click()
-    sign_with_key_file(page.locator("#modal-root"), path, password)
-    expect(page.locator("#modal-root #id_key_file_error")).to_contain_text("физического лица")
-
-
-def test_eds_login_with_the_auth_key(page, keys):
-    path, password, person = keys("company_head_auth")
-    UserFactory(organization=OrganizationFactory(bin=person["bin"]), iin=person["iin"])
-    page.goto("/login/")
-    page.get_by_role("tab", name="ЭЦП/QR").click()
-    page.get_by_role("button", name="Войти через ЭЦП").click()
-    sign_with_key_file(page.locator("#modal-root"), path, password)
-    expect(page.get_by_role("heading", name="Профиль")).to_be_visible()
-    expect(page.locator("#profile-iin")).to_have_text(person["iin"])
 
 
 def test_qr_login_through_the_egov_simulator(page, keys):

@@ -1,11 +1,11 @@
 """The key file signed in the page (issue #11), in Debian's Chromium: every request of a signing is
 intercepted and none carries the key file or its password; the legacy PKCS#12 (3DES + RC2-40)
 opens; refusals in ru and kk (wrong password in the page; revoked, individual, AUTH key for
-signing from the portal); in kk the «ЭЦП/QR» login and an application's consent signed; the time
-from «Отправить форму» to the signed result for a 2 MB PDF."""
+signing from the portal); the time from «Отправить форму» to the signed result for a 2 MB PDF.
+Every ЭЦП action signed with the key file (and through NCALayer), ru and kk:
+test_sign_every_action.py."""
 
 import base64
-import re
 import time
 
 import pytest
@@ -171,63 +171,3 @@ def test_two_megabyte_pdf_signed_in_the_page(page, login_browser, company_user, 
         print(f"\n2 MB PDF ({len(pdf)} bytes): «Отправить форму» → signed PAdES in {elapsed * 1000:.0f} ms; "
               f"in the page {timings}")
     assert elapsed < 10
-
-
-def test_password_reset_by_the_auth_key_in_the_page(page):
-    from signing.pki import demo_manifest
-
-    person = {k["slug"]: k for k in demo_manifest()["keys"]}["company_head_auth"]
-    user = UserFactory(organization=OrganizationFactory(bin=person["bin"]), iin=person["iin"])
-    page.goto("/password-reset/")
-    page.locator("#reset-eds").get_by_role("button", name="Продолжить").click()
-    sign_with_key_file(page.locator("#modal-root"), pki.demo_key_path("company_head_auth"), pki.DEMO_PASSWORD)
-    page.locator("#id_password1").fill("Eds-reset1!", timeout=30_000)
-    page.locator("#id_password2").fill("Eds-reset1!")
-    page.get_by_role("button", name="Сохранить новый пароль").click()
-    expect(page).to_have_url(re.compile(r"/login/\?tab=bin"), timeout=20_000)
-    user.refresh_from_db()
-    assert user.check_password("Eds-reset1!")
-
-
-def test_eds_login_then_an_applications_consent_signed_in_kazakh(page, live_server):
-    """Kazakh throughout: «ЭЦҚ/QR» → «ЭЦҚ арқылы кіру» with the AUTH key file signed in the page,
-    then stage 4 of a guarantee application: «Келісімді қалыптастыру» and the consent signed with
-    the SIGN key file in the page («Нысанды жіберу»)."""
-    from django.conf import settings as dj_settings
-
-    from applications import services as applications
-    from applications.models import ConsentDocument, ConsentType, Provider
-
-    assert _kk("Form the consent") != "Form the consent"  # the kk catalogue is compiled (make messages)
-    manifest = {k["slug"]: k for k in pki.demo_manifest()["keys"]}
-    org = OrganizationFactory(bin=DEMO_COMPANY_BIN, name_ru="ТОО «Демо Уполномоченная Компания»")
-    user = UserFactory(organization=org, iin=manifest["company_head_auth"]["iin"])
-    consent_type = ConsentType.objects.create(name_ru="Согласие на сбор и обработку персональных данных",
-                                              name_kk="Дербес деректерді жинауға және өңдеуге келісім",
-                                              provider=Provider.COMPANY)
-    application = applications.application_create(organization=org, actor=user)
-    page.context.add_cookies([{"name": dj_settings.LANGUAGE_COOKIE_NAME, "value": "kk", "url": live_server.url}])
-
-    page.goto("/login/")
-    expect(page.locator("html")).to_have_attribute("lang", "kk")
-    page.get_by_role("tab", name=_kk("EDS/QR")).click()
-    page.get_by_role("button", name=_kk("Log in with the EDS")).click()
-    sign_with_key_file(page.locator("#modal-root"), pki.demo_key_path("company_head_auth"), pki.DEMO_PASSWORD,
-                       send=TEXT["kk"]["send"])
-    expect(page.get_by_role("heading", name=_kk("Profile"))).to_be_visible(timeout=30_000)
-    expect(page.locator("#profile-iin")).to_have_text(user.iin)
-
-    page.goto(f"/applications/{application.public_id}/stage/4/")
-    row = page.locator("tr", has_text=consent_type.name_kk)
-    expect(row).to_contain_text(_kk("Not signed"))
-    row.get_by_role("button", name=_kk("Form the consent")).click()
-    row = page.locator("tr", has_text=consent_type.name_kk)
-    row.get_by_role("button", name=TEXT["kk"]["sign"]).click()
-    dialog = page.get_by_role("dialog")
-    dialog.locator("input[value=ecp]").check()
-    dialog.get_by_role("button", name=TEXT["kk"]["continue"]).click()
-    sign_with_key_file(dialog, pki.demo_key_path("company_head_sign"), pki.DEMO_PASSWORD, send=TEXT["kk"]["send"])
-    expect(page.get_by_role("dialog")).to_have_count(0, timeout=30_000)
-    expect(page.locator("tr", has_text=consent_type.name_kk)).to_contain_text(_kk("Signed"))
-    consent = ConsentDocument.objects.get(application=application, consent_type=consent_type)
-    assert consent.signed_at is not None and consent.signer_name == "ДЕМОВ АЛЕКСЕЙ ПЕТРОВИЧ"
