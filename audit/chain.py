@@ -323,26 +323,24 @@ class Report:
         return {(p.source, p.entry_id) for p in self.problems if p.entry_id is not None}
 
 
-@dataclass(slots=True)
-class _Row:
-    seq: int
-    source: str
-    entry_id: int | None
-    object_key: str
-    prev_hash: str
-    hash: str
-    content: bytes | None  # None: a purged entry (only its link is known)
+# A row of the merged stream, a plain tuple (one per entry: no object per row):
+# (seq, tiebreak, source label, entry id, object key, prev_hash, hash, canonical content or None)
+# `tiebreak` orders rows of one seq (only a forged duplicate) without comparing the contents;
+# a purged entry has content None (only its link is known).
+SEQ, _TIE, SOURCE, ENTRY_ID, OBJECT, PREV, HASH, CONTENT = range(8)
+PURGED_TIE = 1 << 20
 
 
 class _Reader:
-    """Streams one history model's rows as `_Row`s in chain order, with their canonical content."""
+    """Streams one history model's rows in chain order, with their canonical content."""
 
-    def __init__(self, model, using: str, owner_id=None):
+    def __init__(self, model, using: str, owner_id=None, tiebreak: int = 0):
         from homeportal.history import CHAIN_FIELDS
 
         self.model = model
         self.using = using
         self.owner_id = owner_id
+        self.tiebreak = tiebreak
         self.label = model._meta.label
         self.owner_model = model._meta.get_field(model.OWNER_FIELD).related_model
         self.columns = ("pk", "chain_seq", "prev_hash", "hash", model.owner_key_field(), "signature_id",
@@ -360,8 +358,6 @@ class _Reader:
     def _signature(self, pk):
         from homeportal.history import SIGNATURE_DIGEST_FIELDS, signature_digest
 
-        if pk is None:
-            return None
         if pk not in self._signatures:
             from signing.models import Signature
 
@@ -369,27 +365,30 @@ class _Reader:
             self._signatures[pk] = signature_digest(values) if values else {"missing": pk}
         return self._signatures[pk]
 
-    def rows(self) -> Iterator[_Row]:
+    def rows(self) -> Iterator[tuple]:
         from homeportal.history import chain_content_of
 
-        values_iter = self._pg_values() if connections[self.using].vendor == "postgresql" else (
-            self.queryset().filter(chain_seq__isnull=False).order_by("chain_seq").values_list(*self.columns)
-            .iterator(chunk_size=5000))
-        label, key_of, owner_model = self.label, self.model.object_key_of, self.owner_model
+        if connections[self.using].vendor == "postgresql":
+            yield from self._pg_rows()
+            return
+        label, key_of, owner_model, tie = self.label, self.model.object_key_of, self.owner_model, self.tiebreak
         end = 6 + len(self.fields)
         extra_names = self.extra
+        values_iter = (self.queryset().filter(chain_seq__isnull=False).order_by("chain_seq")
+                       .values_list(*self.columns).iterator(chunk_size=5000))
         for values in values_iter:
             key = key_of(owner_model, values[4])
             signature = self._signature(values[5]) if values[5] is not None else None
             extra = dict(zip(extra_names, values[end:], strict=True)) if extra_names else {}
             content = chain_content_of(key, *values[6:end], signature=signature, extra=extra)
-            yield _Row(seq=values[1], source=label, entry_id=values[0], object_key=key,
-                       prev_hash=values[2], hash=values[3], content=content)
+            yield (values[1], tie, label, values[0], key, values[2], values[3], content)
 
-    def _pg_values(self) -> Iterator[tuple]:
-        """PostgreSQL: the same columns through a server-side cursor without the ORM's per-value
-        converters, the time already in its canonical UTC text (a third of the time per row)."""
-        from homeportal.history import CHAIN_FIELDS
+    def _pg_rows(self) -> Iterator[tuple]:
+        """PostgreSQL: the columns the hash needs through a server-side cursor (large batches,
+        in `chain_seq` order by its index), without the ORM's per-value converters: the object key
+        and the time (UTC, canonical text) made by the database, the payload as jsonb text parsed
+        straight into its canonical form."""
+        from homeportal.history import CHAIN_FIELDS, chain_content_from_db, chain_content_of
 
         connection = connections[self.using]
         qn = connection.ops.quote_name
@@ -402,40 +401,60 @@ class _Reader:
             column = meta.get_field(name.removesuffix("_id")).column
             if name == "created_at":
                 columns.append(f"""to_char(h.{qn(column)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""")
+            elif name == "payload":
+                columns.append(f"h.{qn(column)}::text")
             else:
                 columns.append(f"h.{qn(column)}")
         columns += [f"h.{qn(meta.get_field(name.removesuffix('_id')).column)}" for name in self.extra]
-        sql = (f"SELECT h.{qn(meta.pk.column)}, h.chain_seq, h.prev_hash, h.hash, o.{qn(key_column)}::text, "  # noqa: S608
-               f"h.{qn(meta.get_field('signature').column)}, {', '.join(columns)} "
+        key_prefix = self.model.object_key_of(self.owner_model, "")
+        # Identifiers from the model's meta, quoted; the key prefix and the owner are parameters.
+        sql = (f"SELECT h.{qn(meta.pk.column)}, h.chain_seq, h.prev_hash, h.hash, "  # noqa: S608
+               f"%s || o.{qn(key_column)}::text, h.{qn(meta.get_field('signature').column)}, {', '.join(columns)} "
                f"FROM {qn(meta.db_table)} h JOIN {qn(owner_meta.db_table)} o ON o.{qn(owner_meta.pk.column)} = "
                f"h.{qn(owner_field.column)} WHERE h.chain_seq IS NOT NULL")
-        params = []
+        params = [key_prefix]
         if self.owner_id is not None:
             sql += f" AND h.{qn(owner_field.column)} = %s"
             params.append(self.owner_id)
         sql += " ORDER BY h.chain_seq"
-        payload_at = 6 + CHAIN_FIELDS.index("payload")
+        label, tie, extra_names = self.label, self.tiebreak, self.extra
+        signature_of = self._signature
+        fields, payload_at = len(CHAIN_FIELDS), CHAIN_FIELDS.index("payload")
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, params)
-            while rows := cursor.fetchmany(5000):
-                for row in rows:
-                    payload = row[payload_at]
-                    if isinstance(payload, str | bytes):
-                        row = (*row[:payload_at], json.loads(payload), *row[payload_at + 1:])
-                    yield row
+            while rows := cursor.fetchmany(10_000):
+                for (pk, seq, prev, hash_, key, signature_id, *values) in rows:
+                    signature = signature_of(signature_id) if signature_id is not None else None
+                    if extra_names:
+                        extra, values = dict(zip(extra_names, values[fields:], strict=True)), values[:fields]
+                    else:
+                        extra = {}
+                    try:
+                        content = chain_content_from_db(key, *values, signature=signature, extra=extra)
+                    except (TypeError, ValueError):  # a NULL where the model has none (forged): the general form
+                        payload = values[payload_at]
+                        content = chain_content_of(
+                            key, *values[:payload_at], json.loads(payload) if payload is not None else None,
+                            *values[payload_at + 1:], signature=signature, extra=extra)
+                    yield (seq, tie, label, pk, key, prev, hash_, content)
 
     def unchained(self) -> list[tuple[int, str]]:
         return [(pk, self.model.object_key_of(self.owner_model, owner)) for pk, owner in
                 self.queryset().filter(chain_seq__isnull=True).values_list("pk", self.model.owner_key_field())]
 
 
-def _purged_rows(using: str, object_keys: set[str] | None = None) -> Iterator[_Row]:
+def _purged_rows(using: str, object_keys: set[str] | None = None) -> Iterator[tuple]:
     qs = PurgedEntry.objects.using(using).order_by("chain_seq")
     if object_keys is not None:
         qs = qs.filter(object_key__in=object_keys)
-    for p in qs.iterator(chunk_size=5000):
-        yield _Row(seq=p.chain_seq, source=p.source, entry_id=p.entry_id, object_key=p.object_key,
-                   prev_hash="", hash=p.hash, content=None)
+    for seq, source, entry_id, key, hash_ in qs.values_list("chain_seq", "source", "entry_id", "object_key",
+                                                            "hash").iterator(chunk_size=5000):
+        yield (seq, PURGED_TIE, source, entry_id, key, "", hash_, None)
+
+
+def _merged(streams: list[Iterator[tuple]]) -> Iterator[tuple]:
+    """The rows of several streams in chain order (tuples: seq first, then the tiebreak)."""
+    return streams[0] if len(streams) == 1 else heapq.merge(*streams)
 
 
 def _object_exists(object_key: str) -> bool:
@@ -451,28 +470,38 @@ def _object_exists(object_key: str) -> bool:
         return False
 
 
-def _check_links(rows: Iterable[_Row], report: Report) -> dict[str, str]:
+def _problem(kind: str, detail: str, row: tuple) -> Problem:
+    return Problem(kind, detail, row[SEQ], row[SOURCE], row[ENTRY_ID], row[OBJECT])
+
+
+def _broken_link(row: tuple, prev: tuple | None) -> Problem:
+    if _hash_exists(row[SOURCE], row[PREV]):
+        kind, detail = "reordered", "the entry's previous hash names another entry of the object"
+    else:
+        kind, detail = "deleted", "the entry's previous hash names an entry that is not there"
+    if prev is not None:
+        detail += f" (the previous entry here is {prev[SOURCE]} #{prev[ENTRY_ID]}, seq {prev[SEQ]})"
+    return _problem(kind, detail, row)
+
+
+def _check_links(rows: Iterable[tuple], report: Report) -> None:
     """The per-object rules, row by row in chain order: content hash and link to the previous
-    row of the same object. Returns each object's last hash."""
-    last: dict[str, tuple[str, _Row]] = {}
+    row of the same object (`verify()` applies the same rules inline, with the global ones)."""
+    last: dict[str, tuple] = {}
+    sha256 = hashlib.sha256
+    count = 0
     for row in rows:
-        report.entries += 1
-        if row.content is not None:
-            if entry_hash(row.prev_hash, row.content) != row.hash:
-                report.problems.append(Problem("modified", "the entry's content does not match its hash",
-                                               row.seq, row.source, row.entry_id, row.object_key))
-            prev = last.get(row.object_key)
-            expected = prev[0] if prev else GENESIS
-            if row.prev_hash != expected:
-                if _hash_exists(row.source, row.prev_hash):
-                    kind, detail = "reordered", "the entry's previous hash names another entry of the object"
-                else:
-                    kind, detail = "deleted", "the entry's previous hash names an entry that is not there"
-                if prev is not None:
-                    detail += f" (the previous entry here is {prev[1].source} #{prev[1].entry_id}, seq {prev[1].seq})"
-                report.problems.append(Problem(kind, detail, row.seq, row.source, row.entry_id, row.object_key))
-        last[row.object_key] = (row.hash, row)
-    return {k: v[0] for k, v in last.items()}
+        count += 1
+        content = row[CONTENT]
+        if content is not None:
+            prev_hash = row[PREV]
+            if sha256(PREFIX + prev_hash.encode() + b"\n" + content).hexdigest() != row[HASH]:
+                report.problems.append(_problem("modified", "the entry's content does not match its hash", row))
+            prev = last.get(row[OBJECT])
+            if prev_hash != (prev[HASH] if prev is not None else GENESIS):
+                report.problems.append(_broken_link(row, prev))
+        last[row[OBJECT]] = row
+    report.entries += count
 
 
 def _hash_exists(source: str, hash_: str) -> bool:
@@ -490,61 +519,28 @@ def _hash_exists(source: str, hash_: str) -> bool:
 def verify(*, using: str = "default", anchors: bool = True, record: bool = False) -> Report:
     """Recomputes every chain: each row's hash, each object's links, the global sequence (no gap,
     no duplicate), the global head against every anchor and against `ChainHead`, the anchors'
-    time-stamp tokens, and (PostgreSQL) that the triggers are in place."""
+    time-stamp tokens, and (PostgreSQL) that the triggers are in place. One pass over the rows in
+    `chain_seq` order, each row a tuple (1 000 000 entries: docs/history.md)."""
     from asn1crypto import cms as acms
 
     from signing.trust import timestamp_check
 
     started = timezone.now()
     report = Report()
-    readers = [_Reader(m, using) for m in chained_models()]
+    readers = [_Reader(m, using, tiebreak=i) for i, m in enumerate(chained_models())]
     anchor_list = list(Anchor.objects.using(using).order_by("seq", "pk")) if anchors else []
     report.anchors = len(anchor_list)
     report.last_anchor = anchor_list[-1] if anchor_list else None
     head_row = ChainHead.objects.using(using).filter(pk=1).first()
     head_seq = head_row.seq if head_row else 0
     report.head_seq = head_seq
+    problems = report.problems
 
-    stream = heapq.merge(*(r.rows() for r in readers), _purged_rows(using), key=lambda row: row.seq)
-    purged_objects: set[str] = set()
-    state = {"head": GENESIS, "expected": 1, "gap": False, "last": None}
-    pending = list(anchor_list)
-
-    def global_pass(rows: Iterable[_Row]) -> Iterator[_Row]:
-        for row in rows:
-            if row.content is None:
-                purged_objects.add(row.object_key)
-            if row.seq < state["expected"]:
-                report.problems.append(Problem("inserted", "a second entry with the same place in the chain",
-                                               row.seq, row.source, row.entry_id, row.object_key))
-                yield row
-                continue
-            if row.seq > state["expected"]:
-                before = state["last"]
-                after = f"{row.source} #{row.entry_id}"
-                between = f"between {before.source} #{before.entry_id} and {after}" if before else f"before {after}"
-                missing = (f"seq {state['expected']}" if row.seq == state["expected"] + 1
-                           else f"seq {state['expected']}–{row.seq - 1}")
-                report.problems.append(Problem("deleted", f"entries missing from the chain: {missing}, {between}",
-                                               state["expected"], row.source, row.entry_id, row.object_key))
-                state["gap"] = True
-            if row.seq > head_seq:
-                report.problems.append(Problem("inserted", f"the entry lies beyond the chain head (seq {head_seq})",
-                                               row.seq, row.source, row.entry_id, row.object_key))
-            state["head"] = link(state["head"], row.hash)
-            state["expected"] = row.seq + 1
-            state["last"] = row
-            while pending and pending[0].seq <= row.seq:
-                anchor = pending.pop(0)
-                _check_anchor(anchor, state["head"] if anchor.seq == row.seq else None)
-            yield row
-
-    def _check_anchor(anchor: Anchor, head: str | None):
+    def check_anchor(anchor: Anchor, head: str | None):
         if head is None:
-            report.problems.append(Problem("anchor", f"anchor of seq {anchor.seq} names no entry of the chain",
-                                           anchor.seq))
+            problems.append(Problem("anchor", f"anchor of seq {anchor.seq} names no entry of the chain", anchor.seq))
         elif head != anchor.head:
-            report.problems.append(Problem(
+            problems.append(Problem(
                 "anchor", f"the chain up to seq {anchor.seq} does not match its time-stamped head "
                           f"({anchor.tsa_time:%Y-%m-%d %H:%M:%S} UTC)", anchor.seq))
         try:
@@ -553,33 +549,80 @@ def verify(*, using: str = "default", anchors: bool = True, record: bool = False
         except Exception:  # noqa: BLE001 - a damaged token is a broken anchor
             ok, problem = False, "format"
         if not ok:
-            report.problems.append(Problem("anchor", f"the time-stamp of seq {anchor.seq} does not verify ({problem})",
-                                           anchor.seq))
+            problems.append(Problem("anchor", f"the time-stamp of seq {anchor.seq} does not verify ({problem})",
+                                    anchor.seq))
 
+    pending = list(anchor_list)
     while pending and pending[0].seq == 0:  # stamped while the chain was empty
-        _check_anchor(pending.pop(0), GENESIS)
-    _check_links(global_pass(stream), report)
+        check_anchor(pending.pop(0), GENESIS)
+    next_anchor = pending[0].seq if pending else None
+
+    purged_objects: set[str] = set()
+    last: dict[str, tuple] = {}  # each object's last row
+    head = bytes(32)  # the global head (GENESIS), as bytes while walking
+    expected, gap, before, count = 1, False, None, 0
+    sha256, fromhex = hashlib.sha256, bytes.fromhex
+    stream = _merged([r.rows() for r in readers] + [_purged_rows(using)])
+    for row in stream:
+        count += 1
+        seq, content, hash_ = row[SEQ], row[CONTENT], row[HASH]
+        if content is None:
+            purged_objects.add(row[OBJECT])
+        # The global rules: no duplicate, no gap, nothing beyond the head; the running head.
+        if seq != expected:
+            if seq < expected:
+                problems.append(_problem("inserted", "a second entry with the same place in the chain", row))
+            else:
+                between = (f"between {before[SOURCE]} #{before[ENTRY_ID]} and {row[SOURCE]} #{row[ENTRY_ID]}"
+                           if before else f"before {row[SOURCE]} #{row[ENTRY_ID]}")
+                missing = f"seq {expected}" if seq == expected + 1 else f"seq {expected}–{seq - 1}"
+                problems.append(Problem("deleted", f"entries missing from the chain: {missing}, {between}",
+                                        expected, row[SOURCE], row[ENTRY_ID], row[OBJECT]))
+                gap = True
+        if seq >= expected:
+            if seq > head_seq:
+                problems.append(_problem("inserted", f"the entry lies beyond the chain head (seq {head_seq})", row))
+            try:
+                head = sha256(head + fromhex(hash_)).digest()
+            except (ValueError, TypeError):  # a forged hash that is not hex: the head is broken from here
+                head = sha256(head + str(hash_).encode()).digest()
+            expected = seq + 1
+            before = row
+            while next_anchor is not None and next_anchor <= seq:
+                anchor = pending.pop(0)
+                check_anchor(anchor, head.hex() if anchor.seq == seq else None)
+                next_anchor = pending[0].seq if pending else None
+        # The object's rules: the content hash and the link to the object's previous row.
+        if content is not None:
+            prev_hash = row[PREV]
+            if sha256(PREFIX + prev_hash.encode() + b"\n" + content).hexdigest() != hash_:
+                problems.append(_problem("modified", "the entry's content does not match its hash", row))
+            prev = last.get(row[OBJECT])
+            if prev_hash != (prev[HASH] if prev is not None else GENESIS):
+                problems.append(_broken_link(row, prev))
+        last[row[OBJECT]] = row
+    report.entries = count
     for anchor in pending:  # anchors beyond the last entry
-        _check_anchor(anchor, None)
-    last_seq = state["expected"] - 1
-    if head_row is not None and (last_seq != head_seq or (not state["gap"] and state["head"] != head_row.head)):
-        report.problems.append(Problem("head", f"the chain head (seq {head_seq}) does not match the entries "
-                                               f"(last seq {last_seq})", head_seq))
-    report.head = state["head"]
+        check_anchor(anchor, None)
+    last_seq = expected - 1
+    report.head = head.hex()
+    if head_row is not None and (last_seq != head_seq or (not gap and report.head != head_row.head)):
+        problems.append(Problem("head", f"the chain head (seq {head_seq}) does not match the entries "
+                                        f"(last seq {last_seq})", head_seq))
     for reader in readers:
         for pk, key in reader.unchained():
-            report.problems.append(Problem("inserted", "the entry is not on the chain", None, reader.label, pk, key))
+            problems.append(Problem("inserted", "the entry is not on the chain", None, reader.label, pk, key))
     for key in sorted(purged_objects):
         if _object_exists(key):
-            report.problems.append(Problem("deleted", "entries of this object were purged but the object exists",
-                                           object_key=key))
+            problems.append(Problem("deleted", "entries of this object were purged but the object exists",
+                                    object_key=key))
     for table in missing_triggers(using):
-        report.problems.append(Problem("trigger", f"the append-only trigger on {table} is missing or disabled"))
-    report.problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
+        problems.append(Problem("trigger", f"the append-only trigger on {table} is missing or disabled"))
+    problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
     if record:
         Verification.objects.using(using).create(
             started_at=started, finished_at=timezone.now(), intact=report.intact, entries=report.entries,
-            anchors=report.anchors, problems=[p.as_dict() for p in report.problems[:50]])
+            anchors=report.anchors, problems=[p.as_dict() for p in problems[:50]])
     return report
 
 
@@ -587,12 +630,12 @@ def verify_object(obj, *, using: str = "default") -> Report:
     """One object's chain: each of its rows' hash and link (the global sequence and anchors are
     checked by `verify()`)."""
     report = Report()
-    rows: list[Iterator[_Row]] = []
+    rows: list[Iterator[tuple]] = []
     key = None
-    for model in chained_models():
+    for i, model in enumerate(chained_models()):
         owner_model = model._meta.get_field(model.OWNER_FIELD).related_model
         if isinstance(obj, owner_model):
-            reader = _Reader(model, using, owner_id=obj.pk)
+            reader = _Reader(model, using, owner_id=obj.pk, tiebreak=i)
             rows.append(reader.rows())
             key = model.object_key_of(owner_model, getattr(obj, "public_id", obj.pk))
             for pk, k in reader.unchained():
@@ -602,7 +645,8 @@ def verify_object(obj, *, using: str = "default") -> Report:
         if PurgedEntry.objects.using(using).filter(object_key=key).exists():
             report.problems.append(Problem("deleted", "entries of this object were purged but the object exists",
                                            object_key=key))
-    _check_links(heapq.merge(*rows, key=lambda row: row.seq), report)
+    if rows:
+        _check_links(_merged(rows), report)
     return report
 
 

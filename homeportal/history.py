@@ -103,17 +103,75 @@ def _json_normal(value):
 
 
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_encode = _CANONICAL.encode
+_encode_str = json.encoder.encode_basestring  # what _CANONICAL writes a str with (the C version, no ASCII escaping)
+
+
+def _value(value) -> str:
+    """One value as `_CANONICAL` writes it inside the row's object (str, int and None directly)."""
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
+    return _encode(value)
+
+
+def _normal_float(text: str):
+    """json's parse_float for payloads read back: `_json_normal` of the float, done by the parser."""
+    value = float(text)
+    if value == 0:
+        return 0
+    exact = decimal.Decimal(repr(value))
+    return int(exact) if exact == exact.to_integral_value() else value
+
+
+_PAYLOAD_DECODER = json.JSONDecoder(parse_float=_normal_float)
+
+
+# The row's object as `_CANONICAL` writes it: its keys in sorted order, no spaces. Filled with the
+# encoder's own primitives field by field — the same bytes as `_CANONICAL.encode(dict)` without
+# building and sorting a dict per row (test_fast_canonical_form_is_json_dumps).
+_ROW_FORM = ('{"actor":%s,"actor_name":%s,"at":%s,"comment":%s,"document":%s,"document_name":%s,'
+             '"document_sha256":%s,"event":%s,"extra":%s,"from_status":%s,"object":%s,"payload":%s,'
+             '"signature":%s,"status":%s}')
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+# `_CANONICAL` as a reusable C encoder without the circular-reference check (payloads parsed from
+# the database cannot be circular); `_CANONICAL.encode` makes a new one per call.
+_parsed_encoder = (_c_make_encoder(None, _CANONICAL.default, _encode_str, None, ":", ",", True, False, True)
+                   if _c_make_encoder is not None else None)
+
+
+def _encode_parsed(value) -> str:
+    return "".join(_parsed_encoder(value, 0)) if _parsed_encoder is not None else _encode(value)
 
 
 def chain_content_of(object_key, created_at, event, from_status, status, actor_id, actor_name, payload, comment,
                      document, document_name, document_sha256, *, signature, extra) -> bytes:
-    """`chain_content` with the fields in `CHAIN_FIELDS` order (history_verify's fast path)."""
-    return _CANONICAL.encode({
-        "object": object_key, "at": _utc_iso(created_at), "event": event, "from_status": from_status,
-        "status": status, "actor": actor_id, "actor_name": actor_name, "payload": _json_normal(payload or {}),
-        "comment": comment, "document": document or "", "document_name": document_name,
-        "document_sha256": document_sha256, "signature": signature, "extra": extra,
-    }).encode()
+    """`chain_content` with the fields in `CHAIN_FIELDS` order."""
+    return (_ROW_FORM % (
+        _value(actor_id), _value(actor_name), _value(_utc_iso(created_at)), _value(comment), _value(document or ""),
+        _value(document_name), _value(document_sha256), _value(event), _encode(extra) if extra else "{}",
+        _value(from_status), _value(object_key), _encode(_json_normal(payload or {})),
+        "null" if signature is None else _encode(signature), _value(status),
+    )).encode()
+
+
+def chain_content_from_db(object_key, at, event, from_status, status, actor_id, actor_name, payload_text, comment,
+                          document, document_name, document_sha256, *, signature, extra) -> bytes:
+    """`chain_content_of` of a row as history_verify reads it from PostgreSQL: the text columns as
+    str (NOT NULL), `at` already canonical (to_char in UTC), the payload as jsonb text — parsed
+    straight into its `_json_normal` form."""
+    payload = _PAYLOAD_DECODER.raw_decode(payload_text)[0] if payload_text is not None else None
+    return (_ROW_FORM % (
+        "null" if actor_id is None else int.__repr__(actor_id), _encode_str(actor_name), _encode_str(at),
+        _encode_str(comment), _encode_str(document), _encode_str(document_name), _encode_str(document_sha256),
+        _encode_str(event), _encode(extra) if extra else "{}", _encode_str(from_status), _encode_str(object_key),
+        _encode_parsed(payload) if payload else "{}", "null" if signature is None else _encode(signature),
+        _encode_str(status),
+    )).encode()
 
 
 def chain_content(*, object_key: str, values: dict, signature: dict | None, extra: dict) -> bytes:

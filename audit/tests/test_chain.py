@@ -85,6 +85,35 @@ def test_canonical_content_ignores_key_order(payload, seed):
     assert a == b
 
 
+text_values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
+
+
+@given(payload=json_values, comment=text_values, actor=st.none() | st.integers(min_value=1, max_value=2**40),
+       status=text_values, extra=st.dictionaries(st.sampled_from(["decision_document_id"]), st.none() | st.integers()),
+       signature=st.none() | st.dictionaries(st.sampled_from(["id", "iin", "signed_at"]), text_values, min_size=1))
+def test_fast_canonical_form_is_json_dumps(payload, comment, actor, status, extra, signature):
+    """`chain_content_of` writes the row field by field: byte for byte what json.dumps gives of the
+    whole object (keys sorted, no spaces, no ASCII escaping), so no hash changes; and a payload
+    read from the database as jsonb text (`chain_content_from_db`) gives the same bytes."""
+    import json
+
+    from homeportal.history import _json_normal, chain_content_from_db, chain_content_of
+
+    at = dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+    payload = payload if isinstance(payload, dict) else {"v": payload}
+    expected = json.dumps({
+        "object": "appeals.appeal:x", "at": "2026-01-02T03:04:05.000006Z", "event": "status", "from_status": "",
+        "status": status, "actor": actor, "actor_name": "ТОО «Демо» \"x\"\n", "payload": _json_normal(payload),
+        "comment": comment, "document": "", "document_name": "акт.pdf", "document_sha256": "", "signature": signature,
+        "extra": extra}, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    args = ("appeals.appeal:x", at, "status", "", status, actor, "ТОО «Демо» \"x\"\n")
+    rest = (comment, "", "акт.pdf", "")
+    assert chain_content_of(*args, payload, *rest, signature=signature, extra=extra) == expected
+    as_text = json.dumps(payload, ensure_ascii=False)
+    db_args = ("appeals.appeal:x", "2026-01-02T03:04:05.000006Z", *args[2:])
+    assert chain_content_from_db(*db_args, as_text, *rest, signature=signature, extra=extra) == expected
+
+
 def test_time_is_canonical_in_utc():
     base = {"event": "e", "from_status": "", "status": "", "actor_id": None, "actor_name": "", "payload": {},
             "comment": "", "document": "", "document_name": "", "document_sha256": ""}
