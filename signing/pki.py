@@ -519,40 +519,57 @@ def _legacy_copy(base: Path, keys: list[dict], slug: str) -> dict:
     pbeWithSHAAnd3-KeyTripleDES-CBC for the key, pbeWithSHAAnd40BitRC2-CBC for the certificates,
     SHA-1 MAC (openssl -legacy; without OpenSSL's legacy provider the certificates get 3DES too).
     WebCrypto cannot open it: the page's key-file signer (node-forge) must."""
+    entry = next(k for k in keys if k["slug"] == slug)
+    filename = entry["file"].replace(".p12", "_legacy.p12")
+    data = pkcs12_rewrap((base / entry["file"]).read_bytes(), password=DEMO_PASSWORD, new_password=DEMO_PASSWORD,
+                         legacy=True, name=entry["person"])
+    _write(base / filename, data)
+    return {**entry, "slug": slug + LEGACY_SUFFIX, "file": filename,
+            "what_for": "Тот же ключ в старом формате PKCS#12 (3DES + RC2-40, как у старых Java-хранилищ) — "
+                        "проверка, что страница открывает такие файлы"}
+
+
+def pkcs12_rewrap(data: bytes, *, password: str, new_password: str, legacy: bool = False,
+                  name: str | None = None) -> bytes:
+    """The same key and certificates in a new PKCS#12 under `new_password` (any Unicode: tests use
+    Cyrillic/Kazakh ones). legacy=False: PBES2 (PBKDF2-HMAC-SHA256 + AES-256-CBC, the password as
+    UTF-8 bytes) with an HMAC-SHA256 MAC; legacy=True: pbeWithSHAAnd3-KeyTripleDES-CBC (key) +
+    pbeWithSHAAnd40BitRC2-CBC (certificates) + SHA-1 MAC (`openssl pkcs12 -legacy`; without OpenSSL's
+    legacy provider the certificates get 3DES too), where the PKCS#12 KDF takes the password as a
+    BMPString (UTF-16BE + two zero bytes; OpenSSL >= 1.1 converts the UTF-8 it is given)."""
     import subprocess
     import tempfile
 
-    entry = next(k for k in keys if k["slug"] == slug)
-    loaded = pkcs12.load_pkcs12((base / entry["file"]).read_bytes(), DEMO_PASSWORD.encode())
-    filename = entry["file"].replace(".p12", "_legacy.p12")
+    loaded = pkcs12.load_pkcs12(data, password.encode("utf-8"))
+    key, cert = loaded.key, loaded.cert.certificate
+    cas = [c.certificate for c in loaded.additional_certs]
+    label = name or (loaded.cert.friendly_name or b"key").decode("utf-8", "replace")
+    if not legacy:
+        return pkcs12.serialize_key_and_certificates(
+            name=label.encode("utf-8"), key=key, cert=cert, cas=cas,
+            encryption_algorithm=serialization.BestAvailableEncryption(new_password.encode("utf-8")))
     pem = serialization.Encoding.PEM
-    data = None
-    with tempfile.TemporaryDirectory() as tmp:  # public test material only (a demo key)
+    with tempfile.TemporaryDirectory() as tmp:  # public test material only (demo and test keys)
         tmpdir = Path(tmp)
-        (tmpdir / "key.pem").write_bytes(_key_pem(loaded.key))
-        (tmpdir / "cert.pem").write_bytes(loaded.cert.certificate.public_bytes(pem))
-        (tmpdir / "ca.pem").write_bytes(b"".join(c.certificate.public_bytes(pem) for c in loaded.additional_certs))
+        (tmpdir / "key.pem").write_bytes(_key_pem(key))
+        (tmpdir / "cert.pem").write_bytes(cert.public_bytes(pem))
+        (tmpdir / "ca.pem").write_bytes(b"".join(c.public_bytes(pem) for c in cas))
+        (tmpdir / "pass").write_bytes(new_password.encode("utf-8") + b"\n")
         try:
             openssl = shutil.which("openssl") or "openssl"
             subprocess.run(  # noqa: S603 - fixed arguments
                 [openssl, "pkcs12", "-export", "-legacy", "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-RC2-40",
                  "-macalg", "sha1", "-inkey", str(tmpdir / "key.pem"), "-in", str(tmpdir / "cert.pem"),
-                 "-certfile", str(tmpdir / "ca.pem"), "-name", entry["person"], "-passout", f"pass:{DEMO_PASSWORD}",
+                 "-certfile", str(tmpdir / "ca.pem"), "-name", label, "-passout", f"file:{tmpdir / 'pass'}",
                  "-out", str(tmpdir / "legacy.p12")], check=True, capture_output=True, timeout=30)
-            data = (tmpdir / "legacy.p12").read_bytes()
+            return (tmpdir / "legacy.p12").read_bytes()
         except (OSError, subprocess.SubprocessError):
-            data = None
-    if data is None:
-        encryption = (serialization.PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
-                      .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC).hmac_hash(hashes.SHA1())  # noqa: S303 - the legacy format
-                      .build(DEMO_PASSWORD.encode()))
-        data = pkcs12.serialize_key_and_certificates(
-            name=entry["person"].encode(), key=loaded.key, cert=loaded.cert.certificate,
-            cas=[c.certificate for c in loaded.additional_certs], encryption_algorithm=encryption)
-    _write(base / filename, data)
-    return {**entry, "slug": slug + LEGACY_SUFFIX, "file": filename,
-            "what_for": "Тот же ключ в старом формате PKCS#12 (3DES + RC2-40, как у старых Java-хранилищ) — "
-                        "проверка, что страница открывает такие файлы"}
+            pass
+    encryption = (serialization.PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
+                  .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC).hmac_hash(hashes.SHA1())  # noqa: S303 - the legacy format
+                  .build(new_password.encode("utf-8")))
+    return pkcs12.serialize_key_and_certificates(name=label.encode("utf-8"), key=key, cert=cert, cas=cas,
+                                                 encryption_algorithm=encryption)
 
 
 def demo_manifest() -> dict:

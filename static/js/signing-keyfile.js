@@ -77,14 +77,27 @@
     return Promise.resolve(md.digest().getBytes());
   }
 
-  /* PBES2 keys derived by WebCrypto (native PBKDF2) before forge opens the file: forge's pure-JS
-   * PBKDF2 takes ~0.7 s for a file OpenSSL 3 / cryptography wrote. Every PBKDF2 parameter set in
-   * the file is found by walking its ASN.1 (nested OCTET STRINGs too); forge.pkcs5.pbkdf2 then
-   * answers those from the table and falls back to its own code for anything else. */
+  /* Passwords are Unicode (a Kazakh user's may be «Құпия2024»), and PKCS#12 encodes them two ways:
+   *  - PBES2 (PBKDF2, RFC 8018; what OpenSSL 3 / cryptography / newer Java write): the password's
+   *    UTF-8 bytes. forge's PBKDF2 feeds the JS string straight into its HMAC (right for ASCII only),
+   *    so every PBKDF2 call of the opening is answered here with the UTF-8 bytes;
+   *  - the PKCS#12 KDF (RFC 7292 appendix B: the legacy pbeWithSHAAnd3-KeyTripleDES-CBC /
+   *    pbeWithSHAAnd40BitRC2-CBC and the MAC of every file): a BMPString, UTF-16BE + two zero bytes.
+   *    forge's generatePkcs12Key writes charCodeAt() as 16 bits + 0x0000, i.e. exactly that, so the
+   *    JS string is given to it unchanged.
+   * Speed: PBES2 keys are derived by WebCrypto (native PBKDF2) before forge opens the file; forge's
+   * pure-JS PBKDF2 takes ~0.7 s for a file OpenSSL 3 / cryptography wrote. Every PBKDF2 parameter set
+   * in the file is found by walking its ASN.1 (nested OCTET STRINGs too); forge.pkcs5.pbkdf2 then
+   * answers those from the table and falls back to its own code (with the UTF-8 bytes) otherwise. */
   var PBKDF2 = "1.2.840.113549.1.5.12";
   var PRF = {"1.2.840.113549.2.7": "SHA-1", "1.2.840.113549.2.9": "SHA-256", "1.2.840.113549.2.10": "SHA-384",
              "1.2.840.113549.2.11": "SHA-512"};
   var PRF_FORGE = {"SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"};
+
+  function utf8(password) {
+    if (window.TextEncoder) return new TextEncoder().encode(password);
+    return binaryToBytes(unescape(encodeURIComponent(password)));
+  }
 
   function pbkdf2Params(node, out, depth) {
     var forge = f(), asn1 = forge.asn1;
@@ -108,14 +121,12 @@
     return out;
   }
 
-  function withNativePbkdf2(der, password, open) {
-    var subtle = window.crypto && window.crypto.subtle, forge = f();
-    if (!subtle) return Promise.resolve().then(open);
+  function nativePbkdf2(parsed, pw) {
+    var subtle = window.crypto && window.crypto.subtle, table = {};
+    if (!subtle) return Promise.resolve(table);
     var params;
-    try { params = pbkdf2Params(forge.asn1.fromDer(der), [], 0); } catch (e) { return Promise.resolve().then(open); }
-    var pw = new Uint8Array(password.length);
-    for (var i = 0; i < password.length; i++) pw[i] = password.charCodeAt(i) & 0xff;  // what forge feeds its HMAC
-    var table = {};
+    try { params = pbkdf2Params(parsed, [], 0); } catch (e) { return Promise.resolve(table); }
+    if (!params.length) return Promise.resolve(table);
     return subtle.importKey("raw", pw, "PBKDF2", false, ["deriveBits"]).then(function (base) {
       return Promise.all(params.map(function (p) {
         var lengths = p.keyLen ? [p.keyLen] : [16, 24, 32];  // AES-128/192/256 when the file does not say
@@ -124,31 +135,46 @@
             .then(function (bits) { table[[p.salt, p.iter, len, PRF_FORGE[p.prf]].join("|")] = bytesToBinary(new Uint8Array(bits)); });
         }));
       }));
-    }).then(function () {
+    }).then(function () { return table; }, function () { return table; });
+  }
+
+  function withPasswordEncodings(parsed, password, open) {
+    var forge = f(), pw = utf8(password), pwBinary = bytesToBinary(pw);
+    return nativePbkdf2(parsed, pw).then(function (table) {
       var original = forge.pkcs5.pbkdf2;
       forge.pkcs5.pbkdf2 = function (pass, salt, iter, len, md, callback) {
+        if (pass !== password) return original.apply(this, arguments);
         var name = typeof md === "string" ? md : (md && md.algorithm) || "sha1";
-        var hit = typeof callback !== "function" && pass === password ? table[[salt, iter, len, name].join("|")] : undefined;
-        return hit !== undefined ? hit : original.apply(this, arguments);
+        var hit = typeof callback !== "function" ? table[[salt, iter, len, name].join("|")] : undefined;
+        if (hit !== undefined) return hit;
+        var args = Array.prototype.slice.call(arguments);
+        args[0] = pwBinary;  // PBKDF2 takes the UTF-8 bytes
+        return original.apply(this, args);
       };
       try { return open(); } finally { forge.pkcs5.pbkdf2 = original; }
-    }, function () { return open(); });
+    });
   }
 
   /* Opens the PKCS#12: {key, certDer, certAsn1, chainDer[]} of the RSA key and its certificate. */
   function openKeyFile(bytes, password) {
-    var forge = f(), asn1 = forge.asn1, p12;
-    var der = bytesToBinary(bytes);
+    var forge = f(), asn1 = forge.asn1;
+    var der = bytesToBinary(bytes), parsed;
     try {
-      var parsed = asn1.fromDer(der);
-    } catch (e) { throw fail("not_pkcs12", e); }
-    try {
-      p12 = forge.pkcs12.pkcs12FromAsn1(parsed, false, password);
-    } catch (e) {
-      var text = String(e && e.message || e);
-      if (/password|MAC|decrypt|Invalid|padding/i.test(text)) throw fail("wrong_password", e);
-      throw fail("not_pkcs12", e);
-    }
+      parsed = asn1.fromDer(der);
+    } catch (e) { return Promise.reject(fail("not_pkcs12", e)); }
+    return withPasswordEncodings(parsed, password, function () {
+      try {
+        return forge.pkcs12.pkcs12FromAsn1(parsed, false, password);
+      } catch (e) {
+        var text = String(e && e.message || e);
+        if (/password|MAC|decrypt|Invalid|padding/i.test(text)) throw fail("wrong_password", e);
+        throw fail("not_pkcs12", e);
+      }
+    }).then(function (p12) { return keyAndCertificates(forge, p12); });
+  }
+
+  function keyAndCertificates(forge, p12) {
+    var asn1 = forge.asn1;
     var keyBags = (p12.getBags({bagType: forge.pki.oids.pkcs8ShroudedKeyBag})[forge.pki.oids.pkcs8ShroudedKeyBag] || [])
       .concat(p12.getBags({bagType: forge.pki.oids.keyBag})[forge.pki.oids.keyBag] || []);
     var certBags = p12.getBags({bagType: forge.pki.oids.certBag})[forge.pki.oids.certBag] || [];
@@ -197,9 +223,44 @@
     ];
     var sorted = attrs.map(function (a) { return asn1.toDer(a).getBytes(); }).sort()  // DER: SET OF sorted by encoding
       .map(function (der) { return asn1.fromDer(der); });
-    var md = forge.md.sha256.create();
-    md.update(asn1.toDer(set(sorted)).getBytes());
-    var signature = opened.key.sign(md);  // RSASSA-PKCS1-v1_5 over the DER SET OF the signed attributes
+    return rsaSign(opened.key, asn1.toDer(set(sorted)).getBytes()).then(function (signature) {
+      return assembleCms(opened, sorted, signature, content);
+    });
+  }
+
+  /* RSASSA-PKCS1-v1_5 with SHA-256 over the DER SET OF the signed attributes: WebCrypto (native)
+   * with the key forge decrypted (as PKCS#8), forge's own JS RSA when WebCrypto refuses it. */
+  function rsaSign(key, tbs) {
+    var forge = f(), subtle = window.crypto && window.crypto.subtle;
+    function withForge() {
+      var md = forge.md.sha256.create();
+      md.update(tbs);
+      return key.sign(md);
+    }
+    if (!subtle) return Promise.resolve().then(withForge);
+    var pkcs8;
+    try {
+      pkcs8 = binaryToBytes(forge.asn1.toDer(forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(key))).getBytes());
+    } catch (e) { return Promise.resolve().then(withForge); }
+    var alg = {name: "RSASSA-PKCS1-v1_5", hash: "SHA-256"};
+    return subtle.importKey("pkcs8", pkcs8, alg, false, ["sign"]).then(function (k) {
+      pkcs8.fill(0);
+      return subtle.sign(alg, k, binaryToBytes(tbs));
+    }).then(function (sig) { return bytesToBinary(new Uint8Array(sig)); }, function () { return withForge(); });
+  }
+
+  function assembleCms(opened, sorted, signature, content) {
+    var forge = f(), asn1 = forge.asn1, T = asn1.Type, U = asn1.Class.UNIVERSAL, CTX = asn1.Class.CONTEXT_SPECIFIC;
+    function seq(items) { return asn1.create(U, T.SEQUENCE, true, items); }
+    function set(items) { return asn1.create(U, T.SET, true, items); }
+    function oid(s) { return asn1.create(U, T.OID, false, asn1.oidToDer(s).getBytes()); }
+    function octets(b) { return asn1.create(U, T.OCTETSTRING, false, b); }
+    function int(n) { return asn1.create(U, T.INTEGER, false, asn1.integerToDer(n).getBytes()); }
+    function nul() { return asn1.create(U, T.NULL, false, ""); }
+    function copy(node) { return asn1.fromDer(asn1.toDer(node).getBytes()); }
+    var tbs = opened.certAsn1.value[0].value;
+    var at = tbs[0].tagClass === CTX ? 1 : 0;
+    var serial = tbs[at], issuer = tbs[at + 2];
 
     var signerInfo = seq([
       int(1),
@@ -227,19 +288,33 @@
       data = binaryToBytes(atob(opts.dataB64 || ""));
     } catch (e) { return Promise.reject(fail("failed", e)); }
     var password = opts.password || "";
+    var now = function () { return window.performance ? performance.now() : Date.now(); };
+    var t0 = now(), timings = {};
+    keyfile.lastTimings = timings;  // where the time goes (bench/client_signing.py); no key material
     return forgeLoaded(20000).then(function () { return readFile(opts.file); }).then(function (fileBytes) {
-      var opened = openKeyFile(fileBytes, password);
+      timings.read_ms = Math.round(now() - t0);
+      var t1 = now();
+      var openedPromise = openKeyFile(fileBytes, password).then(function (opened) {
+        timings.open_ms = Math.round(now() - t1);
+        return opened;
+      });
       password = null;
       var digestPromise = opts.digested ? Promise.resolve(bytesToBinary(data)) : sha256(data);
-      return digestPromise.then(function (digest) {
+      return Promise.all([openedPromise, digestPromise]).then(function (both) {
+        var opened = both[0], digest = both[1], t2 = now();
         var content = opts.attached && !opts.digested ? bytesToBinary(data) : null;
-        try {
-          return buildCms(opened, digest, content, new Date());
-        } catch (e) { throw fail("failed", e); }
+        return Promise.resolve().then(function () { return buildCms(opened, digest, content, new Date()); })
+          .then(function (cms) {
+            timings.cms_ms = Math.round(now() - t2);
+            timings.total_ms = Math.round(now() - t0);
+            return cms;
+          })
+          .catch(function (e) { throw e && e.code ? e : fail("failed", e); });
       });
     });
   }
 
+  var keyfile = {signCms: signCms, lastTimings: null};
   window.HomeportalSigners = window.HomeportalSigners || {};
-  window.HomeportalSigners.keyfile = {signCms: signCms};
+  window.HomeportalSigners.keyfile = keyfile;
 })();
