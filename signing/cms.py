@@ -127,6 +127,16 @@ def _load_signed_data(cms_bytes: bytes) -> acms.SignedData:
         raise SigningError("not_cms") from exc
 
 
+def cms_signer_digest(cms_bytes: bytes) -> tuple[bytes | None, bytes]:
+    """(message-digest signed attribute or None, signature value) of the first SignerInfo."""
+    si = _load_signed_data(cms_bytes)["signer_infos"][0]
+    digest = None
+    for attr in si["signed_attrs"] if si["signed_attrs"].native is not None else []:
+        if attr["type"].native == "message_digest":
+            digest = attr["values"][0].native
+    return digest, si["signature"].native
+
+
 def cms_content(cms_bytes: bytes) -> bytes | None:
     sd = _load_signed_data(cms_bytes)
     content = sd["encap_content_info"]["content"]

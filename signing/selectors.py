@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 
+from .certs import SigningError
 from .models import QrSession, Signature, SignedDocument, SigningRequest
 
 STATUS_SIGNED = pgettext_lazy("signature table status", "Signed")
@@ -75,6 +76,36 @@ def signature_for(*, public_id, user) -> Signature:
     raise Http404
 
 
+def signature_download(sig: Signature, document: SignedDocument) -> dict:
+    """What a «Сведения о подписи» row offers, so that the portal's verifier (/signing/verify/) can
+    check the download:
+    * the CMS (`signing:signature_cms`) when it stands on its own: attached (eGov QR's CMS_WITH_DATA)
+      or detached over the document itself (the verifier takes it with the document);
+    * the signed PDF (`signing:signature_pdf`, the document with the parties' PAdES signatures) when
+      the CMS is a PAdES signature over the PDF's /ByteRange: alone it verifies against nothing;
+    * nothing when such a CMS is not in the stored PDF (a revision that lost a race, docs/signing.md §5.1).
+    {"link", "link_kind": "cms"|"pdf"|"", "link_label"}."""
+    from .cms import cms_content, cms_signer_digest
+
+    cms_link = {"link": reverse("signing:signature_cms", args=[sig.public_id]), "link_kind": "cms",
+                "link_label": gettext("Signature (CMS)")}
+    cms = bytes(sig.cms)
+    try:
+        if cms_content(cms) is not None:
+            return cms_link
+        digest, value = cms_signer_digest(cms)
+    except SigningError:
+        return {"link": "", "link_kind": "", "link_label": ""}
+    if digest is not None and digest.hex() == sig.document_sha256:
+        return cms_link
+    pades = bytes(document.pades_pdf) if document.pades_pdf else b""
+    hex_value = value.hex().encode()
+    if pades and (hex_value in pades or hex_value.upper() in pades):  # /Contents holds the CMS in hex
+        return {"link": reverse("signing:signature_pdf", args=[sig.public_id]), "link_kind": "pdf",
+                "link_label": gettext("Signed PDF (PAdES)")}
+    return {"link": "", "link_kind": "", "link_label": ""}
+
+
 def signature_table(document: SignedDocument) -> list[dict]:
     """The «Сведения о подписи» rows: Организация, Подписант (ФИО, ИИН), Статус, Дата, Ссылка."""
     rows = []
@@ -96,7 +127,7 @@ def signature_table(document: SignedDocument) -> list[dict]:
                 "status": "signed",
                 "status_label": STATUS_SIGNED,
                 "signed_at": timezone.localtime(sig.signed_at),
-                "link": reverse("signing:signature_cms", args=[sig.public_id]),
+                **signature_download(sig, document),
                 "signature": sig,
             })
         else:
@@ -109,7 +140,7 @@ def signature_table(document: SignedDocument) -> list[dict]:
                 "status": "not_signed",
                 "status_label": STATUS_NOT_SIGNED,
                 "signed_at": None,
-                "link": "",
+                "link": "", "link_kind": "", "link_label": "",
                 "signature": None,
             })
     return rows

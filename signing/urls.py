@@ -20,6 +20,7 @@ urlpatterns = [
     re_path(r"^pki/status/(?P<serial>[0-9a-fA-F]{1,40})/$", views.pki_status, name="pki_status"),
     path("pki/<str:name>", views.pki_file, name="pki_file"),
     path("signatures/<uuid:public_id>.cms", views.signature_cms, name="signature_cms"),
+    path("signatures/<uuid:public_id>.pdf", views.signature_pdf, name="signature_pdf"),
     path("documents/<uuid:public_id>/download/", views.document_download, name="document_download"),
     path("demo/", views.demo_page, name="demo"),
     path("dev/egov-simulator/", views.egov_simulator, name="egov_simulator"),

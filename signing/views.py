@@ -345,6 +345,19 @@ def signature_cms(request, public_id):
 
 
 @login_required
+def signature_pdf(request, public_id):
+    """A party's PAdES signature as the user can check it: the PDF with the parties' signatures so far
+    (its CMS alone covers the PDF's /ByteRange, not the document). Offered by selectors.signature_download."""
+    sig = selectors.signature_for(public_id=public_id, user=request.user)
+    doc = sig.signed_document
+    if doc is None or selectors.signature_download(sig, doc)["link_kind"] != "pdf":
+        raise Http404
+    stem = doc.filename[:-4] if doc.filename.lower().endswith(".pdf") else doc.filename
+    return FileResponse(io.BytesIO(bytes(doc.pades_pdf)), as_attachment=True, filename=f"{stem}-signed.pdf",
+                        content_type="application/pdf")
+
+
+@login_required
 def document_download(request, public_id):
     doc = selectors.signed_document_for(public_id=public_id, user=request.user)
     if not doc.is_fully_signed:

@@ -102,6 +102,7 @@ def world(company, company_user, registry, catalogue, client):  # noqa: F811
                     "name": "ca.pem"},
         "signing:verify_report": {"public_id": uuid.uuid4()},
         "signing:signature_cms": {"public_id": signature.public_id if signature else uuid.uuid4()},
+        "signing:signature_pdf": {"public_id": signature.public_id if signature else uuid.uuid4()},
         "signing:document_download": {"public_id": signed_document.public_id},
         "cabinets": {"pk": notification.pk},
         "cabinets:survey": {"pk": survey.pk},
