@@ -19,7 +19,7 @@ def test_login_page_has_three_tabs(client):
     assert response.status_code == 200
     for tab in ("tab=email", "tab=bin", "tab=eds"):
         assert tab in response.content.decode()
-    assert client.get(LOGIN + "?tab=bin", HTTP_HX_REQUEST="true").content.decode().strip().startswith('<div id="login-tabs">')
+    assert client.get(LOGIN + "?tab=bin", HTTP_HX_REQUEST="true").content.decode().strip().startswith('<div id="login-tab" role="tabpanel"')
 
 
 def test_bin_password_login_cycles_session(client, cabinet_user):

@@ -176,12 +176,23 @@
   }
 
   // --- htmx: what a swap brought (a message, an error) is read out; the new content is enhanced -----
+  // [data-announce="changes"] (a polled status) is read out only when its text changes.
+  var lastSaid = "";
   function announce(root) {
     var live = document.getElementById("live-status");
     if (!live || !root.querySelectorAll) return;
-    var said = [];
-    Array.prototype.forEach.call(root.querySelectorAll(".toast, [data-announce]"), function (el) { said.push(el.textContent.trim()); });
-    if (said.length) { live.textContent = ""; window.setTimeout(function () { live.textContent = said.join(" "); }, 50); }
+    var said = [], changesOnly = true;
+    var found = Array.prototype.slice.call(root.querySelectorAll(".toast, [data-announce]"));
+    if (root.matches && root.matches("[data-announce]")) found.unshift(root);
+    found.forEach(function (el) {
+      said.push(el.textContent.replace(/\s+/g, " ").trim());
+      if (el.getAttribute("data-announce") !== "changes") changesOnly = false;
+    });
+    var text = said.join(" ");
+    if (!text || (changesOnly && text === lastSaid)) return;
+    lastSaid = text;
+    live.textContent = "";
+    window.setTimeout(function () { live.textContent = text; }, 50);
   }
   document.addEventListener("htmx:afterSwap", function (event) {
     var root = event.detail && event.detail.target ? event.detail.target : document;
@@ -189,7 +200,7 @@
     labelCells(root.parentElement || document);
     rovingTabs(root.parentElement || document);
     errorSummary(scope.parentElement || document, false);
-    announce(root);
+    announce(event.target && event.target.nodeType === 1 && document.contains(event.target) ? event.target : root);
     syncModal();
   });
 
@@ -214,18 +225,24 @@
     else if (event.key === " " && tab.tagName === "A") { event.preventDefault(); tab.click(); return; }
     if (!next) return;
     event.preventDefault();
-    var id = next.id;
     next.focus();
     if (next.tagName !== "A") return;  // a wizard tab saves the form: chosen with Enter/Space (manual activation)
-    pendingTabFocus = id || null;  // the swapped-in strip gets the focus back on this tab (the last pressed wins)
     next.click();  // a link tab: automatic activation, the panel is loaded (htmx) or shown
   });
-  var pendingTabFocus = null;
-  document.addEventListener("htmx:afterSettle", function () {
-    if (!pendingTabFocus) return;
-    var again = document.getElementById(pendingTabFocus);
-    pendingTabFocus = null;
-    if (again && document.activeElement !== again) again.focus();
+  // A link tab that loads its panel with htmx is marked selected at once. Only the panel is swapped
+  // (the strip stays, so the focused tab is never replaced) and hx-sync on the tab lets the last
+  // press win: see cabinets/templates/cabinets/login.html, docs/accessibility.md.
+  function selectTab(tab) {
+    var list = tab.closest("[role=tablist]");
+    if (!list) return;
+    Array.prototype.forEach.call(list.querySelectorAll("[role=tab]"), function (other) {
+      other.setAttribute("aria-selected", other === tab ? "true" : "false");
+      other.setAttribute("tabindex", other === tab ? "0" : "-1");
+    });
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var tab = event.detail && event.detail.elt;
+    if (tab && tab.matches && tab.matches("a[role=tab][hx-get]")) selectTab(tab);
   });
 
   onReady(function () {
