@@ -140,14 +140,16 @@ def wait_worker_ready(proc: Proc, *, timeout: float = 180.0) -> None:
 
 TASK_RECEIVED = re.compile(r"Task (\S+)\[([0-9a-f-]{36})\] received")
 TASK_SUCCEEDED = re.compile(r"Task (\S+)\[([0-9a-f-]{36})\] succeeded")
+TASK_FAILED = re.compile(r"Task (\S+)\[([0-9a-f-]{36})\] (?:raised|retry)")
 
 
 def tasks_in_logs(workers: list[Proc]) -> dict[str, dict[str, list[str]]]:
-    """{"received"|"succeeded": {task id: [worker name, …]}} from the workers' INFO logs."""
-    seen: dict[str, dict[str, list[str]]] = {"received": {}, "succeeded": {}, "names": {}}
+    """From the workers' INFO logs: {"received"|"succeeded"|"failed": {task id: [worker, …]},
+    "names": {task id: [task name]}}."""
+    seen: dict[str, dict[str, list[str]]] = {"received": {}, "succeeded": {}, "failed": {}, "names": {}}
     for w in workers:
         text = w.log_text()
-        for kind, pattern in (("received", TASK_RECEIVED), ("succeeded", TASK_SUCCEEDED)):
+        for kind, pattern in (("received", TASK_RECEIVED), ("succeeded", TASK_SUCCEEDED), ("failed", TASK_FAILED)):
             for task_name, task_id in pattern.findall(text):
                 seen[kind].setdefault(task_id, []).append(w.name)
                 seen["names"][task_id] = [task_name]

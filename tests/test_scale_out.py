@@ -237,11 +237,16 @@ def assert_applied_once(case_kind: str, case_id: str, mock) -> None:
 
 
 def assert_tasks_ran_once(cluster) -> dict:
+    """Every task a worker took was taken by one worker only, once, and succeeded (the beat keeps
+    queueing feed pulls: those received so far are waited for)."""
+    received = set(tasks_in_logs(cluster.workers)["received"])
+    wait_for(lambda: received <= set(tasks_in_logs(cluster.workers)["succeeded"]) | set(
+        tasks_in_logs(cluster.workers)["failed"]), timeout=60, message="the tasks in flight")
     seen = tasks_in_logs(cluster.workers)
     twice = {t: w for t, w in seen["received"].items() if len(w) != 1}
     assert not twice, f"tasks received more than once: {twice}"
-    not_done = set(seen["received"]) - set(seen["succeeded"])
-    assert not not_done, {t: seen["names"][t] for t in not_done}
+    assert not seen["failed"], {t: seen["names"][t] for t in seen["failed"]}
+    assert all(len(seen["succeeded"][t]) == 1 for t in received)
     return seen
 
 
@@ -301,8 +306,23 @@ def test_an_appeal_end_to_end_across_two_instances(on_s3, parties):
     submit = wait_for(lambda: OutboxMessage.objects.filter(case_id=str(appeal.public_id), status="sent").first(),
                       message="the submit sent by a worker")
     assert submit.kind == "submit"
-    for action, extra in (("register", {}), ("assign", {"executor": "Сейткали Нурлан Бахытович"}), ("approve", {}),
-                          ("prepare_ds", {})):
+    executor = {"executor": "Сейткали Нурлан Бахытович"}
+    for action, extra in (("register", {}), ("assign", executor), ("revision", {"notes": "Приложите график работ"})):
+        mock_act(cluster.mock, "appeal", appeal.public_id, action, **extra)
+    wait_for(lambda: status_of(appeal) == S.REVISION, message="«revision» from BPMS")
+    notice = appeal.history.get(status=S.REVISION)  # KZhK's notice, signed where the event was prepared
+    for _instance in cluster.bases:
+        download = uk.get(f"/appeals/{appeal.public_id}/history/{notice.pk}/download/")
+        assert download.status_code == 200 and b"/ByteRange" in download.content
+
+    # The revision loop: signed again (ЭЦП this time) → resubmitted by a worker → reviewed again.
+    consent = uk.post(edit, data={"action": "sign", **fields})
+    assert consent.status_code == 200, consent.text[:500]
+    sign_ecp(uk, sr_of(uk.post(edit + "sign/", data={"consent": "on"}, htmx=True)), "company_head_sign")
+    assert status_of(appeal) == S.SENT
+    wait_for(lambda: OutboxMessage.objects.filter(case_id=str(appeal.public_id), kind="resubmit", status="sent").exists(),
+             message="the resubmission sent by a worker")
+    for action, extra in (("assign", executor), ("approve", {}), ("prepare_ds", {})):
         mock_act(cluster.mock, "appeal", appeal.public_id, action, **extra)
     wait_for(lambda: status_of(appeal) == S.DS_APPLICANT_SIGNING and appeal.ds_file, message="the ДС from BPMS")
 
@@ -327,8 +347,8 @@ def test_an_appeal_end_to_end_across_two_instances(on_s3, parties):
     assert history.status_code == 200
 
     statuses = list(appeal.history.filter(event="status").order_by("pk").values_list("status", flat=True))
-    assert statuses == [S.SENT, S.REGISTERED, S.IN_REVIEW, S.APPROVED, S.DS_APPLICANT_SIGNING, S.DS_KZHK_SIGNING,
-                        S.DS_SIGNED]
+    assert statuses == [S.SENT, S.REGISTERED, S.IN_REVIEW, S.REVISION, S.SENT, S.IN_REVIEW, S.APPROVED,
+                        S.DS_APPLICANT_SIGNING, S.DS_KZHK_SIGNING, S.DS_SIGNED]
     assert_applied_once("appeal", str(appeal.public_id), cluster.mock)
     assert cluster.mock.stats()["cases"] >= 1
     keys = set(object_keys(cluster.endpoint, cluster.bucket))
@@ -340,4 +360,122 @@ def test_an_appeal_end_to_end_across_two_instances(on_s3, parties):
         assert {b for b, *_ in browser.served} == set(cluster.bases)
         assert not [s for s in browser.served if s[3] >= 500], browser.served
     assert all(cluster.balancer.connections), cluster.balancer.connections
+    assert_nothing_local(cluster)
+
+
+def stage1_posts(data: dict) -> list[dict]:
+    """What the browser posts for each tab of stage 1 («Сохранить черновик» on each)."""
+    rows = data["shareholders"]
+    shareholders = {"sh-TOTAL_FORMS": str(len(rows)), "sh-INITIAL_FORMS": "0", "sh-MIN_NUM_FORMS": "1",
+                    "sh-MAX_NUM_FORMS": "1000"}
+    for i, row in enumerate(rows):
+        shareholders.update({f"sh-{i}-{k}": v for k, v in row.items()})
+    return [{"tab": "company", **data["company"]}, {"tab": "shareholders", **shareholders},
+            {"tab": "head", **data["head"]}, {"tab": "project", **data["project"]},
+            {"tab": "developer", **data["developer"]}]
+
+
+def test_a_guarantee_application_end_to_end_across_two_instances(on_s3, parties):
+    from applications.models import (
+        Application,
+        ApplicationFile,
+        ConsentType,
+        DecisionDocument,
+        DocumentType,
+        Provider,
+    )
+    from applications.models import Status as A
+    from applications.tests.factories import valid_tab_data
+    from bpms_bridge.models import OutboxMessage
+
+    cluster = on_s3
+    company_doc = DocumentType.objects.create(stage=2, name_ru="Устав организации", name_kk="Ұйымның жарғысы",
+                                              provider=Provider.COMPANY)
+    developer_doc = DocumentType.objects.create(stage=3, name_ru="Правоустанавливающие документы", name_kk="Құжаттар",
+                                                provider=Provider.DEVELOPER)
+    company_consent = ConsentType.objects.create(name_ru="Согласие на обработку персональных данных",
+                                                 name_kk="Келісім", provider=Provider.COMPANY)
+    developer_consent = ConsentType.objects.create(name_ru="Согласие на получение ПСД", name_kk="ЖСҚ келісім",
+                                                   provider=Provider.DEVELOPER)
+    data = valid_tab_data(developer_bin=parties["developer"].bin, company_bin=parties["company"].bin)
+    uk = Browser(cluster.bases)
+    login(uk, parties["company"].bin)
+
+    # The УК: a new application, the five tabs of stage 1, the developer's invitation link.
+    created = uk.post("/applications/guarantee/new/", data={"under_contract": "no"}, follow=False)
+    assert created.status_code == 302, created.text[:500]
+    application = Application.objects.get()
+    stage = f"/applications/{application.public_id}/stage/"
+    for post in stage1_posts(data):
+        saved = uk.post(stage + "1/", data={**post, "action": "save"})
+        assert saved.status_code == 200, (post["tab"], saved.text[:500])
+    generated = uk.post(stage + "1/", data={"tab": "developer", "action": "generate_link", **data["developer"]})
+    invite = re.search(r"/applications/invite/([A-Za-z0-9_-]+)/", generated.text).group(0)
+
+    # The developer: the link, ЭЦП confirmation (to-sign and CMS on different instances), its cabinet.
+    developer = Browser(list(reversed(cluster.bases)))
+    assert developer.get(invite).status_code == 200
+    sign_ecp(developer, sr_of(developer.post(invite, htmx=True)), "developer_head_sign")
+    assert developer.get(invite + "done/").status_code == 200
+    application.refresh_from_db()
+    assert application.developer_id == parties["developer"].pk
+
+    # Documents: the УК's by the plain form, the developer's by tus (PATCHes alternating).
+    charter = big_pdf(3 * MiB)
+    uploaded = uk.post(f"/applications/{application.public_id}/documents/{company_doc.pk}/upload/",
+                       files={"files": ("ustav.pdf", charter, "application/pdf")})
+    assert uploaded.status_code == 200, uploaded.text[:500]
+    land_rights = big_pdf(5 * MiB + 3 * MiB // 2)
+    tus_upload(developer, f"/uploads/tus/application/{application.public_id}/{developer_doc.pk}/", land_rights,
+               2 * MiB, "zemlya.pdf")
+    assert uk.post(stage + "3/", data={"tab": "expertise", "action": "save", **data["expertise"]}).status_code == 200
+    for record, body, who in ((ApplicationFile.objects.get(document_type=company_doc), charter, developer),
+                              (ApplicationFile.objects.get(document_type=developer_doc), land_rights, uk)):
+        download = who.get(f"/applications/files/{record.pk}/")
+        assert download.status_code == 200 and download.content == body
+
+    # Consents: the УК's signed by QR, the developer's by ЭЦП; then the УК signs the application.
+    consents = f"/applications/{application.public_id}/consents/"
+    assert uk.post(f"{consents}{company_consent.pk}/form/").status_code == 200
+    sign_qr(uk, sr_of(uk.post(f"{consents}{company_consent.pk}/sign/", htmx=True)), "company_head_sign")
+    assert developer.post(f"{consents}{developer_consent.pk}/form/").status_code == 200
+    sign_ecp(developer, sr_of(developer.post(f"{consents}{developer_consent.pk}/sign/", htmx=True)),
+             "developer_head_sign")
+    assert uk.get(stage + "4/").status_code == 200
+    sign_ecp(uk, sr_of(uk.post(f"/applications/{application.public_id}/sign/", htmx=True)), "company_head_sign")
+    assert status_of(application) == A.SENT
+
+    # BPMS: sent by a worker; registered, assigned, approved; the pledge agreement made on a worker.
+    wait_for(lambda: OutboxMessage.objects.filter(case_id=str(application.public_id), kind="submit",
+                                                  status="sent").exists(), message="the submit sent by a worker")
+    kind = application.definition.bpms_case_kind
+    for action, extra in (("register", {}), ("assign", {"executor": "Сейткали Нурлан Бахытович"}), ("approve", {})):
+        mock_act(cluster.mock, kind, application.public_id, action, **extra)
+    wait_for(lambda: status_of(application) == A.APPROVED, message="«approved» from BPMS")
+    pledge = wait_for(lambda: DecisionDocument.objects.filter(application=application,
+                                                              kind=DecisionDocument.Kind.PLEDGE).first(),
+                      timeout=90, message="the pledge agreement issued on a worker")
+    assert pledge.state == DecisionDocument.State.TO_SIGN
+    decision = f"/applications/{application.public_id}/decision/{pledge.pk}/"
+    sign_ecp(uk, sr_of(uk.post(decision + "sign/", htmx=True)), "company_head_sign")
+    sign_ecp(developer, sr_of(developer.post(decision + "sign/", htmx=True)), "developer_head_sign")
+    pledge.refresh_from_db()
+    assert pledge.state == DecisionDocument.State.SIGNED
+    wait_for(lambda: not OutboxMessage.objects.filter(case_id=str(application.public_id)).exclude(
+        status="sent").exists(), message="every outbox row sent")
+    assert uk.get(decision).status_code == 200
+    assert uk.get(f"/applications/{application.public_id}/history/").status_code == 200
+
+    statuses = list(application.history.filter(event="status").order_by("pk").values_list("status", flat=True))
+    assert statuses[:4] == [A.SENT, A.REGISTERED, A.IN_REVIEW, A.APPROVED], statuses
+    assert len(statuses) == len(set(statuses)), statuses
+    assert_applied_once(kind, str(application.public_id), cluster.mock)
+    keys = set(object_keys(cluster.endpoint, cluster.bucket))
+    assert {f.file.name for f in ApplicationFile.objects.filter(application=application)} <= keys
+    seen = assert_tasks_ran_once(cluster)
+    ran = {seen["names"][t][0] for t in seen["succeeded"]}
+    assert {"bpms_bridge.outbox_send", "bpms_bridge.feed_pull", "applications.status_document_issue"} <= ran, ran
+    for browser in (uk, developer):
+        assert {b for b, *_ in browser.served} == set(cluster.bases)
+        assert not [s for s in browser.served if s[3] >= 500], browser.served
     assert_nothing_local(cluster)
