@@ -26,6 +26,7 @@ from homeportal.celery import enqueue, enqueue_on_commit
 from homeportal.files import stored_first
 from homeportal.history import KZHK_ACTOR
 from homeportal.i18n import in_both_languages, language_of
+from homeportal.links import reverse_for_uuid
 
 from . import transitions
 from .models import (
@@ -506,7 +507,7 @@ def _after_transition(step: workflow.Step) -> None:
     status_label = S(target).label
     number = appeal.contract.number
     notify_both_languages(
-        organization=appeal.organization, link=reverse("appeals:history", args=[appeal.public_id]),
+        organization=appeal.organization, link=reverse_for_uuid("appeals:history", appeal.public_id),
         title=lambda: pgettext("appeals", "Appeal on contract %(number)s: %(status)s") % {
             "number": number, "status": status_label},
         body=lambda: pgettext("appeals", "The status of your appeal has changed to «%(status)s».") % {
@@ -523,7 +524,7 @@ def _after_transition(step: workflow.Step) -> None:
                 return pgettext("appeals", "Appeal on contract %(number)s: %(status)s") % {
                     "number": number, "status": status_label}
         notify_both_languages(organization=developer, title=dev_title, body=dev_title,
-                              link=reverse("appeals:ds", args=[appeal.public_id]))
+                              link=reverse_for_uuid("appeals:ds", appeal.public_id))
 
 
 WORKFLOW = workflow.Workflow(

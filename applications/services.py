@@ -33,6 +33,7 @@ from homeportal.celery import enqueue_on_commit
 from homeportal.forms import strip_nul
 from homeportal.history import KZHK_ACTOR, KZHK_BPMS_ACTOR
 from homeportal.i18n import in_both_languages, language_of
+from homeportal.links import reverse_for_uuid
 from homeportal.uploads import ALLOWED_TYPES_HELP, sniff_kind
 from homeportal.workflow import Document, StoredDocument
 
@@ -239,7 +240,7 @@ def _record(step: workflow.Step) -> ApplicationHistory:
 
 def _notify_parties(step: workflow.Step) -> None:
     application, target = step.obj, step.target
-    link = reverse("applications:stage", args=[application.public_id, 1])
+    link = reverse_for_uuid("applications:stage", application.public_id, 1)
     name = application.project_name or str(application.public_id)
     for organization in filter(None, (application.organization, application.developer)):
         notify_both_languages(organization=organization, link=link,

@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import get_valid_filename
 
-from homeportal.celery import enqueue, enqueue_on_commit
+from homeportal.celery import enqueue, enqueue_on_commit, publishes_batched
 from homeportal.db import update_rows
 
 from . import client, registry, selectors
@@ -432,13 +432,13 @@ def events_apply(*, raws: list, source: str = "feed", strict_order: bool = False
     if all(e is None for e in events):
         return results
     try:
-        with transaction.atomic():
+        with transaction.atomic(), publishes_batched():  # the domains' tasks: one publish per hundred
             _apply_locked(events, results, source=source, strict_order=strict_order)
     except IntegrityError:
         # A concurrent transaction recorded one of these seqs first (under another case):
         # once more, where the up-front check now sees it.
         results = ["malformed" if e is None else "" for e in events]
-        with transaction.atomic():
+        with transaction.atomic(), publishes_batched():
             _apply_locked(events, results, source=source, strict_order=strict_order)
     return results
 
@@ -492,7 +492,7 @@ def _seq_of(raw) -> int:
         return 0
 
 
-def feed_pull(*, limit: int = 500, max_pages: int = 50, chunk: int = 100) -> int:
+def feed_pull(*, limit: int = 500, max_pages: int = 50, chunk: int = 500) -> int:
     """Apply the feed from the acknowledged cursor; one run at a time. Returns events handled.
 
     Events are applied in chunks of `chunk` per transaction (`events_apply`: each event in its

@@ -78,6 +78,7 @@ def notifications_in_bulk():
         yield
     finally:
         _bulk_notifications.reset(token)
+    _render_deferred(pending)
     if pending:
         ids = [n.pk for n in Notification.objects.bulk_create(pending)]
         for start in range(0, len(ids), NOTIFICATION_EMAILS_PER_TASK):
@@ -90,10 +91,32 @@ def notify_both_languages(*, organization: Organization, title, body=None, link:
     Call it inside the transaction that made the change (the e-mail copy goes after commit)."""
     from homeportal.i18n import in_both_languages
 
+    pending = _bulk_notifications.get()
+    if pending is not None:
+        # Rendered when the bulk block ends: every notification in Russian, then every one in Kazakh
+        # (two language switches for the block instead of four per notification).
+        notification = Notification(organization=organization, link=link)
+        notification._deferred_texts = (title, body)
+        pending.append(notification)
+        return notification
     title_ru, title_kk = in_both_languages(title)
     body_ru, body_kk = in_both_languages(body) if body is not None else ("", "")
     return notification_create(organization=organization, title_ru=title_ru, title_kk=title_kk, body_ru=body_ru,
                                body_kk=body_kk, link=link)
+
+
+def _render_deferred(pending: list[Notification]) -> None:
+    deferred = [n for n in pending if getattr(n, "_deferred_texts", None) is not None]
+    if not deferred:
+        return
+    for language in ("ru", "kk"):
+        with translation.override(language):
+            for n in deferred:
+                title, body = n._deferred_texts
+                setattr(n, f"title_{language}", str(title() if callable(title) else title))
+                setattr(n, f"body_{language}", "" if body is None else str(body() if callable(body) else body))
+    for n in deferred:
+        del n._deferred_texts
 
 
 def user_language_set(*, user: User, language: str) -> User:

@@ -121,3 +121,58 @@ def test_applications_in_a_chunk_get_their_status_at_once_and_the_pledge_from_th
     for app in apps:
         app_services.application_status_document_issue(application_id=app.pk, status=Status.APPROVED)
     assert DecisionDocument.objects.filter(application__in=apps, kind=DecisionDocument.Kind.PLEDGE).count() == 2
+
+
+def test_a_chunks_tasks_go_out_in_one_fan_out_publish_and_its_notifications_in_both_languages(
+        company, company_user, registry, catalogue, monkeypatch, django_capture_on_commit_callbacks):  # noqa: F811
+    """#18: the document tasks and e-mail copies a chunk makes are published together once it
+    commits (a `homeportal.fan_out` per hundred, which a worker expands); nothing of a chunk
+    rolled back is sent. The notifications are rendered in ru and kk set-wise."""
+    from homeportal import celery as hp_celery
+
+    published = []
+    monkeypatch.setattr(hp_celery, "enqueue", lambda task, args=(), **kw: published.append((task.name, args)) or True)
+    apps = []
+    for _ in range(3):
+        app, _dev = complete_application(company, company_user, catalogue)
+        app_services.application_signed(application=app, actor=company_user)
+        apps.append(app)
+    events = [{"seq": 10 + i, "case_seq": step + 1, "case_kind": "application", "external_id": str(app.public_id),
+               "status": status, "occurred_at": WHEN, "payload": payload, "documents": []}
+              for step, (status, payload) in enumerate(((Status.REGISTERED, {"registration_number": "01-2/26"}),
+                                                        (Status.IN_REVIEW, {}), (Status.APPROVED, {})))
+              for i, app in enumerate(apps, start=3 * step)]
+    published.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.events_apply(raws=events) == ["applied"] * 9
+    [(name, (items,))] = published
+    assert name == "homeportal.fan_out"
+    names = [item[0] for item in items]
+    assert names.count("applications.status_document_issue") == 3 and "cabinets.tasks.send_notification_emails" in names
+    published.clear()
+    hp_celery.fan_out.run(items)  # the worker
+    assert [name for name, _args in published] == names
+    notes = Notification.objects.filter(organization=company).order_by("-pk")[:9]
+    assert all(n.title_ru and n.title_kk and n.title_ru != n.title_kk for n in notes)
+    assert all(n.link == f"/applications/{apps[0].public_id}/stage/1/" for n in notes if str(apps[0].public_id) in n.link)
+
+
+def test_tasks_of_a_rolled_back_chunk_are_not_published(monkeypatch, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    from homeportal import celery as hp_celery
+    from homeportal.celery import enqueue_on_commit, publishes_batched
+
+    published = []
+    monkeypatch.setattr(hp_celery, "enqueue", lambda task, args=(), **kw: published.append((task.name, args)) or True)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic(), publishes_batched():
+        for i in range(3):
+            enqueue_on_commit(hp_celery.fan_out, ([["kept", [i], None]],))
+        try:
+            with transaction.atomic():
+                enqueue_on_commit(hp_celery.fan_out, ([["undone", [9], None]],))
+                raise RuntimeError
+        except RuntimeError:
+            pass
+    [(name, (items,))] = published
+    assert name == "homeportal.fan_out" and [item[1] for item in items] == [([["kept", [i], None]],) for i in range(3)]
