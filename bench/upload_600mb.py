@@ -1,21 +1,34 @@
-"""bench/upload_600mb.py — one 600 MB file through the application upload view.
+"""bench/upload_600mb.py — one 600 MB file to an application's document slot, three ways (#16).
 
-Starts the portal under gunicorn (1 sync worker) on its own PostgreSQL database, signs a user of
-an authorised company in (a session row), and streams a 600 MB multipart body to
-/applications/<id>/documents/<type>/upload/ with http.client in 1 MiB chunks (the
-client never holds the file either). Measured:
+Starts the portal under gunicorn as the Dockerfile runs it (sync workers, `--timeout 900`,
+DEBUG off, behind a TLS proxy: X-Forwarded-Proto https) — one worker, so its memory is the one
+measured — on its own PostgreSQL database, and signs a user of an authorised company in (a
+session row). Then, each path on its own:
 
-- the worker's peak memory growth while it receives, content-checks and stores the file
-  (VmHWM after the upload − VmRSS before it; the peak is reset through /proc/<pid>/clear_refs
-  and also sampled every 20 ms) — must stay below 64 MB;
-- the upload's throughput as a ratio to a plain disk write of the same 600 MB in 1 MiB chunks
-  on the same file system (the server writes twice: the temporary file, then storage).
+- `plain`: the form upload (`@upload_limit`), one multipart POST streamed with http.client in
+  1 MiB pieces (the client never holds the file);
+- `tus`: resumable upload (uploads/) to file storage: create, then PATCH requests of
+  TUS_CHUNK_SIZE (what static/js/uploads.js sends; `--chunk-mb` overrides); half-way one PATCH is
+  cut after half its bytes, the offset asked with HEAD and the upload resumed from it;
+- `s3`: the same tus upload with the portal on S3 (the local S3-compatible server of the tests,
+  tests/s3server.py: moto in server mode), i.e. an S3 multipart upload of TUS_S3_PART_SIZE parts.
 
-    .venv/bin/python bench/upload_600mb.py [--mb 600]
+Measured per path: throughput as a ratio to a plain disk write of the same bytes on the same file
+system (1 MiB writes, page cache), written right before and right after the path — the faster of
+the two is the floor, so the ratio is never flattered by a slow moment; peak RSS growth of the web
+worker (VmHWM after − VmRSS before, the peak reset through /proc/<pid>/clear_refs and also sampled
+every 20 ms; goal ≤ 64 MB); for tus, the bytes sent again after the cut (goal ≤ one chunk) and the
+recorded sha256 against the file's. For S3 also the server's own floor: the same bytes as a raw
+boto3 multipart upload (sequential upload_part calls of the same part size) to the same server.
+Stored files are deleted after each path.
+
+    .venv/bin/python bench/upload_600mb.py [--mb 600] [--paths plain,tus,s3] [--chunk-mb 16]
 """
 
 import argparse
+import base64
 import contextlib
+import hashlib
 import http.client
 import os
 import secrets
@@ -28,6 +41,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,18 +52,38 @@ PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 WORK = Path(tempfile.mkdtemp(prefix="hp-bench-upload-"))
 CHUNK = 1024 * 1024
+MiB = 1024 * 1024
 
 os.environ.update({
-    "DATABASE_URL": f"{PG}/{DB_NAME}", "REDIS_URL": REDIS, "HOMEPORTAL_TESTING": "1", "DEBUG": "1",
+    "DATABASE_URL": f"{PG}/{DB_NAME}", "REDIS_URL": REDIS, "HOMEPORTAL_TESTING": "1", "DEBUG": "0",
+    "STAGING_ALLOW_DEV_BACKENDS": "1", "SECRET_KEY": "bench-upload-" + "k" * 50,
     "DJANGO_SETTINGS_MODULE": "homeportal.settings", "PYTHONPATH": str(ROOT),
     "HOMEPORTAL_VAR_DIR": str(WORK / "var"), "FILE_UPLOAD_TEMP_DIR": str(WORK / "tmp"),
 })
 
+# The file: a PDF header, then "0"s. content(offset, n) hands out views, never copies.
+PDF_HEAD = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+ZEROS = b"0" * (64 * MiB)
 
 
+def content(offset: int, n: int):
+    if offset >= len(PDF_HEAD):
+        return memoryview(ZEROS)[:n]
+    return memoryview((PDF_HEAD + ZEROS[: n])[offset: offset + n])
 
 
+def file_pieces(size: int, offset: int = 0, piece: int = CHUNK):
+    while offset < size:
+        n = min(piece, size - offset)
+        yield content(offset, n)
+        offset += n
 
+
+def file_sha256(size: int) -> str:
+    digest = hashlib.sha256()
+    for piece in file_pieces(size, piece=16 * MiB):
+        digest.update(piece)
+    return digest.hexdigest()
 
 
 def prepare() -> dict:
@@ -76,72 +110,54 @@ def prepare() -> dict:
     session.save()
     return {"session": session.session_key, "cookie_name": settings.SESSION_COOKIE_NAME,
             "url": f"/applications/{app.public_id}/documents/{dt.pk}/upload/", "app": app,
-            "tus_url": f"/uploads/tus/application/{app.public_id}/{dt.pk}/"}
+            "tus_url": f"/uploads/tus/application/{app.public_id}/{dt.pk}/",
+            "tus_chunk": settings.TUS_CHUNK_SIZE, "part_size": settings.TUS_S3_PART_SIZE}
 
 
+def _headers(port: int, ctx: dict, csrf: str) -> dict:
+    """What the TLS proxy in front of the portal passes on (DEBUG off: Secure cookies, CSRF Referer)."""
+    return {"Cookie": f"{ctx['cookie_name']}={ctx['session']}; csrftoken={csrf}", "X-CSRFToken": csrf,
+            "X-Forwarded-Proto": "https", "Referer": f"https://127.0.0.1:{port}/"}
 
 
-def body_parts(size: int, boundary: str) -> tuple[bytes, bytes]:
-    head = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"psd-600mb.pdf\"\r\n"
-        "Content-Type: application/pdf\r\n\r\n"
-    ).encode()
-    return head, f"\r\n--{boundary}--\r\n".encode()
+def _csrf() -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
 
 
-def file_chunks(size: int):
-    first = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
-    block = first + b"0" * (CHUNK - len(first))
-    sent = 0
-    while sent < size:
-        n = min(CHUNK, size - sent)
-        yield block[:n] if sent == 0 else memoryview(ZEROS)[:n]
-        sent += n
+# --- the paths -------------------------------------------------------------------------------------
 
 
-ZEROS = b"0" * CHUNK
-
-
-def upload(port: int, ctx: dict, size: int) -> tuple[int, float]:
+def plain_upload(port: int, ctx: dict, size: int) -> dict:
     boundary = secrets.token_hex(16)
-    head, tail = body_parts(size, boundary)
-    csrf = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"psd-600mb.pdf\"\r\n"
+            "Content-Type: application/pdf\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
     conn.putrequest("POST", ctx["url"])
-    conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
-    conn.putheader("Content-Length", str(len(head) + size + len(tail)))
-    conn.putheader("Cookie", f"{ctx['cookie_name']}={ctx['session']}; csrftoken={csrf}")
-    conn.putheader("X-CSRFToken", csrf)
-    conn.putheader("X-Requested-With", "XMLHttpRequest")
+    for k, v in {**_headers(port, ctx, _csrf()), "X-Requested-With": "XMLHttpRequest",
+                 "Content-Type": f"multipart/form-data; boundary={boundary}",
+                 "Content-Length": str(len(head) + size + len(tail))}.items():
+        conn.putheader(k, v)
     conn.endheaders()
     start = time.perf_counter()
     conn.send(head)
-    for chunk in file_chunks(size):
-        conn.send(chunk)
+    for piece in file_pieces(size):
+        conn.send(piece)
     conn.send(tail)
     response = conn.getresponse()
     response.read()
     elapsed = time.perf_counter() - start
     conn.close()
-    return response.status, elapsed
+    return {"ok": response.status == 200, "status": response.status, "seconds": elapsed}
 
 
-TUS_CHUNK = 8 * CHUNK  # per PATCH, as static/js/uploads.js sends
-
-
-def _tus_headers(port: int, ctx: dict, csrf: str) -> dict:
-    return {"Tus-Resumable": "1.0.0", "Cookie": f"{ctx['cookie_name']}={ctx['session']}; csrftoken={csrf}",
-            "X-CSRFToken": csrf, "Referer": f"http://127.0.0.1:{port}/"}
-
-
-def _tus_request(port, method, path, headers, body=None, length=None):
+def _request(port, method, path, headers, pieces=(), length=0):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
     conn.putrequest(method, path)
-    for k, v in headers.items():
+    for k, v in {**headers, "Content-Length": str(length)}.items():
         conn.putheader(k, v)
-    conn.putheader("Content-Length", str(length or 0))
     conn.endheaders()
-    for piece in body or ():
+    for piece in pieces:
         conn.send(piece)
     response = conn.getresponse()
     response.read()
@@ -149,144 +165,222 @@ def _tus_request(port, method, path, headers, body=None, length=None):
     return response
 
 
-def tus_upload(port: int, ctx: dict, size: int) -> tuple[int, float, int]:
-    """tus 1.0: create, PATCH in 8 MiB requests; half-way one PATCH is cut after half its bytes,
-    the offset asked with HEAD and the rest resumed from there. Returns (final status, seconds,
-    bytes that had to be sent again after the cut)."""
-    import base64
-    from urllib.parse import urlsplit
-
-    csrf = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
-    headers = _tus_headers(port, ctx, csrf)
+def tus_upload(port: int, ctx: dict, size: int, chunk: int) -> dict:
+    """tus 1.0: create, PATCH in `chunk`-byte requests; half-way one PATCH is cut after half its
+    bytes, the offset asked with HEAD and the rest resumed from there."""
+    headers = {**_headers(port, ctx, _csrf()), "Tus-Resumable": "1.0.0"}
     start = time.perf_counter()
-    created = _tus_request(port, "POST", ctx["tus_url"], {
+    created = _request(port, "POST", ctx["tus_url"], {
         **headers, "Upload-Length": str(size), "Upload-Metadata": "filename " + base64.b64encode(b"psd-tus.pdf").decode()})
     assert created.status == 201, created.status
     path = urlsplit(created.getheader("Location")).path
-    data = file_chunks(size)
-    pending = bytearray()
     offset, resent, cut_done, status = 0, 0, False, 0
     while offset < size:
-        n = min(TUS_CHUNK, size - offset)
-        while len(pending) < n:
-            pending += next(data)
-        body = bytes(pending[:n])
-        del pending[:n]
+        n = min(chunk, size - offset)
         patch = {**headers, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"}
         if not cut_done and offset >= size // 2:
             cut_done = True
             sock = socket.create_connection(("127.0.0.1", port), timeout=60)
-            head = [f"PATCH {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {n}"]
+            head = [f"PATCH {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", f"Content-Length: {n}"]
             head += [f"{k}: {v}" for k, v in patch.items()]
             sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
             sent = n // 2
-            sock.sendall(body[:sent])
+            try:
+                for piece in file_pieces(offset + sent, offset):
+                    sock.sendall(piece)
+            except OSError:
+                raise RuntimeError(f"the server stopped reading the cut PATCH: {sock.recv(2000)!r}") from None
             sock.shutdown(socket.SHUT_RDWR)
             sock.close()
-            for _ in range(200):
-                now_at = int(_tus_request(port, "HEAD", path, headers).getheader("Upload-Offset"))
+            for _ in range(400):  # the server notices the cut, records what arrived, unlocks
+                now_at = int(_request(port, "HEAD", path, headers).getheader("Upload-Offset"))
                 if now_at >= offset + sent:
                     break
                 time.sleep(0.05)
             resent = offset + sent - now_at
-            pending[:0] = body[now_at - offset:]
             offset = now_at
             continue
-        response = _tus_request(port, "PATCH", path, patch, [body], n)
+        response = _request(port, "PATCH", path, patch, file_pieces(offset + n, offset), n)
         status = response.status
         assert status == 204, status
         offset = int(response.getheader("Upload-Offset"))
-    return status, time.perf_counter() - start, resent
+    return {"ok": status == 204, "status": status, "seconds": time.perf_counter() - start, "resent": resent}
 
 
 def disk_write(size: int) -> float:
     path = WORK / "plain-write.bin"
     start = time.perf_counter()
     with open(path, "wb") as fh:
-        for chunk in file_chunks(size):
-            fh.write(chunk)
+        for piece in file_pieces(size):
+            fh.write(piece)
     elapsed = time.perf_counter() - start
     path.unlink()
     return elapsed
 
 
+def boto3_multipart(endpoint: str, bucket: str, size: int, part_size: int) -> float:
+    """The S3 server's floor: the same bytes as a raw multipart upload, parts one after another."""
+    from tests.s3server import s3_client
+
+    client = s3_client(endpoint)
+    key = "floor/raw-multipart.bin"
+    start = time.perf_counter()
+    upload_id = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    parts, offset, number = [], 0, 1
+    buffer = bytearray(part_size)
+    while offset < size:
+        n = min(part_size, size - offset)
+        at = 0
+        for piece in file_pieces(offset + n, offset):
+            buffer[at: at + len(piece)] = piece
+            at += len(piece)
+        etag = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                                  Body=bytes(memoryview(buffer)[:n]))["ETag"]
+        parts.append({"PartNumber": number, "ETag": etag})
+        offset, number = offset + n, number + 1
+    client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+    elapsed = time.perf_counter() - start
+    client.delete_object(Bucket=bucket, Key=key)
+    return elapsed
+
+
+# --- measuring -----------------------------------------------------------------------------------
+
+
+def with_memory(pid: int, fn):
+    """Run fn(); returns (its result, the peak RSS growth of process `pid` meanwhile, in bytes)."""
+    rss_before = proc_status(pid, "VmRSS")
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+    peak = rss_before
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, proc_status(pid, "VmRSS"))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        result = fn()
+    finally:
+        done.set()
+        sampler.join()
+    return result, max(peak, proc_status(pid, "VmHWM")) - rss_before
+
+
+def with_floor(size: int, fn):
+    """fn() between two plain disk writes of `size` bytes; returns (result, floor seconds, both)."""
+    before = disk_write(size)
+    result = fn()
+    after = disk_write(size)
+    return result, min(before, after), (before, after)
+
+
+def start_portal(port: int, ctx: dict, env=None):
+    """gunicorn, warmed up before anything is measured: a small file through each path (the first
+    request of a kind imports its views, opens the DB connection, builds the S3 client)."""
+    server = start_gunicorn(ROOT, port, workers=1, timeout=900, env=env)
+    assert plain_upload(port, ctx, 64 * 1024)["ok"]
+    assert tus_upload(port, ctx, 256 * 1024, 64 * 1024)["ok"]
+    return server, server_pids(server)[1]
+
+
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=int, default=600)
+    parser.add_argument("--paths", default="plain,tus,s3", help="comma-separated: plain, tus, s3")
+    parser.add_argument("--chunk-mb", type=int, default=0, help="tus PATCH size (default: TUS_CHUNK_SIZE)")
     args = parser.parse_args()
-    size = args.mb * 1024 * 1024
+    paths = [p for p in args.paths.split(",") if p]
+    size = args.mb * MiB
+    mb = size / MiB
     (WORK / "tmp").mkdir(parents=True)
-    server = None
+    servers = []
+    ok = True
     try:
         recreate_database(PG, DB_NAME)
         ctx = prepare()
-        port = free_port()
-        server = start_gunicorn(ROOT, port, workers=1, timeout=900)
-        worker = server_pids(server)[1]
-        # Warm the worker up (imports, templates, DB connection) before measuring.
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        conn.request("GET", "/applications/guarantee/", headers={"Cookie": f"{ctx['cookie_name']}={ctx['session']}"})
-        conn.getresponse().read()
-        conn.close()
-        rss_before = proc_status(worker, "VmRSS")
-        with contextlib.suppress(OSError):
-            Path(f"/proc/{worker}/clear_refs").write_text("5")  # reset VmHWM to the current RSS
-        peak_sampled = rss_before
-        done = threading.Event()
-
-        def sample():
-            nonlocal peak_sampled
-            while not done.is_set():
-                peak_sampled = max(peak_sampled, proc_status(worker, "VmRSS"))
-                time.sleep(0.02)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        status, upload_s = upload(port, ctx, size)
-        done.set()
-        sampler.join()
-        hwm = proc_status(worker, "VmHWM")
-        peak = max(hwm, peak_sampled)
-        growth = peak - rss_before
-
+        chunk = args.chunk_mb * MiB or ctx["tus_chunk"]
+        expected = file_sha256(size)
         from applications.models import ApplicationFile
 
-        stored = ApplicationFile.objects.filter(application=ctx["app"]).first()
-        leftovers = list((WORK / "tmp").iterdir())
-        disk_s = disk_write(size)
-        mb = size / (1024 * 1024)
-        print(f"upload status: {status}; stored: {stored.size if stored else 0} bytes "
-              f"({'ok' if stored and stored.size == size else 'MISSING'}); temp files left: {len(leftovers)}")
-        print(f"worker RSS before: {rss_before / 2**20:.1f} MB; peak: {peak / 2**20:.1f} MB; "
-              f"growth: {growth / 2**20:.1f} MB (limit 64 MB)")
-        print(f"upload: {mb:.0f} MB in {upload_s:.2f} s = {mb / upload_s:.0f} MB/s")
-        print(f"plain disk write: {mb:.0f} MB in {disk_s:.2f} s = {mb / disk_s:.0f} MB/s")
-        print(f"throughput ratio (upload / plain write): {disk_s / upload_s:.2f}")
-        ok = status == 200 and stored is not None and stored.size == size and growth < 64 * 2**20 and not leftovers
+        def newest():
+            return ApplicationFile.objects.filter(application=ctx["app"]).order_by("-pk").first()
 
-        # The resumable path (tus, uploads/): the same file to the same slot, file storage.
-        rss_before = proc_status(worker, "VmRSS")
-        with contextlib.suppress(OSError):
-            Path(f"/proc/{worker}/clear_refs").write_text("5")
-        done.clear()
-        peak_sampled = rss_before
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        tus_status, tus_s, resent = tus_upload(port, ctx, size)
-        done.set()
-        sampler.join()
-        tus_growth = max(proc_status(worker, "VmHWM"), peak_sampled) - rss_before
-        tus_stored = ApplicationFile.objects.filter(application=ctx["app"]).count() == 2
-        print(f"tus upload (8 MiB PATCHes, one cut half-way and resumed): {mb:.0f} MB in {tus_s:.2f} s = "
-              f"{mb / tus_s:.0f} MB/s; ratio to plain write {disk_s / tus_s:.2f} (goal ≥ 0.7); worker RSS growth "
-              f"{tus_growth / 2**20:.1f} MB (limit 64 MB); bytes sent again after the cut: {resent} "
-              f"(≤ one chunk {TUS_CHUNK}); stored: {'ok' if tus_stored else 'MISSING'}")
-        ok = ok and tus_status == 204 and tus_stored and tus_growth < 64 * 2**20 and resent <= TUS_CHUNK
-        print(f"load average: {os.getloadavg()[0]:.1f} (2 cores shared by several agents)")
+        print(f"{mb:.0f} MB; tus PATCH {chunk // MiB} MiB, S3 part {ctx['part_size'] // MiB} MiB; gunicorn: 1 sync "
+              f"worker, DEBUG off; load average at the start {load()} (2 cores shared by several agents)")
+        if "plain" in paths or "tus" in paths:
+            port = free_port()
+            server, worker = start_portal(port, ctx)
+            servers.append(server)
+            media = WORK / "var" / "media"
+            if "plain" in paths:
+                (result, growth), floor, both = with_floor(size, lambda: with_memory(
+                    worker, lambda: plain_upload(port, ctx, size)))
+                stored = newest()
+                good = result["ok"] and stored is not None and stored.size == size and not list((WORK / "tmp").iterdir())
+                print(f"plain form upload: {mb / result['seconds']:.0f} MB/s ({result['seconds']:.2f} s); ratio to "
+                      f"plain write {floor / result['seconds']:.2f} (floor {mb / floor:.0f} MB/s, writes before/after "
+                      f"{mb / both[0]:.0f}/{mb / both[1]:.0f} MB/s); worker RSS growth {growth / MiB:.1f} MB; "
+                      f"stored {'ok' if good else 'MISSING'}; load {load()}")
+                ok = ok and good and growth < 64 * MiB
+                shutil.rmtree(media, ignore_errors=True)
+            if "tus" in paths:
+                (result, growth), floor, both = with_floor(size, lambda: with_memory(
+                    worker, lambda: tus_upload(port, ctx, size, chunk)))
+                stored = newest()
+                on_disk = stored is not None and hashlib.sha256(Path(media / stored.file.name).read_bytes()).hexdigest()
+                good = result["ok"] and stored is not None and stored.sha256 == expected == on_disk
+                print(f"tus, file storage: {mb / result['seconds']:.0f} MB/s ({result['seconds']:.2f} s); ratio to "
+                      f"plain write {floor / result['seconds']:.2f} (goal ≥ 0.7; floor {mb / floor:.0f} MB/s, writes "
+                      f"before/after {mb / both[0]:.0f}/{mb / both[1]:.0f} MB/s); worker RSS growth "
+                      f"{growth / MiB:.1f} MB (≤ 64); re-sent after the cut {result['resent']} B (≤ {chunk}); "
+                      f"sha256 {'ok' if good else 'WRONG'}; load {load()}")
+                ok = ok and good and growth < 64 * MiB and result["resent"] <= chunk
+                shutil.rmtree(media, ignore_errors=True)
+        if "s3" in paths:
+            from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY, running, s3_client
+
+            with running() as endpoint:
+                bucket = "bench-" + secrets.token_hex(4)
+                client = s3_client(endpoint)
+                client.create_bucket(Bucket=bucket)
+                port = free_port()
+                env = {**os.environ, "S3_BUCKET": bucket, "S3_ENDPOINT_URL": endpoint, "S3_ACCESS_KEY": ACCESS_KEY,
+                       "S3_SECRET_KEY": SECRET_KEY, "S3_REGION": REGION, "S3_ADDRESSING_STYLE": "path"}
+                server, worker = start_portal(port, ctx, env)
+                servers.append(server)
+                s3_floor = boto3_multipart(endpoint, bucket, size, ctx["part_size"])
+                (result, growth), floor, both = with_floor(size, lambda: with_memory(
+                    worker, lambda: tus_upload(port, ctx, size, chunk)))
+                s3_floor = min(s3_floor, boto3_multipart(endpoint, bucket, size, ctx["part_size"]))
+                stored = newest()
+                size_in_bucket = stored and client.head_object(Bucket=bucket, Key=stored.file.name)["ContentLength"]
+                leftovers = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])
+                             if not stored or o["Key"] != stored.file.name]
+                good = (result["ok"] and stored is not None and stored.sha256 == expected and size_in_bucket == size
+                        and not leftovers and not client.list_multipart_uploads(Bucket=bucket).get("Uploads"))
+                print(f"tus, S3 (moto server, multipart): {mb / result['seconds']:.0f} MB/s ({result['seconds']:.2f} s); "
+                      f"ratio to plain write {floor / result['seconds']:.2f} (goal ≥ 0.7; floor {mb / floor:.0f} MB/s, "
+                      f"writes before/after {mb / both[0]:.0f}/{mb / both[1]:.0f} MB/s); ratio to raw boto3 multipart "
+                      f"upload to the same server {s3_floor / result['seconds']:.2f} (that floor {mb / s3_floor:.0f} "
+                      f"MB/s); worker RSS growth {growth / MiB:.1f} MB (≤ 64); re-sent after the cut "
+                      f"{result['resent']} B (≤ {chunk}); object {'ok' if good else 'WRONG'}; load {load()}")
+                ok = ok and good and growth < 64 * MiB and result["resent"] <= chunk
+                with contextlib.suppress(Exception):
+                    client.delete_object(Bucket=bucket, Key=stored.file.name)
+        print(f"load average at the end: {load()}")
         print("RESULT:", "PASS" if ok else "FAIL")
         return 0 if ok else 1
     finally:
-        if server is not None:
+        for server in servers:
             stop(server)
         shutil.rmtree(WORK, ignore_errors=True)
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import logging
 import os
 import secrets
 import time
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -28,6 +30,7 @@ from django.utils.translation import gettext as _
 from homeportal.uploads import ALLOWED_TYPES_HELP, sniff_head
 
 from . import storage
+from .body import BodyReader
 from .models import ResumableUpload
 from .sha256 import ResumableSha256
 from .slots import Slot, open_slot
@@ -35,7 +38,7 @@ from .slots import Slot, open_slot
 log = logging.getLogger(__name__)
 
 SNIFF_BYTES = 8192  # the type is decided from these first bytes, before anything is stored
-READ_SIZE = 256 * 1024
+READ_SIZE = 1024 * 1024  # one block of a PATCH body (two such buffers per request)
 LOCK_SECONDS = 60  # a PATCH renews its lock while it streams; a dead worker's lock lapses
 CHECKSUM_ALGORITHMS = ("sha256", "sha1", "md5")
 
@@ -164,9 +167,16 @@ def check_usable(upload: ResumableUpload, now=None) -> None:
         raise UploadError(410, _("The upload has expired; choose the file again."), code="expired")
 
 
-def append(*, upload: ResumableUpload, offset: int, stream, content_length: int,
+def append(*, upload: ResumableUpload, offset: int, body: BodyReader, content_length: int,
            checksum: tuple[str, bytes] | None = None, now=None) -> ResumableUpload:
-    """Apply one PATCH body at `offset`. Returns the upload with its new offset."""
+    """Apply one PATCH body at `offset`. Returns the upload with its new offset.
+
+    The body is read in blocks of READ_SIZE into two buffers used in turn: while block n is
+    written to storage and block n + 1 read from the socket, a thread of this request hashes
+    block n − 1 (the file's SHA-256 midstate and, with Upload-Checksum, the chunk's own digest;
+    both release the GIL). So a PATCH takes about as long as the slower of hashing and moving
+    the bytes, not their sum; each byte is hashed once for the file (plus once for the chunk's
+    checksum when the client sends one) and never read back."""
     now = now or timezone.now()
     check_usable(upload, now)
     if offset != upload.offset:
@@ -176,61 +186,66 @@ def append(*, upload: ResumableUpload, offset: int, stream, content_length: int,
     if offset + content_length > upload.length:
         raise UploadError(413, code="past_length")
     token = _lock(upload, offset, now)
-    sink = None
+    locked = True
+    sink = hashing = None
     try:
         sink = storage.open_sink(upload)
         whole = ResumableSha256(upload.sha256_state)
         chunk_hash = hashlib.new(checksum[0]) if checksum else None
-        received, broken, content_type = 0, False, upload.content_type
+        hashing = _Hashing(whole, chunk_hash)
+        buffers = (bytearray(READ_SIZE), bytearray(READ_SIZE))
+        received, content_type, turn = 0, upload.content_type, 0
         renewed = time.monotonic()
-
-        def feed(data):
-            nonlocal received
-            whole.update(data)
-            if chunk_hash is not None:
-                chunk_hash.update(data)
-            sink.write(data)
-            received += len(data)
 
         if offset == 0:
             need = min(SNIFF_BYTES, upload.length)
-            head, broken = _read_exactly(stream, min(need, content_length))
-            if len(head) < need:
-                raise UploadError(400, code="short_head") if not broken else UploadError(400, code="broken")
-            kind = sniff_head(head)
+            head = memoryview(buffers[0])[: min(need, content_length)]
+            got = body.readinto(head)
+            if got < need:
+                raise UploadError(400, code="short_head") if not body.broken else UploadError(400, code="broken")
+            kind = sniff_head(bytes(head))
             if kind is None:
                 _refuse(upload)
+                locked = False
                 raise UploadError(415, _("This file type is not accepted. Allowed: %(types)s.")
                                   % {"types": ALLOWED_TYPES_HELP}, code="bad_type")
             content_type = kind.mime
-            feed(head)
-        while not broken and received < content_length:
-            try:
-                data = stream.read(min(READ_SIZE, content_length - received))
-            except Exception:  # noqa: BLE001 - the client went away mid-body: keep what arrived
-                data = b""
-            if not data:
-                broken = True
+            sink.write(head)
+            hashing.submit(head)
+            received, turn = got, 1
+        while received < content_length:
+            # This buffer last held block n − 2, whose hash finished before block n − 1's began.
+            view = memoryview(buffers[turn % 2])[: min(READ_SIZE, content_length - received)]
+            got = body.readinto(view)
+            if got:
+                sink.write(view[:got])
+                hashing.submit(view[:got])
+                received += got
+                turn += 1
+            if body.broken:
                 break
-            feed(data)
             if time.monotonic() - renewed > 5:
                 renewed = time.monotonic()
                 if not ResumableUpload.objects.filter(pk=upload.pk, lock_token=token).update(
                         locked_until=timezone.now() + timedelta(seconds=LOCK_SECONDS)):
                     raise UploadError(409, code="lock_lost")
-        if checksum is not None and (broken or chunk_hash.digest() != checksum[1]):
+        hashing.wait()
+        if checksum is not None and (body.broken or chunk_hash.digest() != checksum[1]):
             sink.discard()
             raise UploadError(460, _("The data was damaged on the way; it will be sent again."), code="checksum")
         new_offset = offset + received
         if received == 0:
             return upload
         if new_offset == upload.length:
-            return _finish(upload, sink, whole, token=token, offset=offset, content_type=content_type)
+            finished = _finish(upload, sink, whole, token=token, offset=offset, content_type=content_type)
+            locked = False  # the claimed row carries no lock
+            return finished
         sink.commit(new_offset)
         recorded = ResumableUpload.objects.filter(pk=upload.pk, lock_token=token, offset=offset).update(
             offset=new_offset, sha256_state=whole.state, content_type=content_type,
             expires_at=timezone.now() + expiry(), lock_token="", locked_until=None,
         )
+        locked = not recorded
         if not recorded:  # terminated (or expired and purged) meanwhile
             sink.discard()
             if upload.backend == ResumableUpload.Backend.S3:
@@ -242,22 +257,41 @@ def append(*, upload: ResumableUpload, offset: int, stream, content_length: int,
         upload.expires_at = timezone.now() + expiry()
         return upload
     finally:
+        if hashing is not None:
+            hashing.close()
         if sink is not None:
             sink.close()
-        _unlock(upload, token)
+        if locked:
+            _unlock(upload, token)
 
 
-def _read_exactly(stream, n: int) -> tuple[bytes, bool]:
-    buf = bytearray()
-    while len(buf) < n:
-        try:
-            data = stream.read(n - len(buf))
-        except Exception:  # noqa: BLE001
-            data = b""
-        if not data:
-            return bytes(buf), True
-        buf += data
-    return bytes(buf), False
+class _Hashing:
+    """The digests of one PATCH, updated block by block in a thread of their own, in order:
+    `submit()` waits for the previous block before handing over the next one."""
+
+    def __init__(self, whole: ResumableSha256, chunk_hash):
+        self.whole, self.chunk_hash = whole, chunk_hash
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tus-sha256")
+        self._pending = None
+
+    def _update(self, view) -> None:
+        self.whole.update(view)
+        if self.chunk_hash is not None:
+            self.chunk_hash.update(view)
+
+    def submit(self, view) -> None:
+        self.wait()
+        self._pending = self._pool.submit(self._update, view)
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.wait()  # never leave a thread reading a buffer that is about to go
+        self._pool.shutdown(wait=True)
 
 
 def _refuse(upload: ResumableUpload) -> None:

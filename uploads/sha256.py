@@ -14,7 +14,7 @@ import ctypes.util
 _CTX_SIZE = 112  # SHA256_CTX: h[8], Nl, Nh, data[16], num, md_len — 28 × uint32
 _lib = ctypes.CDLL(ctypes.util.find_library("crypto") or "libcrypto.so.3")
 _lib.SHA256_Init.argtypes = [ctypes.c_char_p]
-_lib.SHA256_Update.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t]
+_lib.SHA256_Update.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t]
 _lib.SHA256_Final.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
 
 
@@ -29,8 +29,16 @@ class ResumableSha256:
             _lib.SHA256_Init(self._ctx)
 
     def update(self, data) -> None:
-        data = bytes(data) if not isinstance(data, bytes) else data
-        _lib.SHA256_Update(self._ctx, data, len(data))
+        """bytes, or any writable buffer (a bytearray, a memoryview of one) without a copy."""
+        if isinstance(data, bytes):
+            _lib.SHA256_Update(self._ctx, data, len(data))
+            return
+        view = memoryview(data).cast("B")
+        if view.readonly:
+            _lib.SHA256_Update(self._ctx, bytes(view), view.nbytes)
+            return
+        if view.nbytes:
+            _lib.SHA256_Update(self._ctx, (ctypes.c_char * view.nbytes).from_buffer(view), view.nbytes)
 
     @property
     def state(self) -> bytes:

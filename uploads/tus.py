@@ -23,6 +23,7 @@ from django.utils.http import http_date
 from django.views.decorators.cache import never_cache
 
 from . import services
+from .body import BodyReader
 from .models import ResumableUpload
 from .services import UploadError
 from .slots import open_slot
@@ -142,8 +143,8 @@ def _patch(request, upload: ResumableUpload) -> HttpResponse:
     offset = _int_header(request, "Upload-Offset")
     content_length = _int_header(request, "Content-Length")
     checksum = services.parse_checksum(request.headers.get("Upload-Checksum", ""))
-    upload = services.append(upload=upload, offset=offset, stream=request, content_length=content_length,
-                             checksum=checksum)
+    upload = services.append(upload=upload, offset=offset, body=BodyReader(request, content_length),
+                             content_length=content_length, checksum=checksum)
     headers = {"Upload_Offset": upload.offset}
     if upload.state == ResumableUpload.State.ACTIVE:
         headers["Upload_Expires"] = http_date(upload.expires_at.timestamp())
