@@ -108,8 +108,18 @@ def test_client_signing_bench(page, login_browser, ncalayer, monkeypatch, settin
     def in_browser_ms():
         return page.evaluate("() => (window.__benchSign || []).map(x => x[1])")
 
+    def keyfile_steps():
+        """signing-keyfile.js's own split of signCms (read the file, open the PKCS#12, build + sign the CMS)."""
+        return page.evaluate("() => { const k = (window.HomeportalSigners || {}).keyfile;"
+                             " return k && k.lastTimings ? Object.assign({}, k.lastTimings) : null; }")
+
+    def panel_steps():
+        """signing.js's split of the round trip (to-sign request, signCms, CMS submit) kept across the redirect."""
+        return page.evaluate("() => JSON.parse(sessionStorage.getItem('homeportal-signing-timings') || 'null')")
+
     results = {"in-page": [], "NCALayer emulator": []}
     browser_part = {"in-page": [], "NCALayer emulator": []}
+    steps = {"in-page": [], "NCALayer emulator": []}
     key_path = str(pki.demo_key_path("company_head_sign"))
     for i in range(n + 1):  # the first round warms up caches (static files, pyHanko, the emulator's key)
         # 1. the key file signed in the page (no NCALayer: the port is closed)
@@ -125,11 +135,13 @@ def test_client_signing_bench(page, login_browser, ncalayer, monkeypatch, settin
             dialog.get_by_role("button", name="Отправить форму").click()
             page.wait_for_function("() => window.__benchSign && window.__benchSign.length", timeout=60_000)
             part = in_browser_ms()
+            inner = keyfile_steps()
         signed_on_screen()
         elapsed = time.perf_counter() - t0
         if i:
             results["in-page"].append(elapsed)
             browser_part["in-page"].append(part[0] / 1000)
+            steps["in-page"].append({**(panel_steps() or {}), **{"keyfile_" + k: v for k, v in (inner or {}).items()}})
         # 2. NCALayer (the emulator over wss://, answering with the same key by itself)
         settings.NCALAYER_URL = ncalayer.url
         settings.CONTENT_SECURITY_POLICY = content_security_policy(ncalayer.url)
@@ -148,6 +160,7 @@ def test_client_signing_bench(page, login_browser, ncalayer, monkeypatch, settin
         if i:
             results["NCALayer emulator"].append(elapsed)
             browser_part["NCALayer emulator"].append(part[0] / 1000)
+            steps["NCALayer emulator"].append(panel_steps() or {})
     assert SigningRequest.objects.filter(status=SigningRequest.Status.COMPLETED).count() == 2 * (n + 1)
 
     # the floor: the same 2 MB PDF, the same key, one Python process
@@ -170,6 +183,12 @@ def test_client_signing_bench(page, login_browser, ncalayer, monkeypatch, settin
         goal = "  goal < 1000 ms: " + ("ok" if p50 < 1 else "OVER") if name == "in-page" else ""
         print(f"{'click -> signed result, ' + name:<48} p50 {p50 * 1000:7.0f} ms   ratio {p50 / f:5.2f}   "
               f"(max {max(times) * 1000:.0f} ms; signCms in the browser p50 {inner * 1000:.0f} ms){goal}")
+        keys = sorted({k for row in steps[name] for k in row})
+        split = ", ".join(
+            f"{k} {statistics.median([row[k] for row in steps[name] if k in row]):.0f}" if k != "keyfile_rsa"
+            else f"RSA by {'/'.join(sorted({row[k] for row in steps[name] if k in row}))}" for k in keys)
+        print(f"{'':<48} steps p50 (ms): {split}")
+    print(f"load average now {os.getloadavg()[0]:.2f} / {os.getloadavg()[1]:.2f} / {os.getloadavg()[2]:.2f}")
 
 
 def main() -> int:

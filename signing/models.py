@@ -157,6 +157,9 @@ class Signature(models.Model):
     revocation_source = models.CharField(max_length=4, blank=True)  # "ocsp" | "crl"
     revocation_produced_at = models.DateTimeField(null=True, blank=True)
     revocation_evidence = models.BinaryField(null=True, blank=True)
+    # The CMS is a PAdES signature embedded in SignedDocument.pades_pdf (its row offers that PDF:
+    # the CMS alone covers the /ByteRange, selectors.signature_download).
+    in_pades_pdf = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("signature")

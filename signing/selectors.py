@@ -76,33 +76,29 @@ def signature_for(*, public_id, user) -> Signature:
     raise Http404
 
 
-def signature_download(sig: Signature, document: SignedDocument) -> dict:
+def signature_download(sig: Signature) -> dict:
     """What a «Сведения о подписи» row offers, so that the portal's verifier (/signing/verify/) can
-    check the download:
+    check the download on its own:
+    * the signed PDF (`signing:signature_pdf`, the document with the parties' PAdES signatures) when
+      the CMS is a PAdES signature in it (`in_pades_pdf`): that CMS covers the PDF's /ByteRange, so
+      alone (or with the original document) it verifies against nothing;
     * the CMS (`signing:signature_cms`) when it stands on its own: attached (eGov QR's CMS_WITH_DATA)
       or detached over the document itself (the verifier takes it with the document);
-    * the signed PDF (`signing:signature_pdf`, the document with the parties' PAdES signatures) when
-      the CMS is a PAdES signature over the PDF's /ByteRange: alone it verifies against nothing;
-    * nothing when such a CMS is not in the stored PDF (a revision that lost a race, docs/signing.md §5.1).
-    {"link", "link_kind": "cms"|"pdf"|"", "link_label"}."""
+    * nothing for a PAdES CMS whose revision did not land in the stored PDF (docs/signing.md §5.1).
+    {"link", "link_kind": "pdf"|"cms"|"", "link_label"}. Reads only the signature row."""
     from .cms import cms_content, cms_signer_digest
 
-    cms_link = {"link": reverse("signing:signature_cms", args=[sig.public_id]), "link_kind": "cms",
-                "link_label": gettext("Signature (CMS)")}
-    cms = bytes(sig.cms)
-    try:
-        if cms_content(cms) is not None:
-            return cms_link
-        digest, value = cms_signer_digest(cms)
-    except SigningError:
-        return {"link": "", "link_kind": "", "link_label": ""}
-    if digest is not None and digest.hex() == sig.document_sha256:
-        return cms_link
-    pades = bytes(document.pades_pdf) if document.pades_pdf else b""
-    hex_value = value.hex().encode()
-    if pades and (hex_value in pades or hex_value.upper() in pades):  # /Contents holds the CMS in hex
+    if sig.in_pades_pdf:
         return {"link": reverse("signing:signature_pdf", args=[sig.public_id]), "link_kind": "pdf",
                 "link_label": gettext("Signed PDF (PAdES)")}
+    cms = bytes(sig.cms)
+    try:
+        standalone = cms_content(cms) is not None or (cms_signer_digest(cms)[0] or b"").hex() == sig.document_sha256
+    except SigningError:
+        standalone = False
+    if standalone:
+        return {"link": reverse("signing:signature_cms", args=[sig.public_id]), "link_kind": "cms",
+                "link_label": gettext("Signature (CMS)")}
     return {"link": "", "link_kind": "", "link_label": ""}
 
 
@@ -127,7 +123,7 @@ def signature_table(document: SignedDocument) -> list[dict]:
                 "status": "signed",
                 "status_label": STATUS_SIGNED,
                 "signed_at": timezone.localtime(sig.signed_at),
-                **signature_download(sig, document),
+                **signature_download(sig),
                 "signature": sig,
             })
         else:

@@ -312,6 +312,8 @@ def signing_request_complete(
             current = bytes(doc.pades_pdf) if doc.pades_pdf else bytes(doc.document)
             if pades is not None and pades[0] == _sha256(current):  # nobody added a revision meanwhile
                 fields["pades_pdf"] = pades[1]
+                signature.in_pades_pdf = True
+                signature.save(update_fields=["in_pades_pdf"])
             SignedDocument.objects.filter(pk=doc.pk).update(**fields)
         sr.status = SigningRequest.Status.COMPLETED
         sr.completed_at = now

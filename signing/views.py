@@ -350,7 +350,7 @@ def signature_pdf(request, public_id):
     (its CMS alone covers the PDF's /ByteRange, not the document). Offered by selectors.signature_download."""
     sig = selectors.signature_for(public_id=public_id, user=request.user)
     doc = sig.signed_document
-    if doc is None or selectors.signature_download(sig, doc)["link_kind"] != "pdf":
+    if doc is None or not sig.in_pades_pdf or not doc.pades_pdf:
         raise Http404
     stem = doc.filename[:-4] if doc.filename.lower().endswith(".pdf") else doc.filename
     return FileResponse(io.BytesIO(bytes(doc.pades_pdf)), as_attachment=True, filename=f"{stem}-signed.pdf",

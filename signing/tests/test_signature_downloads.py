@@ -120,3 +120,27 @@ def test_another_organization_gets_404_for_the_signed_pdf(client, company_user, 
     assert row["link_kind"] == "pdf"
     client.force_login(UserFactory(organization=OrganizationFactory()))
     assert client.get(row["link"]).status_code == 404
+
+
+def test_a_pades_cms_not_in_the_stored_pdf_offers_nothing_and_the_migration_finds_embedded_ones(
+        client, company_user, make_request, pdf_bytes):
+    """A revision that lost the race (§5.1) leaves a byte-range CMS no file verifies: no link. The
+    migration's backfill marks the CMS that do sit in the PDF."""
+    import importlib
+
+    from django.apps import apps
+
+    client.force_login(company_user)
+    sr = make_request(document=pdf_bytes)
+    assert post_signature(client, sr, "company_head_sign").json()["ok"]
+    sig = Signature.objects.get(signing_request=sr)
+    assert sig.in_pades_pdf is True
+    Signature.objects.filter(pk=sig.pk).update(in_pades_pdf=False)
+    sr.signed_document.refresh_from_db()
+    (row,) = signature_table(sr.signed_document)
+    assert (row["link"], row["link_kind"]) == ("", "")
+    assert client.get(reverse("signing:signature_pdf", args=[sig.public_id])).status_code == 404
+    migration = importlib.import_module("signing.migrations.0005_signature_in_pades_pdf")
+    migration.backfill(apps, None)
+    sig.refresh_from_db()
+    assert sig.in_pades_pdf is True

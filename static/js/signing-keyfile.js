@@ -232,7 +232,9 @@
    * with the key forge decrypted (as PKCS#8), forge's own JS RSA when WebCrypto refuses it. */
   function rsaSign(key, tbs) {
     var forge = f(), subtle = window.crypto && window.crypto.subtle;
+    function note(how) { if (keyfile.lastTimings) keyfile.lastTimings.rsa = how; }
     function withForge() {
+      note("forge");
       var md = forge.md.sha256.create();
       md.update(tbs);
       return key.sign(md);
@@ -246,7 +248,8 @@
     return subtle.importKey("pkcs8", pkcs8, alg, false, ["sign"]).then(function (k) {
       pkcs8.fill(0);
       return subtle.sign(alg, k, binaryToBytes(tbs));
-    }).then(function (sig) { return bytesToBinary(new Uint8Array(sig)); }, function () { return withForge(); });
+    }).then(function (sig) { note("webcrypto"); return bytesToBinary(new Uint8Array(sig)); },
+            function () { return withForge(); });
   }
 
   function assembleCms(opened, sorted, signature, content) {
