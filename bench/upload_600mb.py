@@ -363,8 +363,9 @@ def main() -> int:
                 s3_floor = min(s3_floor, boto3_multipart(endpoint, bucket, size, ctx["part_size"]))
                 stored = newest()
                 size_in_bucket = stored and client.head_object(Bucket=bucket, Key=stored.file.name)["ContentLength"]
+                files = {f.file.name for f in ApplicationFile.objects.filter(application=ctx["app"])}
                 leftovers = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])
-                             if not stored or o["Key"] != stored.file.name]
+                             if o["Key"] not in files]  # tails, the floor's objects
                 good = (result["ok"] and stored is not None and stored.sha256 == expected and size_in_bucket == size
                         and not leftovers and not client.list_multipart_uploads(Bucket=bucket).get("Uploads"))
                 print(f"tus, S3 (moto server, multipart): {mb / result['seconds']:.0f} MB/s ({result['seconds']:.2f} s); "

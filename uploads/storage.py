@@ -4,9 +4,10 @@
   name; nothing is copied when the upload finishes.
 - S3Storage: an S3 multipart upload of that key, in parts of TUS_S3_PART_SIZE (S3 wants at least
   5 MiB for every part but the last). Part n always holds bytes [(n-1)·P, n·P), so a part re-sent
-  after a refused or broken request simply replaces the earlier one. Bytes past the last full part
-  (fewer than P: at most one part is buffered, in memory) are kept between requests as a small
-  object `<key>.tus-tail-<offset>`; at the end they become the last part.
+  after a refused or broken request simply replaces the earlier one. A full part is sent from a
+  thread of the request while the next one fills (at most two parts are buffered, in memory).
+  Bytes past the last full part (fewer than P) are kept between requests as a small object
+  `<key>.tus-tail-<offset>`; at the end they become the last part.
 
 No file is ever assembled in memory or in a local temporary file. A sink's writes only count once
 `commit()` has run and the caller has recorded the new offset; `discard()` forgets them.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, storages
@@ -127,6 +129,11 @@ class FileSink:
 
 
 class S3Sink:
+    """Fills a part buffer from the request's blocks; a full part goes to S3 from a thread of the
+    request while the next one fills (two part buffers in turn: at most 2 × P in memory, nothing
+    on disk). The offset is recorded only after `commit()` or `complete()` has waited for every
+    part in flight, so an acknowledged offset is always stored."""
+
     def __init__(self, upload: ResumableUpload):
         self.client, self.bucket = _s3()
         self.key = _s3_key(upload.storage_name)
@@ -135,44 +142,75 @@ class S3Sink:
         self.size = part_size()
         self.offset = upload.offset
         self.next_part = upload.offset // self.size + 1
-        self.buffer = bytearray()
+        self.buffers = [bytearray(self.size)]
+        self.filled = 0
+        self._pool = None
+        self._pending = None
         tail = upload.offset % self.size
         if tail:
             body = self.client.get_object(Bucket=self.bucket, Key=self._tail_key(upload.offset))["Body"].read()
             if len(body) != tail:
                 raise RuntimeError("the stored tail does not match the recorded offset")
-            self.buffer += body
+            self.buffers[0][:tail] = body
+            self.filled = tail
 
     def _tail_key(self, offset: int) -> str:
         return f"{self.key}{TAIL_SUFFIX}{offset}"
 
     def write(self, data) -> None:
-        self.buffer += data
-        while len(self.buffer) >= self.size:
-            self._put_part(self.buffer[: self.size])
-            del self.buffer[: self.size]
+        view = memoryview(data).cast("B")
+        while view:
+            n = min(len(view), self.size - self.filled)
+            self.buffers[0][self.filled: self.filled + n] = view[:n]
+            self.filled += n
+            view = view[n:]
+            if self.filled == self.size:
+                self._send_full_part()
 
-    def _put_part(self, data) -> None:
-        self.client.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
-                                PartNumber=self.next_part, Body=bytes(data))
+    def _send_full_part(self) -> None:
+        self._wait()  # the other buffer's part is stored: it can be filled again
+        full = self.buffers[0]
+        if len(self.buffers) == 1:
+            self.buffers.append(bytearray(self.size))
+        self.buffers.reverse()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tus-s3-part")
+        self._pending = self._pool.submit(self._put_part, full, self.next_part)
         self.next_part += 1
+        self.filled = 0
+
+    def _put_part(self, body, number: int) -> None:
+        self.client.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number,
+                                Body=body)
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
 
     def commit(self, new_offset: int) -> None:
-        """Keep the bytes past the last full part for the next request (the offset is recorded
-        by the caller afterwards; stale tails are deleted by the next commit or at the end)."""
-        if self.buffer and new_offset < self.length:
-            self.client.put_object(Bucket=self.bucket, Key=self._tail_key(new_offset), Body=bytes(self.buffer))
+        """Every full part is stored; the bytes past the last one are kept for the next request
+        (the offset is recorded by the caller afterwards; stale tails are deleted by the next
+        commit or at the end)."""
+        self._wait()
+        if self.filled and new_offset < self.length:
+            self.client.put_object(Bucket=self.bucket, Key=self._tail_key(new_offset),
+                                   Body=bytes(memoryview(self.buffers[0])[: self.filled]))
 
     def discard(self) -> None:
-        self.buffer = bytearray()  # parts already sent are replaced when the bytes come again
+        with contextlib.suppress(Exception):
+            self._wait()  # parts already sent are replaced when the bytes come again
+        self.filled = 0
 
     def forget_old_tails(self, offset: int) -> None:
         _delete_tails(self.client, self.bucket, self.key, keep=self._tail_key(offset))
 
     def complete(self, upload: ResumableUpload) -> None:
-        if self.buffer:
-            self._put_part(self.buffer)
-            self.buffer = bytearray()
+        self._wait()
+        if self.filled:
+            self._put_part(bytes(memoryview(self.buffers[0])[: self.filled]), self.next_part)
+            self.next_part += 1
+            self.filled = 0
         count = -(-self.length // self.size)
         parts, marker = {}, 0
         while True:
@@ -193,4 +231,8 @@ class S3Sink:
         _delete_tails(self.client, self.bucket, self.key)
 
     def close(self) -> None:
-        self.buffer = bytearray()
+        with contextlib.suppress(Exception):
+            self._wait()  # never leave a thread sending a buffer that is about to go
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        self.buffers = []
