@@ -22,6 +22,7 @@ import os
 import re
 import uuid
 
+import httpx
 import pytest
 from django.conf import settings as dj_settings
 from django.db import connection
@@ -127,9 +128,8 @@ def parties(db):
     LegalEntityRecord.objects.get_or_create(bin=DEMO_DEVELOPER_BIN, defaults={"name_ru": "ТОО «Демо Застройщик»"})
     LegalEntityRecord.objects.get_or_create(bin=DEMO_COMPANY_BIN, defaults={
         "name_ru": company.name_ru, "legal_address": "г. Астана, ул. Достык, 13"})
-    user = UserFactory(organization=company, email="uk@demo.kz", iin=keys["company_head_sign"].get("iin") or "850101300015")
-    dev_user = UserFactory(organization=developer, email="dev@demo.kz",
-                           iin=keys["developer_head_sign"].get("iin") or "850101300023")
+    user = UserFactory(organization=company, email="uk@demo.kz", iin=keys["company_head_sign"]["iin"])
+    dev_user = UserFactory(organization=developer, email="dev@demo.kz", iin=keys["developer_head_sign"]["iin"])
     contract = ContractFactory(organization=company, developer=developer, kind="guarantee")
     return {"company": company, "developer": developer, "user": user, "dev_user": dev_user, "contract": contract}
 
@@ -142,6 +142,15 @@ def login(browser: Browser, bin_: str) -> None:
     response = browser.post("/login/", data={"tab": "bin", "bin": bin_, "password": PASSWORD})
     assert response.status_code == 200, response.text[:500]
     assert browser.get("/login/", follow=False).status_code == 302  # signed in, on the other instance too
+
+
+def login_ecp(browser: Browser, slug: str) -> None:
+    """«ЭЦП/QR» → «Войти через ЭЦП»: a challenge bound to this browser's session, signed with the
+    AUTH key in the page; the session is found by whichever instance gets the next request."""
+    assert browser.get("/login/?tab=eds").status_code == 200
+    answer = sign_ecp(browser, sr_of(browser.post("/login/", data={"tab": "eds", "action": "ecp"}, htmx=True)), slug)
+    assert browser.get(answer["redirect"]).status_code == 200
+    assert browser.get("/login/", follow=False).status_code == 302
 
 
 def sr_of(response) -> str:
@@ -272,6 +281,8 @@ def test_an_appeal_end_to_end_across_two_instances(on_s3, parties):
     S = AppealStatus
     category = CategoryFactory(code="scale-out", contract_kind="guarantee")
     schedule_doc = CategoryDocumentFactory(category=category)
+    for base in cluster.bases:  # readiness: database, broker and a storage write (S3) on each
+        assert httpx.get(base + "/healthz", timeout=60).status_code == 200
     uk = Browser(cluster.bases)
     login(uk, parties["company"].bin)
 
@@ -333,7 +344,7 @@ def test_an_appeal_end_to_end_across_two_instances(on_s3, parties):
     assert project.status_code == 200 and project.content.startswith(b"%PDF")
     sign_ecp(uk, sr_of(uk.post(ds + "sign/", htmx=True)), "company_head_sign")
     developer = Browser(list(reversed(cluster.bases)))
-    login(developer, parties["developer"].bin)
+    login_ecp(developer, "developer_head_auth")
     sign_ecp(developer, sr_of(developer.post(ds + "sign/", htmx=True)), "developer_head_sign")
     assert status_of(appeal) == S.DS_KZHK_SIGNING
     wait_for(lambda: not OutboxMessage.objects.filter(case_id=str(appeal.public_id)).exclude(status="sent").exists(),
@@ -464,6 +475,8 @@ def test_a_guarantee_application_end_to_end_across_two_instances(on_s3, parties)
     wait_for(lambda: not OutboxMessage.objects.filter(case_id=str(application.public_id)).exclude(
         status="sent").exists(), message="every outbox row sent")
     assert uk.get(decision).status_code == 200
+    kinds = set(OutboxMessage.objects.filter(case_id=str(application.public_id)).values_list("kind", flat=True))
+    assert {"submit", "signed_document"} <= kinds, kinds
     assert uk.get(f"/applications/{application.public_id}/history/").status_code == 200
 
     statuses = list(application.history.filter(event="status").order_by("pk").values_list("status", flat=True))
