@@ -72,7 +72,10 @@
       var parent = node.parentElement;
       if (!parent) break;
       Array.prototype.forEach.call(parent.children, function (sibling) {
-        if (sibling !== node && !sibling.inert && sibling.tagName !== "SCRIPT" && sibling.tagName !== "LINK") {
+        // #live-status stays out of it: an inert live region is hidden from screen readers, and
+        // what a modal's own swaps announce (the QR status) is read out through it
+        if (sibling !== node && !sibling.inert && sibling.tagName !== "SCRIPT" && sibling.tagName !== "LINK" &&
+            sibling.id !== "live-status") {
           sibling.inert = true; done.push(sibling);
         }
       });
