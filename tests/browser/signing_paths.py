@@ -19,8 +19,13 @@ def t(lang, msgid, context=None):
         return translation.pgettext(context, msgid) if context else translation.gettext(msgid)
 
 
+def demo_person(slug):
+    """The demo key's manifest entry: person (ФИО), iin, bin, organization, …"""
+    return next(k for k in pki.demo_manifest()["keys"] if k["slug"] == slug)
+
+
 def iin_of(slug):
-    return next(k["iin"] for k in pki.demo_manifest()["keys"] if k["slug"] == slug)
+    return demo_person(slug)["iin"]
 
 
 def speak(page, live_server, lang):

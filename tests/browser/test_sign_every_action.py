@@ -22,7 +22,17 @@ from playwright.sync_api import expect
 
 from cabinets.demo import DEMO_COMPANY_BIN, DEMO_DEVELOPER_BIN
 from signing.models import Signature
-from tests.browser.signing_paths import AUTH_OIDS, PATHS, SIGN_OIDS, Signer, choose_ecp, iin_of, speak, t
+from tests.browser.signing_paths import (
+    AUTH_OIDS,
+    PATHS,
+    SIGN_OIDS,
+    Signer,
+    choose_ecp,
+    demo_person,
+    iin_of,
+    speak,
+    t,
+)
 from tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -49,9 +59,12 @@ def _company():
                                name_kk="«Демо Уәкілетті Компания» ЖШС")
 
 
-def _signed_by_head(on_complete, *, purpose_iin=None):
+def _signed_by_head(on_complete, *, slug="company_head_sign"):
+    """The one signature of the request's completion, by the key's person (ФИО, IIN, BIN)."""
+    person = demo_person(slug)
     signature = Signature.objects.get(signing_request__on_complete=on_complete)
-    assert signature.signer_name == HEAD and signature.signer_iin == (purpose_iin or iin_of("company_head_sign"))
+    assert (signature.signer_name, signature.signer_iin, signature.signer_bin) == (
+        person["person"], person["iin"], person["bin"])
     return signature
 
 
@@ -65,14 +78,15 @@ def _pdf(title):
         "created": timezone.now(), "number": title})
 
 
-def _pades_verified(signed_document, bins):
+def _pades_verified(signed_document, slugs):
+    """The document's PAdES revisions: one per party, each valid, by the key's person."""
     from signing.verification import verify_upload
 
     signed_document.refresh_from_db()
     report = verify_upload(bytes(signed_document.pades_pdf))
-    assert [s.indication for s in report.signatures] == ["TOTAL-PASSED"] * len(bins), report
-    assert sorted(s.bin for s in report.signatures) == sorted(bins)
-    assert all(s.signer_name == HEAD for s in report.signatures)
+    assert [s.indication for s in report.signatures] == ["TOTAL-PASSED"] * len(slugs), report
+    people = [demo_person(slug) for slug in slugs]
+    assert [(s.signer_name, s.bin) for s in report.signatures] == [(p["person"], p["bin"]) for p in people]
 
 
 # --- registration, the licence agreement, login, password reset ------------------------------------
@@ -94,7 +108,7 @@ def registration_check(w):
     challenge = LoginChallenge.objects.get(purpose=LoginChallenge.Purpose.REGISTER)
     assert challenge.signer_iin == iin and challenge.signer_bin == DEMO_COMPANY_BIN and challenge.used_at
     assert RegistrationDraft.objects.get().iin == iin
-    _signed_by_head("cabinets:login_challenge_signed", purpose_iin=iin)
+    _signed_by_head("cabinets:login_challenge_signed", slug="company_head_auth")
     w.signer.check_asked(oids=AUTH_OIDS)
 
 
@@ -230,12 +244,13 @@ def application_check(w):
     w.signer.check_asked(oids=SIGN_OIDS, bin_=DEMO_COMPANY_BIN)
 
 
-def _decision_document(w, kind, title):
+def _decision_document(w, kind, title, service="guarantee"):
     from applications import services
 
     _signed_in_company(w)
     developer = OrganizationFactory(bin=DEMO_DEVELOPER_BIN, name_ru="ТОО «Демо Застройщик»", kind="developer")
-    app = services.application_create(organization=w.company, actor=w.user)
+    w.state["developer"] = developer
+    app = services.application_create(organization=w.company, actor=w.user, service=service)
     type(app).objects.filter(pk=app.pk).update(developer=developer)
     app.refresh_from_db()
     w.state["application"] = app
@@ -264,8 +279,120 @@ def decision_check(w):
     party = doc.signed_document.parties.get(bin=DEMO_COMPANY_BIN)
     assert party.signature_id == signature.pk
     assert doc.signed_document.parties.get(bin=DEMO_DEVELOPER_BIN).signature_id is None
-    _pades_verified(doc.signed_document, [DEMO_COMPANY_BIN])
+    _pades_verified(doc.signed_document, ["company_head_sign"])
     w.signer.check_asked(oids=SIGN_OIDS, bin_=DEMO_COMPANY_BIN)
+
+
+def second_party_arrange(w):
+    """The company signed the pledge agreement (its PAdES revision); the developer signs after it."""
+    from signing.services import signing_request_create
+    from signing.tests.helpers import sign_with_demo_key
+    from tests.browser.test_appeals_journeys import _in_thread
+
+    _decision_document(w, "pledge", "Договор залога № 8")
+    doc = w.state["document"]
+    first = signing_request_create(
+        subject=doc, document=bytes(doc.signed_document.document), filename=doc.signed_document.filename,
+        title_ru=doc.title, title_kk=doc.title, on_complete="applications:decision_document_signed",
+        return_url="/", organization=w.company, signer_user=w.user, signed_document=doc.signed_document)
+    _in_thread(sign_with_demo_key, signing_request=first, slug="company_head_sign")  # pyHanko: not on Playwright's loop
+    w.user = UserFactory(organization=w.state["developer"], iin=iin_of("developer_head_sign"), language=w.lang)
+    w.page.context.clear_cookies()
+    speak(w.page, w.state["live_server"], w.lang)
+    w.login(w.page, w.user)
+
+
+def second_party_check(w):
+    from applications.models import DecisionDocument
+
+    doc = w.state["document"]
+    card = w.page.locator(".decision-doc", has_text=doc.title)
+    expect(card.locator(".signature-table")).to_contain_text("ЖУМАБЕКОВ ЕРЛАН СЕРИКОВИЧ")
+    expect(card).to_contain_text(w.t("Signed by all parties"))
+    doc.refresh_from_db()
+    assert doc.state == DecisionDocument.State.SIGNED
+    signature = Signature.objects.get(signing_request__on_complete="applications:decision_document_signed",
+                                      signer_bin=DEMO_DEVELOPER_BIN)
+    assert signature.signer_name == "ЖУМАБЕКОВ ЕРЛАН СЕРИКОВИЧ"
+    assert doc.signed_document.parties.get(bin=DEMO_DEVELOPER_BIN).signature_id == signature.pk
+    _pades_verified(doc.signed_document, ["company_head_sign", "developer_head_sign"])
+    w.signer.check_asked(oids=SIGN_OIDS, bin_=DEMO_DEVELOPER_BIN)
+
+
+def invitation_arrange(w):
+    """The УК invited the developer (the developer tab filled): the developer opens the e-mailed link."""
+    from applications import services
+    from applications.tests.factories import valid_tab_data
+    from cabinets.models import LegalEntityRecord
+
+    _signed_in_company(w)
+    LegalEntityRecord.objects.create(bin=DEMO_DEVELOPER_BIN, name_ru="ТОО «Демо Застройщик»")
+    app = services.application_create(organization=w.company, actor=w.user)
+    type(app).objects.filter(pk=app.pk).update(data={**app.data, "developer": valid_tab_data()["developer"]})
+    app.refresh_from_db()
+    w.state["application"] = app
+    w.state["invitation"], token = services.invitation_create(application=app, actor=w.user)
+    w.state["token"] = token
+    w.page.context.clear_cookies()  # the developer has no cabinet yet
+    speak(w.page, w.state["live_server"], w.lang)
+
+
+def invitation_open(w):
+    w.page.goto(f"/applications/invite/{w.state['token']}/")
+    w.page.get_by_role("button", name=w.t("Confirm with EDS")).click()
+    return choose_ecp(w.page.get_by_role("dialog"), w.lang)
+
+
+def invitation_check(w):
+    from cabinets.models import User
+
+    expect(w.page.locator(".toast")).to_contain_text(w.t("The developer's cabinet has been created."))
+    invitation, app = w.state["invitation"], w.state["application"]
+    invitation.refresh_from_db()
+    app.refresh_from_db()
+    assert invitation.used_at and app.developer.bin == DEMO_DEVELOPER_BIN
+    assert User.objects.get(iin=iin_of("developer_head_sign")).organization == app.developer
+    _signed_by_head("applications:invitation_confirmed", slug="developer_head_sign")
+    w.signer.check_asked(oids=SIGN_OIDS, bin_=DEMO_DEVELOPER_BIN)
+
+
+def developer_consent_arrange(w):
+    """The УК e-mailed the developer the link to sign the developer's consent («зашифрованная ссылка»)."""
+    from applications import services
+    from applications.models import ConsentType, Provider
+
+    _signed_in_company(w)
+    developer = OrganizationFactory(bin=DEMO_DEVELOPER_BIN, name_ru="ТОО «Демо Застройщик»", kind="developer")
+    app = services.application_create(organization=w.company, actor=w.user)
+    type(app).objects.filter(pk=app.pk).update(developer=developer)
+    app.refresh_from_db()
+    ct = ConsentType.objects.create(name_ru="Согласие на получение проектно-сметной документации",
+                                    name_kk="ЖСҚ алуға келісім", provider=Provider.DEVELOPER)
+    dev_user = UserFactory(organization=developer, iin=iin_of("developer_head_sign"), language=w.lang)
+    services.consent_form(application=app, consent_type=ct, actor=dev_user)
+    w.state.update(application=app, consent_type=ct, request=services.consent_request_developer_signature(
+        application=app, consent_type=ct, actor=w.user))
+    w.page.context.clear_cookies()
+    speak(w.page, w.state["live_server"], w.lang)
+    w.user = dev_user
+    w.login(w.page, dev_user)
+
+
+def developer_consent_open(w):
+    """The link is a full page (not the modal): «Выберите способ подписания» → the ЭЦП panel."""
+    w.page.goto(f"/signing/r/{w.state['request'].public_id}/")
+    return choose_ecp(w.page.locator("main"), w.lang)
+
+
+def developer_consent_check(w):
+    from applications.models import ConsentDocument
+
+    ct = w.state["consent_type"]
+    expect(w.page.locator(f"tr[data-consent='{ct.pk}']")).to_contain_text(w.t("Signed"))
+    consent = ConsentDocument.objects.get(application=w.state["application"], consent_type=ct)
+    signature = _signed_by_head("applications:consent_signed", slug="developer_head_sign")
+    assert consent.signed_at and consent.signature_id == signature.pk
+    w.signer.check_asked(oids=SIGN_OIDS, bin_=DEMO_DEVELOPER_BIN)
 
 
 # --- appeals: the appeal, the ДС --------------------------------------------------------------------
@@ -346,7 +473,7 @@ def ds_check(w):
     assert appeal.status == AppealStatus.DS_APPLICANT_SIGNING  # the developer's signature is still due
     assert appeal.signatures.get(party=AppealSignature.Party.DS_APPLICANT).signer_name == HEAD
     _signed_by_head("appeals:ds_signed")
-    _pades_verified(_ds_document(appeal), [DEMO_COMPANY_BIN])
+    _pades_verified(_ds_document(appeal), ["company_head_sign"])
     w.signer.check_asked(oids=SIGN_OIDS, bin_=DEMO_COMPANY_BIN)
 
 
@@ -375,7 +502,16 @@ ACTIONS = [
            lambda w: _decision_document(w, "pledge", "Договор залога № 7")),
     Action("avr", "company_head_sign", decision_open, decision_check,
            lambda w: _decision_document(w, "avr", "Акт выполненных работ № 3"), ncalayer_lang="kk"),
-    Action("supplementary_agreement", "company_head_sign", ds_open, ds_check, ds_arrange),
+    Action("subsidy_agreement", "company_head_sign", decision_open, decision_check,
+           lambda w: _decision_document(w, "subsidy_agreement", "Договор субсидирования № 5", "subsidy"),
+           ncalayer_lang="kk"),
+    Action("pledge_agreement_second_party", "developer_head_sign", decision_open, second_party_check,
+           second_party_arrange),
+    Action("developer_invitation", "developer_head_sign", invitation_open, invitation_check, invitation_arrange,
+           ncalayer_lang="kk"),
+    Action("developer_consent_link", "developer_head_sign", developer_consent_open, developer_consent_check,
+           developer_consent_arrange),
+    Action("supplementary_agreement", "company_head_sign", ds_open, ds_check, ds_arrange, ncalayer_lang="kk"),
 ]
 
 
@@ -393,7 +529,8 @@ def world(request, page, live_server, login_browser):
     def make(path, lang):
         ncalayer = request.getfixturevalue("ncalayer") if path == "ncalayer" else None
         speak(page, live_server, lang)
-        return World(page=page, lang=lang, signer=Signer(path, lang, ncalayer), login=login_browser)
+        return World(page=page, lang=lang, signer=Signer(path, lang, ncalayer), login=login_browser,
+                     state={"live_server": live_server})
 
     return make
 
