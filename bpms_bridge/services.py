@@ -33,7 +33,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.text import get_valid_filename
 
 from homeportal.celery import enqueue, enqueue_on_commit, publishes_batched
-from homeportal.db import update_rows
+from homeportal.db import insert_rows, update_rows
 
 from . import client, registry, selectors
 from .client import conf
@@ -414,7 +414,7 @@ def _apply_locked(events: list[Event | None], results: list[str], *, source: str
         _advance(case, event, outcome, registry.case_kind(case.case_kind))
         dirty[case.pk] = case
         results[i] = str(outcome)
-    AppliedEvent.objects.bulk_create(rows)
+    insert_rows(AppliedEvent, rows)  # one COPY
     update_rows(BpmsCase, list(dirty.values()), _CASE_FIELDS)
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from homeportal import ratelimits
 from homeportal.celery import enqueue_on_commit
+from homeportal.db import insert_rows
 
 from . import otp as otp_rules
 from .messaging import send_sms
@@ -80,7 +81,8 @@ def notifications_in_bulk():
         _bulk_notifications.reset(token)
     _render_deferred(pending)
     if pending:
-        ids = [n.pk for n in Notification.objects.bulk_create(pending)]
+        insert_rows(Notification, pending)  # one COPY
+        ids = [n.pk for n in pending]
         for start in range(0, len(ids), NOTIFICATION_EMAILS_PER_TASK):
             enqueue_on_commit(send_notification_emails, (ids[start:start + NOTIFICATION_EMAILS_PER_TASK],))
 

@@ -44,3 +44,36 @@ def update_rows(model: type[models.Model], objs: Iterable[models.Model], fields:
             cursor.execute(sql, params)  # the values are parameters
             done += cursor.rowcount
     return done
+
+
+def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None:
+    """INSERT `objs` (new rows) as Django's `bulk_create` would — every concrete field, defaults and
+    `auto_now(_add)` applied, the primary keys set on the objects — with one `nextval` round trip
+    and one COPY on PostgreSQL: `bulk_create` compiles and quotes every value of a multi-row INSERT
+    in Python (~0.3 ms a row for a history row); COPY is formatted by psycopg's C code. Signals
+    are not sent (bulk_create sends none either); elsewhere it is `bulk_create`."""
+    objs = list(objs)
+    if not objs:
+        return
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        models.QuerySet(model).bulk_create(objs)
+        return
+    meta = model._meta
+    pk = meta.pk
+    fields = list(meta.concrete_fields)
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        missing = [obj for obj in objs if obj.pk is None]
+        if missing:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                           [meta.db_table, pk.column, len(missing)])
+            for obj, (value,) in zip(missing, cursor.fetchall(), strict=True):
+                obj.pk = value
+        columns = ", ".join(qn(field.column) for field in fields)
+        with cursor.cursor.copy(f"COPY {qn(meta.db_table)} ({columns}) FROM STDIN") as copy:  # names from the model
+            for obj in objs:
+                copy.write_row([field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields])
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias

@@ -341,7 +341,8 @@ class Batch:
         for entry in self.histories:
             by_model.setdefault(type(entry), []).append(entry)
         for model, entries in by_model.items():
-            model.objects.bulk_create(entries)
+            append = getattr(model.objects, "bulk_append", None)  # history rows: chained, one COPY
+            (append or model.objects.bulk_create)(entries)
         self.dirty.clear()
         self.histories.clear()
 

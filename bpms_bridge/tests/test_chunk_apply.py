@@ -152,6 +152,10 @@ def test_a_chunks_tasks_go_out_in_one_fan_out_publish_and_its_notifications_in_b
     published.clear()
     hp_celery.fan_out.run(items)  # the worker
     assert [name for name, _args in published] == names
+    from audit import chain
+
+    assert chain.verify(anchors=False).intact  # the history rows a chunk wrote with COPY are chained
+    assert ApplicationHistory.objects.filter(application__in=apps, status=Status.APPROVED).count() == 3
     notes = Notification.objects.filter(organization=company).order_by("-pk")[:9]
     assert all(n.title_ru and n.title_kk and n.title_ru != n.title_kk for n in notes)
     assert all(n.link == f"/applications/{apps[0].public_id}/stage/1/" for n in notes if str(apps[0].public_id) in n.link)
