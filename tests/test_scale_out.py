@@ -84,6 +84,9 @@ def cluster(django_db_setup, django_db_blocker, s3_server, nca_services, _test_p
         "BPMS_WEBHOOK_SECRET": dj_settings.BPMS_WEBHOOK_SECRET, "BPMS_FEED_PULL_SECONDS": "1",
     }
     env.pop("TEST_DATABASE_NAME", None)
+    from homeportal.celery import app
+
+    app.control.purge()  # earlier tests' tasks (their rows long gone) must not reach these workers
     procs = []
     try:
         webs = [gunicorn(f"web{i + 1}", port, env=env, base=base) for i, port in enumerate(ports)]
@@ -235,6 +238,9 @@ def assert_applied_once(case_kind: str, case_id: str, mock) -> None:
 
     case = BpmsCase.objects.get(case_kind=case_kind, case_id=case_id)
     events = [e for e in mock.events(limit=1000) if e.get("external_id") == case_id]
+    # an event BPMS emitted on the last message (if any) may still be on its way
+    wait_for(lambda: AppliedEvent.objects.filter(case=case).count() >= len(events), timeout=60,
+             message=f"{len(events)} events applied")
     applied = list(AppliedEvent.objects.filter(case=case).order_by("case_seq").values_list("case_seq", "outcome"))
     assert [seq for seq, _o in applied] == list(range(1, len(events) + 1))  # each event once, none skipped
     assert {o for _s, o in applied} == {"applied"}
