@@ -18,6 +18,7 @@ from homeportal.uploads import (
     private_file_response,
     sniff_kind,
     upload_limit,
+    upload_total_was_too_large,
     upload_was_too_large,
 )
 
@@ -221,6 +222,10 @@ def appeal_file_upload(request, public_id):
     if not transitions.user_can(appeal.status, transitions.EDIT):
         return _slot_response(request, appeal, slot_key, error=pgettext("appeals",
             "This cannot be done in the current status of the application."), status=400)
+    if upload_total_was_too_large(request):  # a crafted request with several files, each within the limit
+        return _slot_response(request, appeal, slot_key, error=pgettext("appeals",
+            "The files chosen together are larger than %(mb)s MB, the limit of one upload.")
+            % {"mb": MAX_FILE_BYTES // (1024 * 1024)}, status=400)
     if upload_was_too_large(request):
         return _slot_response(request, appeal, slot_key, error=pgettext("appeals",
             "The file is larger than %(mb)s MB.") % {"mb": MAX_FILE_BYTES // (1024 * 1024)}, status=400)

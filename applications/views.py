@@ -21,7 +21,12 @@ from bpms_bridge.selectors import case_terms
 from cabinets.selectors import contracts_of, legal_entity_lookup
 from homeportal.forms import NUL_REMOVED, strip_nul
 from homeportal.pagination import HISTORY_PAGE_SIZE, paginate
-from homeportal.uploads import private_file_response, upload_limit, upload_was_too_large
+from homeportal.uploads import (
+    private_file_response,
+    upload_limit,
+    upload_total_was_too_large,
+    upload_was_too_large,
+)
 
 from . import selectors, services, wizard
 from .definitions import service_of
@@ -455,7 +460,11 @@ def file_upload(request, public_id, document_type_id):
         uploaded = request.FILES.getlist("files")
     except Exception:  # noqa: BLE001 - a broken multipart body is the user's input, never a 500
         uploaded = []
-    if upload_was_too_large(request):  # one file, or the files of this request together (#10 item 9)
+    if upload_total_was_too_large(request):  # each file within the limit, together over it (#10 item 9)
+        errors.append(_("The files chosen together are larger than %(mb)s MB, the limit of one upload, and were "
+                        "not uploaded. Upload them in several goes.") % {"mb": MAX_FILE_BYTES // (1024 * 1024)})
+        uploaded = []
+    elif upload_was_too_large(request):
         errors.append(_("The file is larger than 600 MB and was not uploaded."))
         uploaded = []
     elif not uploaded:

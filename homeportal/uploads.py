@@ -27,6 +27,8 @@ from django.utils.translation import gettext_lazy as _
 UPLOAD_LIMIT_ATTR = "_homeportal_upload_limit"
 UPLOAD_TOO_LARGE_ATTR = "_homeportal_upload_too_large"
 UPLOAD_RECEIVED_ATTR = "_homeportal_upload_received"  # bytes of every file of this request so far
+UPLOAD_FILE_TOO_LARGE_ATTR = "_homeportal_upload_file_too_large"  # one file alone passed the limit
+UPLOAD_TOTAL_TOO_LARGE_ATTR = "_homeportal_upload_total_too_large"  # the files together passed it
 CHUNK_SIZE = 64 * 1024
 
 
@@ -64,7 +66,15 @@ class UploadLimitMiddleware:
 
 
 def upload_was_too_large(request) -> bool:
+    """A file of this request, or its files together, passed the limit (nothing of it was kept)."""
     return bool(getattr(request, UPLOAD_TOO_LARGE_ATTR, False))
+
+
+def upload_total_was_too_large(request) -> bool:
+    """Only the files together passed the limit: every single file was within it. Views say so
+    (the total limit of one upload), not that a file was too large."""
+    return bool(getattr(request, UPLOAD_TOTAL_TOO_LARGE_ATTR, False)) and not getattr(
+        request, UPLOAD_FILE_TOO_LARGE_ATTR, False)
 
 
 class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
@@ -83,6 +93,8 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         setattr(self.request, UPLOAD_RECEIVED_ATTR, total)
         if self._received > self._limit or total > self._limit:
             setattr(self.request, UPLOAD_TOO_LARGE_ATTR, True)
+            setattr(self.request, UPLOAD_FILE_TOO_LARGE_ATTR if self._received > self._limit
+                    else UPLOAD_TOTAL_TOO_LARGE_ATTR, True)
             # SkipFile: the parser closes (and so deletes) the temporary file, discards the rest
             # of this file and goes on with the other fields — the CSRF token may come after it.
             raise SkipFile

@@ -3,6 +3,7 @@ signing consent, history, ДС, and 404 for everything of another organization."
 
 import io
 import os
+import re
 import zipfile
 
 import pytest
@@ -178,6 +179,20 @@ def test_signing_refused_without_consent(cabinet_client, appeal, monkeypatch):
 
 
 @pytest.mark.django_db
+def test_several_files_over_the_limit_together_are_told_the_total_limit(cabinet_client, appeal, monkeypatch):
+    """A crafted request with several files, each within the limit: the slot names the limit of
+    one upload, not a file larger than it."""
+    monkeypatch.setattr(views.appeal_file_upload, "upload_max_bytes", 1024)
+    url = reverse("appeals:file_upload", args=[appeal.public_id])
+    files = [pdf_upload(f"l{i}.pdf", PDF + b"0" * 500) for i in range(3)]
+    response = cabinet_client.post(url, {"slot": OFFICIAL_LETTER, "file": files}, HTTP_HX_REQUEST="true")
+    error = re.search(rf'<p class="field-error" role="alert" id="slot-{OFFICIAL_LETTER}-error">([^<]*)</p>',
+                      response.content.decode())
+    assert response.status_code == 200  # htmx swaps only 2xx: the slot with its error
+    assert error and error.group(1) == "Выбранные файлы вместе больше 700 Мб — предела одной загрузки."
+    assert not AppealFile.objects.exists()
+
+
 def test_upload_too_large_wrong_type_and_delete(cabinet_client, appeal, monkeypatch, settings,
                                                 django_capture_on_commit_callbacks):
     url = reverse("appeals:file_upload", args=[appeal.public_id])

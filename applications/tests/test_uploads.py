@@ -1,6 +1,7 @@
 """Uploads: content-checked, size-limited, private, deletable until sent."""
 
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -81,6 +82,30 @@ def test_files_under_the_limit_but_over_it_together_are_all_refused(company_clie
     assert "600" in response.content.decode()
     assert not ApplicationFile.objects.exists()
     assert media_files(settings) == []
+
+
+@pytest.mark.parametrize(("lang", "total", "single"), [
+    ("ru", "Выбранные файлы вместе больше 600 Мб — предела одной загрузки", "Файл больше 600 Мб"),
+    ("kk", "Таңдалған файлдар бірге 600 Мб-тан асады (бір жүктеудің шегі)", "Файл 600 Мб-тан асады"),
+])
+def test_files_over_the_limit_together_are_told_the_total_limit_at_the_field(company_client, company, settings,
+                                                                           monkeypatch, lang, total, single):
+    """Each file within the limit, together over it: the field says so (the limit of one upload),
+    not that a file is larger than 600 MB; one file over the limit still says that."""
+    monkeypatch.setattr("applications.views.file_upload.upload_max_bytes", 100_000)
+    company_client.cookies[settings.LANGUAGE_COOKIE_NAME] = lang
+    app = ApplicationFactory(organization=company)
+    dt = DocumentTypeFactory(stage=2)
+    parts = [SimpleUploadedFile(f"p{i}.pdf", PDF_BYTES + b"0" * 40_000) for i in range(3)]
+    response = company_client.post(upload_url(app, dt), {"files": parts}, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+    assert response.status_code == 400
+    errors = re.findall(r'<p class="field-error" role="alert">([^<]*)</p>', response.content.decode())
+    assert len(errors) == 1 and errors[0].startswith(total)  # at the document field
+    response = company_client.post(upload_url(app, dt), {"files": SimpleUploadedFile("big.pdf", PDF_BYTES + b"0" * 200_000)},
+                                   HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+    errors = re.findall(r'<p class="field-error" role="alert">([^<]*)</p>', response.content.decode())
+    assert len(errors) == 1 and errors[0].startswith(single)
+    assert not ApplicationFile.objects.exists()
 
 
 def test_service_refuses_a_file_over_600_mb():
