@@ -18,7 +18,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from . import pki
+from . import pdf_hex, pki
 from .certs import (
     CertificateInfo,
     CertificateStatus,
@@ -29,6 +29,8 @@ from .certs import (
 )
 
 logger = logging.getLogger(__name__)
+
+pdf_hex.install()  # pyHanko's hex strings read in blocks: a signature's 64 KiB /Contents was most of pdf_verify
 for _noisy in ("fontTools", "weasyprint.progress"):  # subsetting chatter at INFO on every stamp
     logging.getLogger(_noisy).setLevel(logging.ERROR)
 
