@@ -360,8 +360,9 @@ def test_an_appeal_end_to_end_across_two_instances(on_s3, parties):
              message="KZhK's ДС issued on a worker")
     signed = uk.get(ds + "download/")
     assert signed.status_code == 200 and b"/ByteRange" in signed.content
-    history = uk.get(f"/appeals/{appeal.public_id}/history/")
-    assert history.status_code == 200
+    assert uk.get(f"/appeals/{appeal.public_id}/history/").status_code == 200
+    export = uk.get(f"/appeals/{appeal.public_id}/history/export/")  # KZhK-signed history PDF
+    assert export.status_code == 200 and export.content.startswith(b"%PDF") and b"/ByteRange" in export.content
 
     statuses = list(appeal.history.filter(event="status").order_by("pk").values_list("status", flat=True))
     assert statuses == [S.SENT, S.REGISTERED, S.IN_REVIEW, S.REVISION, S.SENT, S.IN_REVIEW, S.APPROVED,
@@ -484,6 +485,8 @@ def test_a_guarantee_application_end_to_end_across_two_instances(on_s3, parties)
     kinds = set(OutboxMessage.objects.filter(case_id=str(application.public_id)).values_list("kind", flat=True))
     assert {"submit", "signed_document"} <= kinds, kinds
     assert uk.get(f"/applications/{application.public_id}/history/").status_code == 200
+    export = uk.get(f"/applications/{application.public_id}/history/export/")
+    assert export.status_code == 200 and export.content.startswith(b"%PDF") and b"/ByteRange" in export.content
 
     statuses = list(application.history.filter(event="status").order_by("pk").values_list("status", flat=True))
     assert statuses[:4] == [A.SENT, A.REGISTERED, A.IN_REVIEW, A.APPROVED], statuses
