@@ -22,7 +22,8 @@ own cost — HTTP, parsing, locking, idempotency bookkeeping.
 Uses its own PostgreSQL database (hp_bench_bpms, recreated) and Redis DB 12.
 
     .venv/bin/python bench/bpms_events.py [--events 10000] [--rate 50] [--webhook-events 1000] [--skip-webhook]
-                                          [--real-events 10000] [--only-real] [--doc-events 40] [--doc-rate 2]
+                                          [--real-events 10000] [--only-real] [--only-webhook] [--doc-events 40]
+                                          [--doc-rate 2]
 """
 
 import argparse
@@ -249,6 +250,53 @@ def phase_documents(mock, n: int, rate: float, tmp: Path) -> None:
         stop(worker)
 
 
+def phase_webhook(mock, args, procs, tmp, *, applied_before: int):
+    """Phase 3: the mock posts signed webhooks (up to 50 events each) to gunicorn at --rate; the
+    feed is pulled by beat as well. Prints the portal's answer time per webhook (the mock times
+    each POST) and the event → cabinet lag."""
+    from bpms_bridge.models import AppliedEvent
+    from bpms_bridge.tests.mockproc import MockProcess, free_port
+
+    port = free_port()
+    access_log = tmp / "access.log"
+    web = start([sys.executable, "-m", "gunicorn", "homeportal.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
+                 "--log-level", "warning", "--access-logfile", str(access_log),
+                 "--access-logformat", "%(U)s %(s)s %(D)s"])  # path, status, µs in the worker
+    procs.append(web)
+    wait_http(f"http://127.0.0.1:{port}/livez")
+    import urllib.request
+
+    floor = []
+    for _ in range(50):  # the floor of the same run: /livez under the same gunicorn
+        t = time.monotonic()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=5):
+            floor.append(time.monotonic() - t)
+    mock.stop()
+    mock = MockProcess(tmp / "mock.sqlite3", port=mock.port, webhook_url=f"http://127.0.0.1:{port}/bpms/webhook/").start()
+    base_seq = mock.stats()["last_seq"]
+    w = args.webhook_events
+    emit_steady(mock, prefix="w", count=w, rate=args.rate, cases=100, batch=5)
+    wait_applied(applied_before + w, timeout=300)
+    lags = lags_since(base_seq)
+    sources = dict.fromkeys(("webhook", "feed"), 0)
+    for src in AppliedEvent.objects.filter(seq__gt=base_seq).values_list("source", flat=True):
+        sources[src] = sources.get(src, 0) + 1
+    stats = mock.stats()
+    answer = stats.get("webhook_answer_ms", {})
+    p95 = answer.get("p95", float("nan"))
+    print(f"[3] webhook (+ feed) at {args.rate:.0f} events/s: {len(lags)} events; lag p50 {percentile(lags, 50) * 1000:.0f} ms, "
+          f"p95 {percentile(lags, 95) * 1000:.0f} ms; applied via {sources}; mock webhooks {stats['webhooks']}")
+    print(f"    webhook answer time: p50 {answer.get('p50', float('nan')):.0f} ms, p95 {p95:.0f} ms over "
+          f"{answer.get('posts', 0)} POSTs (goal p95 ≤ 100 ms, ratio {p95 / 100:.2f}); floor /livez p95 "
+          f"{percentile(floor, 95) * 1000:.0f} ms (same gunicorn), webhook/floor {p95 / (percentile(floor, 95) * 1000):.1f}")
+    served = [int(line.split()[2]) / 1000 for line in access_log.read_text().splitlines()
+              if line.startswith("/bpms/webhook/")]
+    print(f"    in gunicorn (access log, request read → answer written): webhook p50 {percentile(served, 50):.1f} ms, "
+          f"p95 {percentile(served, 95):.1f} ms over {len(served)} (ratio to the 100 ms goal "
+          f"{percentile(served, 95) / 100:.2f})")
+    return mock
+
+
 def wait_http(url, timeout=60):
     import urllib.request
 
@@ -286,6 +334,7 @@ def main():
     parser.add_argument("--webhook-events", type=int, default=1000)
     parser.add_argument("--real-events", type=int, default=10_000, help="phase 4: events through the real domains")
     parser.add_argument("--only-real", action="store_true", help="run phases 4 and 5 only")
+    parser.add_argument("--only-webhook", action="store_true", help="run phase 3 only (with a worker and beat)")
     parser.add_argument("--doc-events", type=int, default=40, help="phase 5: approvals with a document")
     parser.add_argument("--doc-rate", type=float, default=2.0, help="phase 5: approvals per second")
     args = parser.parse_args()
@@ -303,7 +352,7 @@ def main():
 
     from bpms_bridge import registry, services
     from bpms_bridge.models import AppliedEvent
-    from bpms_bridge.tests.mockproc import MockProcess, free_port
+    from bpms_bridge.tests.mockproc import MockProcess
 
     assert registry.case_kind("bench") is not None
     tmp = Path(tempfile.mkdtemp(prefix="bench-bpms-"))
@@ -314,6 +363,19 @@ def main():
     os.environ["BPMS_BASE_URL"] = mock.url
     procs = []
     print(f"load average: {os.getloadavg()[0]:.1f} (2 cores shared by several agents)")
+    if args.only_webhook:
+        try:
+            procs.append(start([sys.executable, "-m", "celery", "-A", "homeportal", "worker", "--pool=prefork",
+                                "--concurrency=2", "--prefetch-multiplier=1", "--without-gossip", "--without-mingle",
+                                "--loglevel=WARNING"]))
+            procs.append(start([sys.executable, "-m", "celery", "-A", "homeportal", "beat", "--loglevel=WARNING",
+                                "-s", str(tmp / "beat-schedule")]))
+            mock = phase_webhook(mock, args, procs, tmp, applied_before=0)
+        finally:
+            for proc in procs:
+                stop(proc)
+            mock.stop()
+        return
     if args.only_real:
         try:
             phase_real_domains(mock, args.real_events)
@@ -358,24 +420,7 @@ def main():
 
         # 3. the webhook fast path
         if not args.skip_webhook:
-            port = free_port()
-            web = start([sys.executable, "-m", "gunicorn", "homeportal.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
-                         "--log-level", "warning"])
-            procs.append(web)
-            wait_http(f"http://127.0.0.1:{port}/healthz")
-            mock.stop()
-            mock = MockProcess(tmp / "mock.sqlite3", port=mock.port, webhook_url=f"http://127.0.0.1:{port}/bpms/webhook/").start()
-            base_seq = mock.stats()["last_seq"]
-            w = args.webhook_events
-            t0 = time.monotonic()
-            emit_steady(mock, prefix="w", count=w, rate=args.rate, cases=100, batch=5)
-            wait_applied(2 * n + w, timeout=300)
-            lags = lags_since(base_seq)
-            sources = dict.fromkeys(("webhook", "feed"), 0)
-            for src in AppliedEvent.objects.filter(seq__gt=base_seq).values_list("source", flat=True):
-                sources[src] = sources.get(src, 0) + 1
-            print(f"[3] webhook (+ feed) at {args.rate:.0f} events/s: {len(lags)} events; lag p50 {percentile(lags, 50) * 1000:.0f} ms, "
-                  f"p95 {percentile(lags, 95) * 1000:.0f} ms; applied via {sources}; mock webhooks {mock.stats()['webhooks']}")
+            mock = phase_webhook(mock, args, procs, tmp, applied_before=2 * n)
         # 4 and 5 on their own: no beat pulling the feed meanwhile, no webhooks.
         for proc in procs:
             stop(proc)

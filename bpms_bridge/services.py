@@ -443,6 +443,42 @@ def events_apply(*, raws: list, source: str = "feed", strict_order: bool = False
     return results
 
 
+def webhook_accept(*, raws: list) -> list[str]:
+    """The webhook's part (#18: the answer within 100 ms): each event checked against the contract
+    (no database), the valid ones handed to a worker in one publish (task bpms_bridge.webhook_apply)
+    — "queued", or "malformed". With the broker down they are applied here instead, as before
+    (`events_apply`). Lost either way, the feed brings them: it is the reliable path."""
+    results, valid = [], []
+    for raw in raws:
+        try:
+            _parse_event(raw)
+        except BridgeError as exc:
+            logger.warning("bpms webhook: malformed event %r skipped: %s", raw.get("seq") if isinstance(raw, dict) else raw, exc)
+            results.append("malformed")
+        else:
+            results.append("queued")
+            valid.append(raw)
+    if not valid:
+        return results
+    from .tasks import webhook_apply_task
+
+    if enqueue(webhook_apply_task, (valid,)):
+        return results
+    applied = iter(events_apply(raws=valid, source="webhook", strict_order=True))
+    return [r if r == "malformed" else next(applied) for r in results]
+
+
+def webhook_apply(*, raws: list) -> list[str]:
+    """The worker's part of a webhook: `events_apply` in strict order; a gap (an earlier event of
+    the case not here yet) asks for a feed pull, which brings the events in order."""
+    results = events_apply(raws=raws, source="webhook", strict_order=True)
+    if "gap" in results:
+        from .tasks import feed_pull_task
+
+        enqueue(feed_pull_task)
+    return results
+
+
 def event_apply(*, raw: dict, source: str = "feed", strict_order: bool = False) -> str:
     """`events_apply` for one event; a malformed one raises BridgeError."""
     _parse_event(raw)  # malformed: BridgeError for the caller

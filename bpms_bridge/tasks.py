@@ -35,3 +35,11 @@ def feed_pull_task() -> int:
     except BpmsError as exc:  # BPMS down: the next beat tick tries again from the same cursor
         logger.warning("bpms feed pull failed: %s", exc)
         return 0
+
+
+@shared_task(name="bpms_bridge.webhook_apply", acks_late=True, reject_on_worker_lost=True, time_limit=300,
+             soft_time_limit=240, ignore_result=True)
+def webhook_apply_task(raws: list) -> None:
+    """Events a webhook delivered (checked, not applied yet): applied at most once (a repeat is a
+    duplicate), so a redelivery is harmless."""
+    services.webhook_apply(raws=raws)

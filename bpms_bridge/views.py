@@ -1,6 +1,6 @@
-"""The BPMS webhook: HMAC-verified, applies events with the same function as the feed pull.
-No transaction here: `events_apply` runs the domains' slow prepare step (PDF signing) first and
-opens its own transaction only for the bookkeeping."""
+"""The BPMS webhook: HMAC-verified, the events checked against the contract and handed to a worker
+(`services.webhook_accept`: one publish) — the answer comes at once; the worker applies them with
+the same function as the feed pull (`events_apply`). No transaction and no database write here."""
 
 import json
 import logging
@@ -35,9 +35,9 @@ def webhook(request):
     events = data.get("events") if isinstance(data, dict) and "events" in data else [data]
     if not isinstance(events, list):
         return JsonResponse({"error": "events must be a list"}, status=400)
-    results = services.events_apply(raws=events, source="webhook", strict_order=True)
-    if "gap" in results:
+    results = services.webhook_accept(raws=events)
+    if "gap" in results:  # applied here (the broker was down) and an earlier event is missing
         from .tasks import feed_pull_task
 
         enqueue(feed_pull_task)  # the feed brings the missing events in order (and beat pulls it anyway)
-    return JsonResponse({"results": results})
+    return JsonResponse({"results": results}, status=202 if "queued" in results else 200)

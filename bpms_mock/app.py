@@ -149,7 +149,10 @@ def admin_reset(svc: Service) -> dict:
 
 @admin.get("/stats", summary="Counts")
 def admin_stats(svc: Service) -> dict:
-    return {**svc.store.stats(), "calls": svc.calls, "webhooks": svc.webhook_stats}
+    times = sorted(svc.webhook_times)
+    answer_ms = {f"p{p}": round(times[min(len(times) - 1, len(times) * p // 100)] * 1000, 1) for p in (50, 95)} if times else {}
+    return {**svc.store.stats(), "calls": svc.calls, "webhooks": svc.webhook_stats,
+            "webhook_answer_ms": {**answer_ms, "posts": len(times)}}
 
 
 # --- open: health and the operator pages -------------------------------------------------------

@@ -57,6 +57,8 @@ class MockService:
         self._webhooks: queue.Queue[int] = queue.Queue()
         self._stop = threading.Event()
         self.webhook_stats = {"delivered": 0, "failed": 0}
+        self.webhook_times: list[float] = []
+        self._webhook_http: httpx.Client | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start_background(self) -> None:
@@ -230,7 +232,11 @@ class MockService:
         body, headers = webhook_request(secret=self.webhook_secret, events=events)
         for attempt in range(3):
             try:
-                response = httpx.post(self.webhook_url, content=body, headers=headers, timeout=10)
+                if self._webhook_http is None:  # one client (connections kept), as a real sender would
+                    self._webhook_http = httpx.Client(timeout=10)
+                started = time.monotonic()
+                response = self._webhook_http.post(self.webhook_url, content=body, headers=headers)
+                self.webhook_times.append(time.monotonic() - started)  # the portal's answer time (bench)
                 if response.status_code < 500:
                     return response.status_code < 400
             except httpx.HTTPError:

@@ -37,11 +37,45 @@ def post(client, data, *, secret=None, ts=None):
     return client.post(reverse("bpms_bridge:webhook"), data=body, content_type="application/json", HTTP_X_BPMS_SIGNATURE=sig)
 
 
-def test_signed_webhook_applies_and_repeats_are_harmless(client):
+@pytest.fixture
+def worker(settings):
+    """The worker's task runs at once (eager) where a test looks at what it applied."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+def test_signed_webhook_applies_and_repeats_are_harmless(client, worker):
     fakekind.create("c1")
-    assert post(client, {"events": [ev(1, 1, "registered")]}).json() == {"results": ["applied"]}
-    assert post(client, ev(1, 1, "registered")).json() == {"results": ["duplicate"]}
+    response = post(client, {"events": [ev(1, 1, "registered")]})
+    assert response.status_code == 202 and response.json() == {"results": ["queued"]}
+    assert post(client, ev(1, 1, "registered")).json() == {"results": ["queued"]}
     assert fakekind.HISTORY["c1"] == ["sent", "registered"]
+    assert list(AppliedEvent.objects.values_list("seq", "outcome", "source")) == [(1, "applied", "webhook")]
+
+
+def test_the_webhook_only_checks_and_hands_over(client, monkeypatch, django_assert_num_queries):
+    """#18: no database and no apply in the request: one publish of the valid events."""
+    from bpms_bridge import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.webhook_apply_task, "apply_async", lambda args, **kw: sent.append(args))
+    fakekind.create("c1")
+    with django_assert_num_queries(0):
+        response = post(client, {"events": [ev(1, 1, "registered"), {"seq": "x"}, ev(2, 2, "in_review")]})
+    assert response.status_code == 202 and response.json() == {"results": ["queued", "malformed", "queued"]}
+    assert [[e["seq"] for e in raws] for (raws,) in sent] == [[1, 2]]
+    assert not AppliedEvent.objects.exists() and fakekind.HISTORY["c1"] == ["sent"]
+    tasks.webhook_apply_task.run(*sent[0])  # the worker
+    tasks.webhook_apply_task.run(*sent[0])  # redelivered: nothing twice
+    assert fakekind.HISTORY["c1"] == ["sent", "registered", "in_review"]
+
+
+def test_with_the_broker_down_the_webhook_applies_itself(client, monkeypatch):
+    from bpms_bridge import services as bridge
+
+    monkeypatch.setattr(bridge, "enqueue", lambda task, args=(), **kw: False)
+    fakekind.create("c1")
+    response = post(client, ev(1, 1, "registered"))
+    assert response.status_code == 200 and response.json() == {"results": ["applied"]}
 
 
 @pytest.mark.parametrize("kwargs", [{"secret": "wrong"}, {"ts": time.time() - 3600}])
@@ -60,14 +94,15 @@ def test_malformed_body_is_400_not_500(client):
     assert client.get(reverse("bpms_bridge:webhook")).status_code == 405
 
 
-def test_webhook_gap_triggers_a_feed_pull(client, monkeypatch):
+def test_webhook_gap_triggers_a_feed_pull(client, monkeypatch, worker):
     from bpms_bridge import tasks
 
     calls = []
     monkeypatch.setattr(tasks.feed_pull_task, "apply_async", lambda *a, **kw: calls.append(1))
     fakekind.create("c1")
-    assert post(client, ev(2, 2, "in_review")).json() == {"results": ["gap"]}
+    assert post(client, ev(2, 2, "in_review")).json() == {"results": ["queued"]}
     assert calls == [1]
+    assert not AppliedEvent.objects.exists()
 
 
 @pytest.fixture
