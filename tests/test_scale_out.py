@@ -42,7 +42,8 @@ from tests.cluster import (
 )
 from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY, object_keys, s3_client, storage_settings
 
-pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+# The first test also starts the processes (30-55 s at load 8-14): more than the suite's 300 s.
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True), pytest.mark.timeout(600)]
 
 MiB = 1024 * 1024
 PASSWORD = "Passw0rd!"
