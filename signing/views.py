@@ -104,6 +104,7 @@ def _ecp_context(request, sr: SigningRequest) -> dict:
         "ncalayer_ready": _("NCALayer is running: the key and its password stay in NCALayer."),
         "ncalayer_absent": _("NCALayer is not running: sign with the key file below, or start NCALayer and reload the page."),
         "ncalayer_cancelled": _("Signing was cancelled in NCALayer."),
+        "ncalayer_unavailable": _("NCALayer does not answer: start NCALayer and try again, or sign with the key file below."),
         "signing": _("Signing…"),
     })
     return {

@@ -64,7 +64,9 @@
   }
 
   function showError(panel, field, text) {
-    var input = panel.querySelector(field === "password" ? "#id_password" : "#id_key_file");
+    // NCALayer's answers (and the portal's refusal of its signature) belong under its button, not at
+    // the key-file form's fields, which may be open beside it («Подписать файлом ключа»)
+    var input = field === "ncalayer" ? null : panel.querySelector(field === "password" ? "#id_password" : "#id_key_file");
     var p = document.createElement("p");
     p.className = "field-error";
     p.setAttribute("role", "alert");
@@ -95,7 +97,8 @@
     busy(panel, true);
     var fail = function (code, message, where) {
       busy(panel, false);
-      showError(panel, where || (code === "wrong_password" ? "password" : field), message || msg[code] || msg.failed);
+      where = field === "ncalayer" ? field : where || (code === "wrong_password" ? "password" : field);
+      showError(panel, where, message || msg[code] || msg.failed);
     };
     var t0 = performance.now(), timings = {};
     return post(panel, panel.getAttribute("data-to-sign-url"), {}).then(function (contract) {
@@ -121,7 +124,9 @@
       }, function (err) {
         var code = (err && err.code) || "failed";
         if (code === "cancelled") code = "ncalayer_cancelled";
-        fail(code, null);
+        fail(code === "unavailable" ? "ncalayer_unavailable" : code, null);
+        // NCALayer went away after the probe (closed, crashed): the key file is the way left
+        if (code === "unavailable") showKeyFile(panel);
       });
     });
   }

@@ -21,7 +21,9 @@ import pytest
 from playwright.sync_api import expect
 
 from cabinets.demo import DEMO_COMPANY_BIN, DEMO_DEVELOPER_BIN
+from signing import pki
 from signing.models import Signature
+from tests.browser.keyfile import sign_with_key_file
 from tests.browser.signing_paths import (
     AUTH_OIDS,
     PATHS,
@@ -594,3 +596,45 @@ def test_registration_refuses_an_individuals_key(world, path, lang):
     _refused(scope, lang, "This is an individual's certificate; a legal entity's certificate is required.")
     assert not RegistrationDraft.objects.exists()
     w.signer.check_asked(oids=AUTH_OIDS)
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk"])
+def test_ncalayer_answers_stay_under_its_button_when_the_key_file_form_is_open(world, lang):
+    """«Подписать файлом ключа» opened the form beside NCALayer's button, then the person signed in
+    NCALayer after all: the portal's refusal speaks of NCALayer's signature under its button, not at
+    «Выберите файл» (it was put there before)."""
+    w = world("ncalayer", lang)
+    consent_arrange(w, "revoked_sign")
+    scope = consent_open(w)
+    w.signer.ncalayer.mode(mode="auto", key="revoked_sign", password=pki.DEMO_PASSWORD)
+    expect(w.signer.status(scope)).to_have_text(t(lang, "NCALayer is running: the key and its password stay in NCALayer."))
+    scope.get_by_role("link", name=t(lang, "Use a key file instead")).click()
+    expect(scope.locator("[data-keyfile-form]")).to_be_visible()
+    scope.get_by_role("button", name=t(lang, "Sign in NCALayer")).click()
+    expect(scope.locator("[data-ncalayer-box] #id_signing_error")).to_have_text(t(lang, "The certificate has been revoked."))
+    expect(scope.locator("#id_key_file_error")).to_have_count(0)
+    assert not Signature.objects.exists()
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk"])
+def test_ncalayer_gone_after_the_probe_leaves_the_key_file(world, lang):
+    """NCALayer answered the probe, then went away while asked to sign (closed or crashed: the
+    WebSocket closes under the request): the panel says so and shows the key-file form, which signs."""
+    w = world("ncalayer", lang)
+    consent_arrange(w)
+
+    def quit_on_sign(ws):  # NCALayer itself, until a signing call arrives
+        server = ws.connect_to_server()
+        ws.on_message(lambda message: ws.close() if '"sign"' in str(message) else server.send(message))
+
+    w.page.route_web_socket(re.compile(r"^wss?://127\.0\.0\.1:\d+/?$"), quit_on_sign)
+    scope = consent_open(w)
+    w.signer.ncalayer.mode(mode="auto", key="company_head_sign", password=pki.DEMO_PASSWORD)
+    expect(w.signer.status(scope)).to_have_text(t(lang, "NCALayer is running: the key and its password stay in NCALayer."))
+    scope.get_by_role("button", name=t(lang, "Sign in NCALayer")).click()
+    expect(scope.locator("#id_signing_error")).to_have_text(t(
+        lang, "NCALayer does not answer: start NCALayer and try again, or sign with the key file below."))
+    assert not Signature.objects.exists()
+    sign_with_key_file(scope, pki.demo_key_path("company_head_sign"), pki.DEMO_PASSWORD, send=t(lang, "Send form"))
+    expect(w.page.get_by_role("dialog")).to_have_count(0)
+    _signed_by_head("applications:consent_signed")
