@@ -62,9 +62,12 @@ def _panel(request, sr: SigningRequest, template: str, context: dict, status: in
 
 def signing_modal_response(request, signing_request: SigningRequest, method: str | None = None) -> HttpResponse:
     """«Подпись документа — Выберите способ подписания: через ЭЦП / через QR — Продолжить»; with
-    method="ecp" straight to the ЭЦП panel."""
+    method="ecp" straight to the ЭЦП panel, with method="qr" straight to a new QR (the login's «Войти
+    через eGov QR» asked again with ЭЦП ticked)."""
     if method == "ecp":
         return _panel(request, signing_request, "signing/_ecp.html", _ecp_context(request, signing_request))
+    if method == "qr":
+        return _qr_new(request, signing_request)
     return _panel(request, signing_request, "signing/_choose.html", {"form": MethodForm()})
 
 

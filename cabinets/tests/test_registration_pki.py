@@ -218,7 +218,8 @@ def test_qr_login_through_signing_request(client, demo_key, manifest):
     person = manifest["company_head_auth"]
     user = UserFactory(organization=OrganizationFactory(bin=person["bin"]), iin=person["iin"])
     response = client.post("/login/", {"tab": "eds", "action": "qr"}, HTTP_HX_REQUEST="true")
-    assert response.status_code == 200 and "через QR" in response.content.decode()
+    # «Войти через eGov QR» opens the QR window itself, not the method choice again (#14)
+    assert response.status_code == 200 and 'id="qr-status"' in response.content.decode()
     sr = SigningRequest.objects.get()
     assert sr.purpose == "auth" and f"nonce: {LoginChallenge.objects.get().nonce}" in bytes(sr.document).decode()
     data, password = demo_key("company_head_auth")

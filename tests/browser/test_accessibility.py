@@ -83,7 +83,7 @@ def _open_signing(step=None):
 def _pages(scene):
     app, appeal, sent = scene["application"].public_id, scene["appeal"].public_id, scene["sent"].public_id
     anonymous = [
-        ("home", "/", None), ("login", "/login/", None), ("login-ecp", "/login/?tab=ecp", None),
+        ("home", "/", None), ("login", "/login/", None), ("login-ecp", "/login/?tab=eds", None),
         ("register", "/register/", None), ("verifier", "/signing/verify/", None), ("faq", "/faq/", None),
     ]
     signed_in = [

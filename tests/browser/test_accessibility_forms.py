@@ -138,10 +138,13 @@ def test_registration_errors_summary_and_the_text_captcha(page, live_server, reg
     _fits_and_passes_axe(page)  # registration step 4
 
 
-@pytest.mark.parametrize("language", ["ru", "kk"])
-def test_the_qr_status_is_read_out_in_the_page_language(page, live_server, login_browser, scene, language):  # noqa: F811
+@pytest.mark.parametrize("language, width", [("ru", 1366), ("kk", 390)])
+def test_the_qr_status_is_read_out_in_the_page_language(page, live_server, login_browser, scene,  # noqa: F811
+                                                        language, width):
     """The QR window's status is replaced every 2 s by htmx; what it says goes into the polite
-    live region (#live-status), which the open modal leaves outside its inert background."""
+    live region (#live-status), which the open modal leaves outside its inert background. The QR
+    window of the signing modal passes axe and fits."""
+    page.set_viewport_size({"width": width, "height": 844})
     _set_language(page, live_server.url, language)
     login_browser(page, scene["user"])
     page.goto(f"/appeals/{scene['appeal'].public_id}/")
@@ -153,7 +156,55 @@ def test_the_qr_status_is_read_out_in_the_page_language(page, live_server, login
     assert live.get_attribute("aria-live") == "polite" and live.get_attribute("role") == "status"
     expect(live).to_have_text(_t(language, "Waiting for the QR code to be scanned…"))
     assert page.evaluate("document.querySelector('header.site-header').closest('[inert]') !== null")
+    _fits_and_passes_axe(page)
     assert live.evaluate("e => e.closest('[inert]') === null")
     QrSession.objects.update(status=QrSession.Status.SCANNED)  # the phone has scanned it
     expect(live).to_have_text(_t(language, "The QR code has been scanned. Waiting for the signature…"))
     expect(live).to_match_aria_snapshot(f"- status: {_t(language, 'The QR code has been scanned. Waiting for the signature…')}")
+
+
+def _signed_cms(tmp_path):
+    """A CMS over a small document signed with a demo key, and the document: the verifier's input."""
+    import datetime as dt
+
+    from signing import pki
+    from signing.certs import pkcs12_open
+    from signing.cms import cms_sign
+
+    key = pkcs12_open(data=pki.demo_key("company_head_sign")[0], password=pki.DEMO_PASSWORD)
+    document = "Документ для проверки подписи / Қолтаңбаны тексеруге арналған құжат".encode()
+    cms = cms_sign(data=document, key=key, signing_time=dt.datetime.now(dt.UTC))
+    (tmp_path / "signature.cms").write_bytes(cms)
+    (tmp_path / "document.txt").write_bytes(document)
+    return tmp_path / "signature.cms", tmp_path / "document.txt"
+
+
+@pytest.mark.parametrize("language, width", [("ru", 1366), ("kk", 390)])
+def test_the_screens_the_axe_walk_does_not_reach(page, live_server, tmp_path, language, width):
+    """The login's ЭЦП/QR tab, its ЭЦП modal and eGov QR window, registration step 1's ЭЦП modal and
+    the verifier's result: 0 serious or critical axe violations, no sideways scroll, and the modal
+    takes the focus."""
+    page.set_viewport_size({"width": width, "height": 844})
+    _set_language(page, live_server.url, language)
+    for url, button in [("/login/?tab=eds", "Log in with the EDS"), ("/login/?tab=eds", "Log in by eGov QR"),
+                        ("/register/", "Continue")]:
+        page.goto(url)
+        _fits_and_passes_axe(page)
+        page.get_by_role("button", name=_t(language, button), exact=True).click()
+        dialog = page.locator("#modal-root [role=dialog]")
+        expect(dialog).to_be_visible()
+        if button == "Log in by eGov QR":
+            expect(dialog.locator("#qr-status")).to_be_visible()
+        else:
+            expect(dialog.locator("[data-keyfile-form]")).to_be_visible()  # no NCALayer here: the key file
+        expect(page.locator("#modal-root [role=dialog] :focus")).to_have_count(1)
+        assert axe_violations(page) == [], (url, button)
+        assert horizontal_overflow(page) is None, (url, button)
+    cms, document = _signed_cms(tmp_path)
+    page.goto("/signing/verify/")
+    page.locator("#id_file").set_input_files(str(cms))
+    page.locator("#id_data").set_input_files(str(document))
+    page.get_by_role("button", name=_t(language, "Verify"), exact=True).click()
+    expect(page.locator("#verify-result")).to_be_visible()
+    expect(page.locator(".verify-signature")).to_have_count(1)
+    _fits_and_passes_axe(page)

@@ -103,12 +103,16 @@ def test_refusals_in_the_modal(page, login_browser, company_user, lang):
     t = TEXT[lang]
     login_browser(page, company_user)
     dialog = _ecp_panel(page, lang)
+    chosen = "e => e.files.length ? e.files[0].name : null"  # #14 item 9: a refusal keeps the chosen file
     sign_with_key_file(dialog, pki.demo_key_path("company_head_sign"), "not-the-password", send=t["send"])
     expect(dialog.locator("#id_password_error")).to_have_text(t["wrong_password"], timeout=20_000)
+    assert dialog.locator("#id_key_file").evaluate(chosen) == pki.demo_key_path("company_head_sign").name
     for slug, text in (("revoked_sign", t["revoked"]), ("individual_sign", t["individual"]),
                        ("company_head_auth", t["auth"])):
         sign_with_key_file(dialog, pki.demo_key_path(slug), pki.DEMO_PASSWORD, send=t["send"])
         expect(dialog.locator("#id_key_file_error")).to_contain_text(text, timeout=20_000)
+        assert dialog.locator("#id_key_file").evaluate(chosen) == pki.demo_key_path(slug).name
+        assert dialog.locator("#id_key_file").get_attribute("aria-describedby") == "id_key_file_error"
     from signing.models import Signature
 
     assert not Signature.objects.exists()
