@@ -115,6 +115,9 @@ class PadesPreparation(models.Model):
 
     signing_request = models.ForeignKey(SigningRequest, on_delete=models.CASCADE, related_name="pades_preparations")
     base_sha256 = models.CharField(max_length=64)
+    # prepared_pdf holds only the incremental update after the base's first base_length bytes (the
+    # base is the document's current revision, already stored); 0: the whole prepared PDF.
+    base_length = models.BigIntegerField(default=0)
     prepared_pdf = models.BinaryField()
     digest = models.BinaryField()
     region_start = models.BigIntegerField()

@@ -198,8 +198,11 @@ def signing_request_to_sign(*, signing_request: SigningRequest, now: dt.datetime
             logger.warning("PAdES preparation failed for request %s", sr.public_id, exc_info=True)
     if prepared is None:
         return {**contract, "dataB64": base64.b64encode(bytes(sr.document)).decode()}
+    # an incremental update: keep only what pyHanko appended (a 2 MB base is not written again)
+    base_length = len(base) if prepared.pdf.startswith(base) else 0
     prep = PadesPreparation.objects.create(
-        signing_request=sr, base_sha256=_sha256(base), prepared_pdf=prepared.pdf, digest=prepared.digest,
+        signing_request=sr, base_sha256=_sha256(base), base_length=base_length,
+        prepared_pdf=prepared.pdf[base_length:], digest=prepared.digest,
         region_start=prepared.region_start, region_end=prepared.region_end, field_name=prepared.field_name)
     return {**contract, "dataB64": base64.b64encode(prepared.digest).decode(), "digested": True,
             "preparation": prep.pk}
@@ -228,12 +231,31 @@ def signing_request_submit(
                                     now=now, request=request, preparation=preparation)
 
 
+def _prepared_pdf(sr: SigningRequest, preparation: PadesPreparation) -> bytes | None:
+    """The prepared PDF again: the stored update after its base (the document's revision it was
+    prepared on), or None when that revision is no longer the current one."""
+    tail = bytes(preparation.prepared_pdf)
+    if not preparation.base_length:
+        return tail
+    doc = SignedDocument.objects.only("pades_pdf").get(pk=sr.signed_document_id)
+    base = bytes(doc.pades_pdf) if doc.pades_pdf else bytes(
+        SignedDocument.objects.only("document").get(pk=sr.signed_document_id).document)
+    if len(base) != preparation.base_length or _sha256(base) != preparation.base_sha256:
+        return None
+    return base + tail
+
+
 def _embed_pades(sr: SigningRequest, preparation: PadesPreparation, cms_bytes: bytes, info: CertificateInfo
-                 ) -> tuple[str, bytes]:
-    """The party's PAdES revision: the (time-stamped) CMS in the prepared PDF, verified."""
+                 ) -> tuple[str, bytes] | None:
+    """The party's PAdES revision: the (time-stamped) CMS in the prepared PDF, verified. None when
+    another party's revision landed since the preparation (the signature is recorded without one)."""
     from .pdf import PreparedPdf, pdf_embed_signature
 
-    prepared = PreparedPdf(pdf=bytes(preparation.prepared_pdf), digest=bytes(preparation.digest),
+    pdf = _prepared_pdf(sr, preparation)
+    if pdf is None:
+        logger.info("PAdES base of request %s changed since its preparation: no revision", sr.public_id)
+        return None
+    prepared = PreparedPdf(pdf=pdf, digest=bytes(preparation.digest),
                            region_start=preparation.region_start, region_end=preparation.region_end,
                            field_name=preparation.field_name)
     try:

@@ -144,3 +144,41 @@ def test_a_pades_cms_not_in_the_stored_pdf_offers_nothing_and_the_migration_find
     migration.backfill(apps, None)
     sig.refresh_from_db()
     assert sig.in_pades_pdf is True
+
+
+def test_the_preparation_keeps_only_the_update_and_a_party_that_lost_the_race_gets_no_revision(company, pdf_bytes):
+    """Two parties prepare on the same revision; the first lands its PAdES revision, the second's base is
+    gone: its signature is recorded without a revision (and its row offers nothing), the PDF keeps the first."""
+    from cabinets.demo import DEMO_DEVELOPER_BIN
+    from signing.models import PadesPreparation
+    from signing.services import (
+        signed_document_create,
+        signing_request_create,
+        signing_request_submit,
+        signing_request_to_sign,
+    )
+    from signing.tests.helpers import cms_for_contract
+    from signing.verification import verify_upload
+    from tests.factories import OrganizationFactory
+
+    developer = OrganizationFactory(bin=DEMO_DEVELOPER_BIN)
+    doc = signed_document_create(subject=company, document=pdf_bytes, filename="agreement.pdf", title_ru="Соглашение",
+                                 parties=[{"organization": company}, {"organization": developer}])
+    requests, contracts = [], []
+    for org in (company, developer):
+        sr = signing_request_create(subject=company, document=pdf_bytes, filename="agreement.pdf", title_ru="Соглашение",
+                                    organization=org, on_complete="signing_tests:record", return_url="/done/",
+                                    signed_document=doc)
+        requests.append(sr)
+        contracts.append(signing_request_to_sign(signing_request=sr))
+    prep = PadesPreparation.objects.get(pk=contracts[0]["preparation"])
+    assert prep.base_length == len(pdf_bytes) and len(bytes(prep.prepared_pdf)) < 80_000  # the update only
+    for sr, contract, slug in zip(requests, contracts, ("company_head_sign", "developer_head_sign"), strict=True):
+        p12, password = pki.demo_key(slug)
+        signing_request_submit(signing_request=sr, cms_bytes=cms_for_contract(contract, p12=p12, password=password),
+                               preparation_id=contract["preparation"])
+    doc.refresh_from_db()
+    first, second = (Signature.objects.get(signing_request=sr) for sr in requests)
+    assert first.in_pades_pdf is True and second.in_pades_pdf is False
+    assert [s.signer_name for s in verify_upload(bytes(doc.pades_pdf)).signatures] == ["ДЕМОВ АЛЕКСЕЙ ПЕТРОВИЧ"]
+    assert [r["link_kind"] for r in signature_table(doc)] == ["pdf", ""]
