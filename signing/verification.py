@@ -283,10 +283,8 @@ def _conclude(line: SignatureLine, fn) -> SignatureLine:
 # --- CMS ------------------------------------------------------------------------------------------
 
 def _signature_tst(si: acms.SignerInfo) -> acms.ContentInfo | None:
-    attrs = si["unsigned_attrs"]
-    if not attrs.native:
-        return None
-    for attr in attrs:
+    attrs = si["unsigned_attrs"]  # absent: Void, empty; never `.native` here — it parses every
+    for attr in attrs:             # token and certificate into Python (~18 % of a PDF's verification)
         if attr["type"].native == "signature_time_stamp_token":
             return attr["values"][0]
     return None
