@@ -53,10 +53,13 @@ class BodyReader:
                 or getattr(limited, "limit", None) != self.remaining):
             return
         reader = stream.reader
-        held_by_body = stream.buf.getvalue()  # read from the reader, not yet handed out
-        held_by_unreader = reader.unreader.buf.getvalue()  # read from the socket, not yet by the reader
-        if len(held_by_body) + reader.length != self.remaining:
-            return  # not the state of an unread body: leave it to request.read()
+        try:  # nothing is changed until every attribute has been found (another gunicorn: fall back)
+            held_by_body = stream.buf.getvalue()  # read from the reader, not yet handed out
+            held_by_unreader = reader.unreader.buf.getvalue()  # read from the socket, not yet by the reader
+            if len(held_by_body) + reader.length != self.remaining:
+                return  # not the state of an unread body: leave it to request.read()
+        except AttributeError:
+            return
         mine = held_by_unreader[: reader.length]
         stream.buf = io.BytesIO()
         reader.unreader.buf = io.BytesIO()

@@ -86,3 +86,60 @@ def test_a_client_that_stops_mid_patch_resumes_and_the_sha256_matches(backend, l
     assert resumed.status == 204 and resumed.getheader("Upload-Offset") == str(len(data))
     record = ApplicationFile.objects.get(application=application)
     assert record.sha256 == hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(params=["sync", "gthread"])
+def gunicorn_url(request, tmp_path, settings):
+    """The portal under gunicorn on the test database, file storage in its own var dir: the PATCH
+    body is read from gunicorn's socket (uploads/body.py), as in production."""
+    import os
+    import sys
+
+    from django.db import connection
+
+    from tests.cluster import free_port, start, stop_all, wait_http
+
+    if connection.vendor != "postgresql":
+        pytest.skip("gunicorn shares the test database: PostgreSQL only")
+    db = connection.settings_dict
+    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+           "REDIS_URL": settings.REDIS_URL, "HOMEPORTAL_TESTING": "1", "DEBUG": "True"}
+    env.pop("TEST_DATABASE_NAME", None)
+    port = free_port()
+    threads = ["--threads", "4"] if request.param == "gthread" else []
+    proc = start(f"web-{request.param}", [sys.executable, "-m", "gunicorn", "homeportal.wsgi", "--bind",
+                                          f"127.0.0.1:{port}", "--workers", "1", *threads, "--timeout", "120",
+                                          "--log-level", "warning"], env=env, base=tmp_path)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/livez", proc)
+        yield f"http://127.0.0.1:{port}", proc.var_dir / "media"
+    finally:
+        stop_all([proc])
+
+
+def test_under_gunicorn_a_cut_patch_resumes_and_the_file_is_whole(gunicorn_url, application, document_type,
+                                                                  organization):
+    url, media = gunicorn_url
+    user = UserFactory(organization=organization)
+    base = urlsplit(url)
+    headers = {"Tus-Resumable": "1.0.0", "Cookie": _cookie(user), "X-CSRFToken": CSRF, "Referer": url + "/"}
+    data = pdf_bytes(6 * MiB + 777)
+    created = _request(base, "POST", f"/uploads/tus/application/{application.public_id}/{document_type.pk}/",
+                       {**headers, "Upload-Length": str(len(data)),
+                        "Upload-Metadata": "filename " + base64.b64encode(b"cut.pdf").decode()})
+    assert created.status == 201
+    path = urlsplit(created.getheader("Location")).path
+    first = _request(base, "PATCH", path, {**headers, "Upload-Offset": "0",
+                                           "Content-Type": "application/offset+octet-stream"}, data[:MiB])
+    assert first.status == 204 and first.getheader("Upload-Offset") == str(MiB)
+    stop = 4 * MiB + 4321
+    _cut_patch(base, path, headers, MiB, data[MiB:], stop - MiB)
+    offset = _offset(base, path, headers, stop)
+    assert offset == stop  # everything that arrived was kept
+    checksum = "sha256 " + base64.b64encode(hashlib.sha256(data[offset:]).digest()).decode()
+    resumed = _request(base, "PATCH", path, {**headers, "Upload-Offset": str(offset), "Upload-Checksum": checksum,
+                                             "Content-Type": "application/offset+octet-stream"}, data[offset:])
+    assert resumed.status == 204 and resumed.getheader("Upload-Offset") == str(len(data))
+    record = ApplicationFile.objects.get(application=application)
+    assert record.sha256 == hashlib.sha256(data).hexdigest()
+    assert hashlib.sha256((media / record.file.name).read_bytes()).hexdigest() == record.sha256
