@@ -207,15 +207,22 @@ def tus_upload(port: int, ctx: dict, size: int, chunk: int) -> dict:
     return {"ok": status == 204, "status": status, "seconds": time.perf_counter() - start, "resent": resent}
 
 
-def disk_write(size: int) -> float:
+def disk_write(size: int) -> tuple[float, float]:
+    """The floor: (seconds, CPU seconds) of writing the file in 1 MiB writes (then deleted)."""
     path = WORK / "plain-write.bin"
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.thread_time()
     with open(path, "wb") as fh:
         for piece in file_pieces(size):
             fh.write(piece)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.thread_time() - cpu
     path.unlink()
-    return elapsed
+    return elapsed, cpu
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process `pid`, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def boto3_multipart(endpoint: str, bucket: str, size: int, part_size: int) -> float:
@@ -248,8 +255,10 @@ def boto3_multipart(endpoint: str, bucket: str, size: int, part_size: int) -> fl
 
 
 def with_memory(pid: int, fn):
-    """Run fn(); returns (its result, the peak RSS growth of process `pid` meanwhile, in bytes)."""
+    """Run fn(); returns (its result, the peak RSS growth of process `pid` meanwhile, in bytes).
+    Also puts the CPU seconds of `pid` and of this thread (the client) into the result."""
     rss_before = proc_status(pid, "VmRSS")
+    cpu_before, client_before = cpu_seconds(pid), time.thread_time()
     with contextlib.suppress(OSError):
         Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     peak = rss_before
@@ -268,6 +277,7 @@ def with_memory(pid: int, fn):
     finally:
         done.set()
         sampler.join()
+    result.update(server_cpu=cpu_seconds(pid) - cpu_before, client_cpu=time.thread_time() - client_before)
     return result, max(peak, proc_status(pid, "VmHWM")) - rss_before
 
 
@@ -280,7 +290,8 @@ def with_floor(size: int, fn, check):
     result = fn()
     verdict = check(result)
     after = disk_write(size)
-    return result, verdict, min(before, after), (before, after)
+    result[0]["floor_cpu"] = min(before[1], after[1])
+    return result, verdict, min(before[0], after[0]), (before[0], after[0])
 
 
 def sha256_pass(size: int) -> float:
@@ -302,6 +313,11 @@ def start_portal(port: int, ctx: dict, env=None):
     assert plain_upload(port, ctx, 64 * 1024)["ok"]
     assert tus_upload(port, ctx, 256 * 1024, 64 * 1024)["ok"]
     return server, server_pids(server)[1]
+
+
+def cpu_line(result: dict) -> str:
+    return (f"CPU: worker {result['server_cpu']:.2f} s + client {result['client_cpu']:.2f} s "
+            f"(plain write {result['floor_cpu']:.2f} s)")
 
 
 def load() -> str:
@@ -352,7 +368,7 @@ def main() -> int:
                 print(f"plain form upload: {mb / result['seconds']:.0f} MB/s ({result['seconds']:.2f} s); ratio to "
                       f"plain write {floor / result['seconds']:.2f} (floor {mb / floor:.0f} MB/s, writes before/after "
                       f"{mb / both[0]:.0f}/{mb / both[1]:.0f} MB/s); worker RSS growth {growth / MiB:.1f} MB; "
-                      f"stored {'ok' if good else 'MISSING'}; load {load()}")
+                      f"stored {'ok' if good else 'MISSING'}; {cpu_line(result)}; load {load()}")
                 ok = ok and good and growth < 64 * MiB
             if "tus" in paths:
                 def check_tus(_result):
@@ -371,7 +387,7 @@ def main() -> int:
                       f"plain write {floor / result['seconds']:.2f} (goal ≥ 0.7; floor {mb / floor:.0f} MB/s, writes "
                       f"before/after {mb / both[0]:.0f}/{mb / both[1]:.0f} MB/s); worker RSS growth "
                       f"{growth / MiB:.1f} MB (≤ 64); re-sent after the cut {result['resent']} B (≤ {chunk}); "
-                      f"sha256 {'ok' if good else 'WRONG'}; load {load()}")
+                      f"sha256 {'ok' if good else 'WRONG'}; {cpu_line(result)}; load {load()}")
                 ok = ok and good and growth < 64 * MiB and result["resent"] <= chunk
         if "s3" in paths:
             from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY, running, s3_client
@@ -407,7 +423,7 @@ def main() -> int:
                       f"writes before/after {mb / both[0]:.0f}/{mb / both[1]:.0f} MB/s); ratio to raw boto3 multipart "
                       f"upload to the same server {s3_floor / result['seconds']:.2f} (that floor {mb / s3_floor:.0f} "
                       f"MB/s); worker RSS growth {growth / MiB:.1f} MB (≤ 64); re-sent after the cut "
-                      f"{result['resent']} B (≤ {chunk}); object {'ok' if good else 'WRONG'}; load {load()}")
+                      f"{result['resent']} B (≤ {chunk}); object {'ok' if good else 'WRONG'}; {cpu_line(result)}; load {load()}")
                 ok = ok and good and growth < 64 * MiB and result["resent"] <= chunk
         print(f"load average at the end: {load()}")
         print("RESULT:", "PASS" if ok else "FAIL")

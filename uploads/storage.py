@@ -16,6 +16,7 @@ No file is ever assembled in memory or in a local temporary file. A sink's write
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -103,6 +104,23 @@ def open_sink(upload: ResumableUpload):
     return S3Sink(upload)
 
 
+try:  # Linux: start writing a range to disk without waiting for it
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _sync_file_range = _libc.sync_file_range
+    _sync_file_range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+except (OSError, AttributeError):  # pragma: no cover - not Linux
+    _sync_file_range = None
+SYNC_FILE_RANGE_WRITE = 2
+
+
+def start_writeback(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to begin writing [offset, offset + length) to disk now, in the background,
+    so that the one fsync at the end waits for the last PATCH's bytes only, not the whole file's
+    (600 MB: ~0.2 s here). Durability still comes from that fsync alone. Elsewhere: nothing."""
+    if _sync_file_range is not None and length > 0:
+        _sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE)
+
+
 class FileSink:
     def __init__(self, upload: ResumableUpload):
         self.offset = upload.offset
@@ -115,6 +133,7 @@ class FileSink:
 
     def commit(self, new_offset: int) -> None:
         self.fh.flush()
+        start_writeback(self.fh.fileno(), self.offset, new_offset - self.offset)
 
     def discard(self) -> None:
         self.fh.seek(self.offset)
@@ -122,7 +141,7 @@ class FileSink:
 
     def complete(self, upload: ResumableUpload) -> None:
         self.fh.flush()
-        os.fsync(self.fh.fileno())
+        os.fsync(self.fh.fileno())  # the earlier PATCHes' bytes are mostly on disk already
 
     def close(self) -> None:
         self.fh.close()
