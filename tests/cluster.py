@@ -78,6 +78,11 @@ class Proc:
                 self.popen.wait(10)
 
 
+def log_tails(procs: list[Proc], chars: int = 4000) -> str:
+    """The end of each process's log, for a failure message."""
+    return "\n".join(f"--- {p.name} ({'running' if p.alive() else 'exited'}) ---\n{p.log_text()[-chars:]}" for p in procs)
+
+
 def stop_all(procs: list[Proc]) -> None:
     """SIGTERM to every process group at once, then wait (SIGKILL after 30 s)."""
     for proc in procs:
@@ -226,6 +231,7 @@ class Browser:
     are followed by hand, so every hop goes to the other instance too."""
 
     bases: list[str]
+    logs: object = None  # a callable giving the servers' log tails, shown when an answer is a 5xx
     cookies: httpx.Cookies = field(default_factory=httpx.Cookies)
     served: list[tuple[str, str, str, int]] = field(default_factory=list)  # (base, method, path, status)
     _turn: itertools.count = field(default_factory=itertools.count)
@@ -246,6 +252,9 @@ class Browser:
         base = self.next_base()
         response = self.client.request(method, base + path, headers=headers, **kw)
         self.served.append((base, method, path, response.status_code))
+        if response.status_code >= 500:
+            raise AssertionError(f"{method} {base}{path} answered {response.status_code}\n"
+                                 f"{self.logs() if self.logs else response.text[:2000]}")
         if follow and response.status_code in (301, 302, 303) and "location" in response.headers:
             location = response.headers["location"]
             target = "/" + location.split("//", 1)[-1].split("/", 1)[1] if "://" in location else location

@@ -34,6 +34,7 @@ from tests.cluster import (
     celery_worker,
     free_port,
     gunicorn,
+    log_tails,
     stop_all,
     tasks_in_logs,
     wait_for,
@@ -101,7 +102,8 @@ def cluster(django_db_setup, django_db_blocker, s3_server, nca_services, _test_p
         beat = celery_beat("beat", env=env, base=base)
         procs.append(beat)
         yield types.SimpleNamespace(bases=bases, balancer=balancer, webs=webs, workers=workers, beat=beat, mock=mock,
-                                    bucket=bucket, endpoint=s3_server, base=base)
+                                    bucket=bucket, endpoint=s3_server, base=base,
+                                    logs=lambda: log_tails([*webs, *workers]))
     finally:
         stop_all(procs)
         mock.stop()
@@ -290,7 +292,7 @@ def test_an_appeal_end_to_end_across_two_instances(on_s3, parties):
     schedule_doc = CategoryDocumentFactory(category=category)
     for base in cluster.bases:  # readiness: database, broker and a storage write (S3) on each
         assert httpx.get(base + "/healthz", timeout=60).status_code == 200
-    uk = Browser(cluster.bases)
+    uk = Browser(cluster.bases, logs=cluster.logs)
     login(uk, parties["company"].bin)
 
     # Create, fill, upload (plain form; tus with PATCHes on alternating instances), sign by QR.
@@ -350,7 +352,7 @@ def test_an_appeal_end_to_end_across_two_instances(on_s3, parties):
     project = uk.get(ds + "project/")
     assert project.status_code == 200 and project.content.startswith(b"%PDF")
     sign_ecp(uk, sr_of(uk.post(ds + "sign/", htmx=True)), "company_head_sign")
-    developer = Browser(list(reversed(cluster.bases)))
+    developer = Browser(list(reversed(cluster.bases)), logs=cluster.logs)
     login_ecp(developer, "developer_head_auth")
     sign_ecp(developer, sr_of(developer.post(ds + "sign/", htmx=True)), "developer_head_sign")
     assert status_of(appeal) == S.DS_KZHK_SIGNING
@@ -417,7 +419,7 @@ def test_a_guarantee_application_end_to_end_across_two_instances(on_s3, parties)
     developer_consent = ConsentType.objects.create(name_ru="Согласие на получение ПСД", name_kk="ЖСҚ келісім",
                                                    provider=Provider.DEVELOPER)
     data = valid_tab_data(developer_bin=parties["developer"].bin, company_bin=parties["company"].bin)
-    uk = Browser(cluster.bases)
+    uk = Browser(cluster.bases, logs=cluster.logs)
     login(uk, parties["company"].bin)
 
     # The УК: a new application, the five tabs of stage 1, the developer's invitation link.
@@ -432,7 +434,7 @@ def test_a_guarantee_application_end_to_end_across_two_instances(on_s3, parties)
     invite = re.search(r"/applications/invite/([A-Za-z0-9_-]+)/", generated.text).group(0)
 
     # The developer: the link, ЭЦП confirmation (to-sign and CMS on different instances), its cabinet.
-    developer = Browser(list(reversed(cluster.bases)))
+    developer = Browser(list(reversed(cluster.bases)), logs=cluster.logs)
     assert developer.get(invite).status_code == 200
     sign_ecp(developer, sr_of(developer.post(invite, htmx=True)), "developer_head_sign")
     assert developer.get(invite + "done/").status_code == 200
