@@ -84,9 +84,20 @@ def _set_head(cursor, head: str) -> None:
     cursor.execute("UPDATE audit_chainhead SET head = %s, updated_at = %s WHERE id = 1", [head, timezone.now()])
 
 
+def chain_sources() -> list:
+    """Every chained model: the history models, then the signature records (signing.Signature)."""
+    from signing.models import Signature
+
+    return [*chained_models(), Signature]
+
+
+def _owner_field(model):
+    return model._meta.get_field(model.chain_owner_field())
+
+
 def _last_hash(cursor, model, owner_id) -> str:
     qn = cursor.db.ops.quote_name
-    owner_column = model._meta.get_field(model.OWNER_FIELD).column
+    owner_column = _owner_field(model).column
     # Identifiers from the model's meta, quoted; the value is a parameter.
     sql = (f"SELECT {qn('hash')} FROM {qn(model._meta.db_table)} WHERE {qn(owner_column)} = %s "  # noqa: S608
            f"AND {qn('chain_seq')} IS NOT NULL ORDER BY {qn('chain_seq')} DESC LIMIT 1")
@@ -100,7 +111,7 @@ def _last_hashes(cursor, model, owner_ids: list) -> dict:
     if len(owner_ids) == 1:
         return {owner_ids[0]: _last_hash(cursor, model, owner_ids[0])}
     qn = cursor.db.ops.quote_name
-    field = model._meta.get_field(model.OWNER_FIELD)
+    field = _owner_field(model)
     owner_type = field.db_type(cursor.db)
     # Identifiers and the type from the model's meta, quoted; the values are a parameter.
     sql = (f"SELECT o.id, (SELECT {qn('hash')} FROM {qn(model._meta.db_table)} WHERE {qn(field.column)} = o.id "  # noqa: S608
@@ -110,17 +121,21 @@ def _last_hashes(cursor, model, owner_ids: list) -> dict:
     return {owner_id: last or GENESIS for owner_id, last in cursor.fetchall()}
 
 
-APPEND_FUNCTION = r"""
-CREATE OR REPLACE FUNCTION audit_chain_append(history_table text, owner_column text, owner_id bigint, content bytea)
+# One function per type of the column that names a row's chain: bigint (a history row's object),
+# text (a signature record's `chain_object`). The head row is locked by SELECT … FOR UPDATE and
+# written once (one row version per append).
+_APPEND_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION audit_chain_append(history_table text, owner_column text, owner_id OWNER_TYPE,
+                                              content bytea)
 RETURNS TABLE (seq bigint, prev_hash text, hash text) LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     head_before text;
 BEGIN
     -- The head's row lock first (held to the commit): it serialises every append.
-    UPDATE audit_chainhead h SET seq = h.seq + 1 WHERE h.id = 1 RETURNING h.seq, h.head INTO seq, head_before;
+    SELECT h.seq + 1, h.head INTO seq, head_before FROM audit_chainhead h WHERE h.id = 1 FOR UPDATE;
     IF NOT FOUND THEN
         INSERT INTO audit_chainhead (id, seq, head) VALUES (1, 0, repeat('0', 64)) ON CONFLICT DO NOTHING;
-        UPDATE audit_chainhead h SET seq = h.seq + 1 WHERE h.id = 1 RETURNING h.seq, h.head INTO seq, head_before;
+        SELECT h.seq + 1, h.head INTO seq, head_before FROM audit_chainhead h WHERE h.id = 1 FOR UPDATE;
     END IF;
     -- A new statement, a new snapshot: the object's last row as committed before the lock was ours.
     EXECUTE format('SELECT hash FROM %I WHERE %I = $1 AND chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1',
@@ -128,17 +143,28 @@ BEGIN
     prev_hash := coalesce(prev_hash, repeat('0', 64));
     hash := encode(sha256(convert_to(E'homeportal-history/1\n', 'UTF8') || convert_to(prev_hash, 'UTF8')
                           || convert_to(E'\n', 'UTF8') || content), 'hex');
-    UPDATE audit_chainhead h SET head = encode(sha256(decode(head_before, 'hex') || decode(hash, 'hex')), 'hex'),
-                                 updated_at = now() WHERE h.id = 1;
+    UPDATE audit_chainhead h
+       SET seq = audit_chain_append.seq, updated_at = now(),
+           head = encode(sha256(decode(head_before, 'hex') || decode(audit_chain_append.hash, 'hex')), 'hex')
+     WHERE h.id = 1;
     RETURN NEXT;
 END
 $$;
 """
+APPEND_FUNCTION = "\n".join(_APPEND_FUNCTION.replace("OWNER_TYPE", t) for t in ("bigint", "text"))
 
 
 def install_append_function(schema_editor) -> None:
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(APPEND_FUNCTION, None)
+
+
+def _append_sql(model, connection) -> tuple[str, str]:
+    field = _owner_field(model)
+    cast = "bigint" if field.db_type(connection) in ("bigint", "integer") else "text"
+    # The cast is one of two words; the table, column and values are parameters.
+    return (f"SELECT seq, prev_hash, hash FROM audit_chain_append(%s, %s, %s::{cast}, %s)",  # noqa: S608
+            field.column)
 
 
 def append(entry, *, using: str | None = None) -> None:
@@ -154,10 +180,9 @@ def append(entry, *, using: str | None = None) -> None:
         raise RuntimeError("history entries are chained inside the inserting transaction")
     content = entry.canonical_content()
     model = type(entry)
+    sql, column = _append_sql(model, connection)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT seq, prev_hash, hash FROM audit_chain_append(%s, %s, %s, %s)", [
-            model._meta.db_table, model._meta.get_field(model.OWNER_FIELD).column,
-            getattr(entry, f"{model.OWNER_FIELD}_id"), content])
+        cursor.execute(sql, [model._meta.db_table, column, entry.chain_owner_value(), content])
         entry.chain_seq, entry.prev_hash, entry.hash = cursor.fetchone()
 
 
@@ -173,16 +198,13 @@ def append_many(entries: list, *, using: str | None = None) -> None:
         seq, head = _reserve(cursor, len(entries))
         owners: dict[type, list] = {}
         for entry in entries:
-            model = type(entry)
-            owner_id = getattr(entry, f"{model.OWNER_FIELD}_id")
-            if owner_id not in owners.setdefault(model, []):
-                owners[model].append(owner_id)
+            owner_id = entry.chain_owner_value()
+            if owner_id not in owners.setdefault(type(entry), []):
+                owners[type(entry)].append(owner_id)
         last: dict[tuple, str] = {(model._meta.label, owner_id): prev for model, ids in owners.items()
                                   for owner_id, prev in _last_hashes(cursor, model, ids).items()}
         for entry, content in zip(entries, contents, strict=True):
-            model = type(entry)
-            owner_id = getattr(entry, f"{model.OWNER_FIELD}_id")
-            key = (model._meta.label, owner_id)
+            key = (type(entry)._meta.label, entry.chain_owner_value())
             prev = last[key]
             entry.chain_seq = seq
             entry.prev_hash = prev
@@ -191,6 +213,24 @@ def append_many(entries: list, *, using: str | None = None) -> None:
             last[key] = entry.hash
             seq += 1
         _set_head(cursor, head)
+
+
+def seal(record, *, using: str | None = None) -> None:
+    """Chains a record inserted with `save(chain_later=True)` (a signature stored before the locks
+    its completion takes): the last step of the inserting transaction, so the chain head's lock is
+    the last one taken (docs/history.md, lock order). The trigger lets exactly this through: the
+    chain columns set once on a row that had none."""
+    model = type(record)
+    using = using or router.db_for_write(model)
+    append_many([record], using=using) if connections[using].vendor != "postgresql" else append(record, using=using)
+    qn = connections[using].ops.quote_name
+    with connections[using].cursor() as cursor:
+        # Identifiers from the model's meta, quoted; the values are parameters.
+        cursor.execute(f"UPDATE {qn(model._meta.db_table)} SET chain_seq = %s, prev_hash = %s, hash = %s "  # noqa: S608
+                       f"WHERE {qn(model._meta.pk.column)} = %s AND chain_seq IS NULL",
+                       [record.chain_seq, record.prev_hash, record.hash, record.pk])
+        if cursor.rowcount != 1:
+            raise RuntimeError("the record is chained already")
 
 
 @contextlib.contextmanager
@@ -273,11 +313,49 @@ def install_triggers(schema_editor, history_tables: Iterable[str]) -> None:
         schema_editor.execute(sql, None)
 
 
+SIGNATURE_TABLE = "signing_signature"
+SIGNATURE_TRIGGER_FUNCTION = """
+CREATE OR REPLACE FUNCTION audit_signature_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    free_columns text[] := ARRAY['signing_request_id', 'organization_id', 'in_pades_pdf'];
+    chain_columns text[] := ARRAY['chain_seq', 'prev_hash', 'hash'];
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        -- The signing request or organization deleted (SET_NULL): those keys are not hashed, the
+        -- record's chain_object names what was signed. in_pades_pdf: a display flag, not hashed.
+        IF (to_jsonb(NEW) - free_columns) = (to_jsonb(OLD) - free_columns)
+           AND (NEW.signing_request_id IS NULL OR NEW.signing_request_id = OLD.signing_request_id)
+           AND (NEW.organization_id IS NULL OR NEW.organization_id = OLD.organization_id) THEN
+            RETURN NEW;
+        END IF;
+        -- audit.chain.seal(): the chain columns set once on a record that had none.
+        IF OLD.chain_seq IS NULL AND NEW.chain_seq IS NOT NULL
+           AND (to_jsonb(NEW) - chain_columns) = (to_jsonb(OLD) - chain_columns) THEN
+            RETURN NEW;
+        END IF;
+    END IF;
+    RAISE EXCEPTION 'history is append-only: % on % refused', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+"""
+
+
+def install_signature_trigger(schema_editor) -> None:
+    """Signature records: UPDATE and DELETE refused, but for the two exceptions above (PostgreSQL only)."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(SIGNATURE_TRIGGER_FUNCTION, None)
+    schema_editor.execute(f'DROP TRIGGER IF EXISTS audit_immutable ON "{SIGNATURE_TABLE}"; '
+                          f'CREATE TRIGGER audit_immutable BEFORE UPDATE OR DELETE ON "{SIGNATURE_TABLE}" '
+                          "FOR EACH ROW EXECUTE FUNCTION audit_signature_immutable();", None)
+
+
 def missing_triggers(using: str = "default") -> list[str]:
     connection = connections[using]
     if connection.vendor != "postgresql":
         return []
-    tables = [m._meta.db_table for m in chained_models()] + ["audit_anchor", "audit_purgedentry"]
+    tables = [m._meta.db_table for m in chain_sources()] + ["audit_anchor", "audit_purgedentry"]
     with connection.cursor() as cursor:
         cursor.execute("SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
                        "WHERE t.tgname = 'audit_immutable' AND t.tgenabled <> 'D'")
@@ -329,18 +407,23 @@ class Report:
 # a purged entry has content None (only its link is known).
 SEQ, _TIE, SOURCE, ENTRY_ID, OBJECT, PREV, HASH, CONTENT = range(8)
 PURGED_TIE = 1 << 20
+CHECKED_ELSEWHERE = b""  # the content hash is checked by a worker process (`verify(workers=…)`)
+PARALLEL_FROM = 200_000  # entries: fewer are verified in one process
 
 
 class _Reader:
     """Streams one history model's rows in chain order, with their canonical content."""
 
-    def __init__(self, model, using: str, owner_id=None, tiebreak: int = 0):
+    def __init__(self, model, using: str, owner_id=None, tiebreak: int = 0, *, seq_range: tuple | None = None,
+                 content: bool = True):
         from homeportal.history import CHAIN_FIELDS
 
         self.model = model
         self.using = using
         self.owner_id = owner_id
         self.tiebreak = tiebreak
+        self.seq_range = seq_range  # (first, last) chain_seq: a worker's part (PostgreSQL)
+        self.content = content  # False: the links only, CONTENT is CHECKED_ELSEWHERE (PostgreSQL)
         self.label = model._meta.label
         self.owner_model = model._meta.get_field(model.OWNER_FIELD).related_model
         self.columns = ("pk", "chain_seq", "prev_hash", "hash", model.owner_key_field(), "signature_id",
@@ -416,8 +499,20 @@ class _Reader:
         if self.owner_id is not None:
             sql += f" AND h.{qn(owner_field.column)} = %s"
             params.append(self.owner_id)
+        if self.seq_range is not None:
+            sql += " AND h.chain_seq BETWEEN %s AND %s"
+            params += list(self.seq_range)
         sql += " ORDER BY h.chain_seq"
         label, tie, extra_names = self.label, self.tiebreak, self.extra
+        if not self.content:
+            sql = (f"SELECT h.{qn(meta.pk.column)}, h.chain_seq, h.prev_hash, h.hash, "  # noqa: S608
+                   f"%s || o.{qn(key_column)}::text " + sql[sql.index(" FROM "):])
+            with connection.chunked_cursor() as cursor:
+                cursor.execute(sql, params)
+                while rows := cursor.fetchmany(20_000):
+                    for pk, seq, prev, hash_, key in rows:
+                        yield (seq, tie, label, pk, key, prev, hash_, CHECKED_ELSEWHERE)
+            return
         signature_of = self._signature
         fields, payload_at = len(CHAIN_FIELDS), CHAIN_FIELDS.index("payload")
         with connection.chunked_cursor() as cursor:
@@ -441,6 +536,58 @@ class _Reader:
     def unchained(self) -> list[tuple[int, str]]:
         return [(pk, self.model.object_key_of(self.owner_model, owner)) for pk, owner in
                 self.queryset().filter(chain_seq__isnull=True).values_list("pk", self.model.owner_key_field())]
+
+
+class _SignatureReader:
+    """Streams the signature records (signing.Signature) in chain order, with their canonical
+    content; optionally only those of some chains (`chain_objects`)."""
+
+    def __init__(self, using: str, tiebreak: int = 0, chain_objects: set[str] | None = None):
+        from signing.models import Signature
+
+        self.model = Signature
+        self.using = using
+        self.tiebreak = tiebreak
+        self.chain_objects = chain_objects
+        self.label = Signature._meta.label
+
+    def queryset(self):
+        qs = self.model._default_manager.using(self.using)
+        if self.chain_objects is not None:
+            qs = qs.filter(chain_object__in=self.chain_objects)
+        return qs
+
+    def rows(self) -> Iterator[tuple]:
+        from homeportal.history import SIGNATURE_RECORD_FIELDS, signature_record_content
+
+        label, tie, names = self.label, self.tiebreak, SIGNATURE_RECORD_FIELDS
+        # pk second: of two records with one place (a forged copy), the later one is the one reported.
+        qs = (self.queryset().filter(chain_seq__isnull=False).order_by("chain_seq", "pk")
+              .values_list("pk", "chain_seq", "prev_hash", "hash", "chain_object", *names))
+        for pk, seq, prev, hash_, key, *values in qs.iterator(chunk_size=2000):
+            content = signature_record_content(object_key=key, values=dict(zip(names, values, strict=True)))
+            yield (seq, tie, label, pk, key, prev, hash_, content)
+
+    def unchained(self) -> list[tuple[int, str]]:
+        return list(self.queryset().filter(chain_seq__isnull=True).values_list("pk", "chain_object"))
+
+
+def _signature_chains(obj, using: str) -> set[str]:
+    """The signature chains an object's chain check covers: a signature record's own chain, a
+    signed document's, and for an object with a history those of the signatures its rows record."""
+    from signing.models import Signature, SignedDocument
+
+    if isinstance(obj, Signature):
+        return {obj.chain_object}
+    if isinstance(obj, SignedDocument):
+        return {f"signing.signeddocument:{obj.public_id}"}
+    keys: set[str] = set()
+    for model in chained_models():
+        if isinstance(obj, _owner_field(model).related_model):
+            keys.update(model._default_manager.using(using).filter(
+                **{f"{model.OWNER_FIELD}_id": obj.pk, "signature__isnull": False})
+                .values_list("signature__chain_object", flat=True).distinct())
+    return keys
 
 
 def _purged_rows(using: str, object_keys: set[str] | None = None) -> Iterator[tuple]:
@@ -516,24 +663,60 @@ def _hash_exists(source: str, hash_: str) -> bool:
     return model._default_manager.filter(hash=hash_).exists() or PurgedEntry.objects.filter(hash=hash_).exists()
 
 
-def verify(*, using: str = "default", anchors: bool = True, record: bool = False) -> Report:
+def _modified_in(args: tuple) -> list[tuple]:
+    """A worker's part of `verify(workers=…)`: the history rows with chain_seq in [first, last]
+    whose content does not match their hash, as (seq, source, entry id, object key)."""
+    using, first, last = args
+    found = []
+    try:
+        for i, model in enumerate(chained_models()):
+            for row in _Reader(model, using, tiebreak=i, seq_range=(first, last)).rows():
+                if entry_hash(row[PREV], row[CONTENT]) != row[HASH]:
+                    found.append((row[SEQ], row[SOURCE], row[ENTRY_ID], row[OBJECT]))
+    finally:
+        connections.close_all()
+    return found
+
+
+def _start_workers(using: str, workers: int, head_seq: int):
+    """Forks `workers` processes that check the history rows' content hashes over equal parts of
+    the chain while this process walks the links (PostgreSQL, outside any transaction: they
+    connect anew and see what is committed). None when not worth it or not possible."""
+    import multiprocessing
+
+    if (workers < 2 or head_seq < PARALLEL_FROM or connections[using].vendor != "postgresql"
+            or connections[using].in_atomic_block or multiprocessing.current_process().daemon):
+        return None
+    connections.close_all()  # the children must not share this process's connection
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    step = -(-head_seq // workers)
+    bounds = [-(2**62)] + [i * step for i in range(1, workers)] + [2**62]  # forged places outside 1…head too
+    parts = [(using, bounds[i] + (i > 0), bounds[i + 1]) for i in range(workers)]
+    return pool, pool.map_async(_modified_in, parts)
+
+
+def verify(*, using: str = "default", anchors: bool = True, record: bool = False, workers: int = 1) -> Report:
     """Recomputes every chain: each row's hash, each object's links, the global sequence (no gap,
     no duplicate), the global head against every anchor and against `ChainHead`, the anchors'
     time-stamp tokens, and (PostgreSQL) that the triggers are in place. One pass over the rows in
-    `chain_seq` order, each row a tuple (1 000 000 entries: docs/history.md)."""
+    `chain_seq` order, each row a tuple (1 000 000 entries: docs/history.md). `workers` > 1 (the
+    command's default, PostgreSQL, a long chain, no open transaction): the history rows' content
+    hashes are checked by that many forked processes, this one walks the links."""
     from asn1crypto import cms as acms
 
     from signing.trust import timestamp_check
 
     started = timezone.now()
     report = Report()
-    readers = [_Reader(m, using, tiebreak=i) for i, m in enumerate(chained_models())]
-    anchor_list = list(Anchor.objects.using(using).order_by("seq", "pk")) if anchors else []
-    report.anchors = len(anchor_list)
-    report.last_anchor = anchor_list[-1] if anchor_list else None
     head_row = ChainHead.objects.using(using).filter(pk=1).first()
     head_seq = head_row.seq if head_row else 0
     report.head_seq = head_seq
+    parallel = _start_workers(using, workers, head_seq) if workers > 1 else None
+    readers = [_Reader(m, using, tiebreak=i, content=parallel is None) for i, m in enumerate(chained_models())]
+    readers.append(_SignatureReader(using, tiebreak=len(readers)))
+    anchor_list = list(Anchor.objects.using(using).order_by("seq", "pk")) if anchors else []
+    report.anchors = len(anchor_list)
+    report.last_anchor = anchor_list[-1] if anchor_list else None
     problems = report.problems
 
     def check_anchor(anchor: Anchor, head: str | None):
@@ -595,13 +778,23 @@ def verify(*, using: str = "default", anchors: bool = True, record: bool = False
         # The object's rules: the content hash and the link to the object's previous row.
         if content is not None:
             prev_hash = row[PREV]
-            if sha256(PREFIX + prev_hash.encode() + b"\n" + content).hexdigest() != hash_:
+            if content and sha256(PREFIX + prev_hash.encode() + b"\n" + content).hexdigest() != hash_:
                 problems.append(_problem("modified", "the entry's content does not match its hash", row))
             prev = last.get(row[OBJECT])
             if prev_hash != (prev[HASH] if prev is not None else GENESIS):
                 problems.append(_broken_link(row, prev))
         last[row[OBJECT]] = row
     report.entries = count
+    if parallel is not None:
+        pool, result = parallel
+        try:
+            for part in result.get():
+                for seq, source, entry_id, key in part:
+                    problems.append(Problem("modified", "the entry's content does not match its hash", seq, source,
+                                            entry_id, key))
+        finally:
+            pool.close()
+            pool.join()
     for anchor in pending:  # anchors beyond the last entry
         check_anchor(anchor, None)
     last_seq = expected - 1
@@ -640,6 +833,12 @@ def verify_object(obj, *, using: str = "default") -> Report:
             key = model.object_key_of(owner_model, getattr(obj, "public_id", obj.pk))
             for pk, k in reader.unchained():
                 report.problems.append(Problem("inserted", "the entry is not on the chain", None, reader.label, pk, k))
+    signature_chains = _signature_chains(obj, using)
+    if signature_chains:
+        reader = _SignatureReader(using, tiebreak=len(rows), chain_objects=signature_chains)
+        rows.append(reader.rows())
+        for pk, k in reader.unchained():
+            report.problems.append(Problem("inserted", "the entry is not on the chain", None, reader.label, pk, k))
     if key is not None:
         rows.append(_purged_rows(using, {key}))
         if PurgedEntry.objects.using(using).filter(object_key=key).exists():

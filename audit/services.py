@@ -23,7 +23,7 @@ def history_pdf(*, obj, entries, title: str, language: str) -> bytes:
     with translation.override(language):
         rows = [{"at": timezone.localtime(e.created_at), "label": _row_label(e), "who": e.actor_display,
                  "comment": e.comment, "document": e.document_name, "seq": e.chain_seq, "hash": e.hash,
-                 "prev_hash": e.prev_hash} for e in entries]
+                 "prev_hash": e.prev_hash, "signature": e.signature if e.signature_id else None} for e in entries]
         pdf = pdf_render(template_name="audit/pdf/history.html", context={
             "lang": language, "title": title, "object_key": entries[0].object_key() if entries else "",
             "rows": rows, "intact": report.intact, "problems": [str(p) for p in report.problems[:20]],

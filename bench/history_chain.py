@@ -6,7 +6,8 @@
    run, interleaved in rounds so load from other processes hits both. Goal: chained ≤ 1.2× floor.
 2. Verifying: the chain is extended to 1 000 000 entries (over 200 appeals; hashed by the chain's
    own functions, written with COPY — bulk_create would take most of the run), then
-   `audit.chain.verify()` recomputes everything. Goal: under a minute; prints entries/s.
+   `audit.chain.verify()` recomputes everything, with 2 worker processes (history_verify's
+   default) and with 1. Goal: under a minute; prints entries/s.
 
 Uses its own PostgreSQL database (hp_bench_history, recreated) and Redis DB 12.
 
@@ -104,6 +105,8 @@ def main() -> None:
     parser.add_argument("--append", type=int, default=10_000)
     parser.add_argument("--verify", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--workers", type=int, nargs="+", default=[2, 1],
+                        help="verify with each of these worker counts (2: history_verify's default)")
     args = parser.parse_args()
     recreate_database(PG, DB_NAME)
     import django
@@ -147,12 +150,24 @@ def main() -> None:
         cursor.execute("ANALYZE")
     total = AppealHistory.objects.count()
     print(f"wrote {written} chained entries with COPY in {fill:.1f} s ({written / fill:,.0f} entries/s)")
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    report = chain.verify()
+    for workers in args.workers:
+        verify_run(chain, total, workers)
+
+
+def verify_run(chain, total: int, workers: int) -> None:
+    import resource
+
+    def cpu_of_children() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    t0, cpu0, children0 = time.perf_counter(), time.process_time(), cpu_of_children()
+    report = chain.verify(workers=workers)
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    print(f"history_verify over {report.entries} entries ({total} rows): {elapsed:.1f} s, "
+    children = cpu_of_children() - children0
+    print(f"history_verify (workers={workers}) over {report.entries} entries ({total} rows): {elapsed:.1f} s, "
           f"{report.entries / elapsed:,.0f} entries/s, intact={report.intact} (goal < 60 s for 1 000 000); "
-          f"this process's CPU time {cpu:.1f} s (the rest is waiting for the shared cores and PostgreSQL), "
+          f"CPU time: this process {cpu:.1f} s, its workers {children:.1f} s; "
           f"load average {os.getloadavg()[0]:.1f}")
     if report.problems:
         print("problems:", [str(p) for p in report.problems[:5]])

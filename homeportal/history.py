@@ -212,6 +212,32 @@ def signature_digest(sig) -> dict | None:
     }
 
 
+# A signature record itself (signing.Signature) on the chain: every field it keeps as evidence (the
+# CMS and the revocation evidence by their SHA-256), its object (the signed document or request it
+# belongs to: `chain_object`). Not its foreign keys: the request and the organization may be deleted
+# (SET_NULL) without changing what was signed.
+SIGNATURE_RECORD_FIELDS = (
+    "public_id", "method", "signer_name", "signer_iin", "signer_bin", "organization_name", "roles",
+    "certificate_serial", "certificate_issuer", "certificate_not_after", "cms", "document_sha256", "signed_at",
+    "tsa_time", "declared_time", "level", "revocation_source", "revocation_produced_at", "revocation_evidence",
+)
+_SIGNATURE_TIMES = ("certificate_not_after", "signed_at", "tsa_time", "declared_time", "revocation_produced_at")
+
+
+def signature_record_content(*, object_key: str, values: dict) -> bytes:
+    """The canonical bytes the chain hashes for a signature record (`values` has the fields of
+    `SIGNATURE_RECORD_FIELDS`): the same JSON form as a history row's, under "record"."""
+    record = {name: values[name] for name in SIGNATURE_RECORD_FIELDS}
+    record["public_id"] = str(record["public_id"])
+    for name in _SIGNATURE_TIMES:
+        record[name] = _utc_iso(record[name])
+    for name in ("cms", "revocation_evidence"):
+        blob = record.pop(name)
+        record[f"{name}_sha256"] = hashlib.sha256(bytes(blob)).hexdigest() if blob is not None else None
+    record["roles"] = _json_normal(record["roles"] or [])
+    return _encode({"record": "signing.signature", "object": object_key, "signature": record}).encode()
+
+
 SIGNATURE_DIGEST_FIELDS = ("pk", "public_id", "signer_iin", "certificate_serial", "document_sha256", "cms", "signed_at")
 
 
@@ -275,6 +301,14 @@ class HistoryEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise HistoryImmutable("history entries are append-only")
+
+    @classmethod
+    def chain_owner_field(cls) -> str:
+        """The field whose value names the row's chain (audit.chain looks up the chain's last row by it)."""
+        return cls.OWNER_FIELD
+
+    def chain_owner_value(self):
+        return getattr(self, f"{self.OWNER_FIELD}_id")
 
     @classmethod
     def owner_key_field(cls) -> str:

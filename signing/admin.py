@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 
+from audit.admin import ChainStatusMixin
+
 from .models import QrSession, Signature, SignedDocument, SignedDocumentParty, SigningRequest
 
 
@@ -28,22 +30,23 @@ class PartyInline(admin.TabularInline):
 
 
 @admin.register(SignedDocument)
-class SignedDocumentAdmin(ReadOnlyAdmin):
+class SignedDocumentAdmin(ChainStatusMixin, ReadOnlyAdmin):
     list_display = ("title_ru", "filename", "created_at")
     search_fields = ("title_ru", "parties__bin", "parties__organization_name")
-    fields = ("public_id", "title_ru", "title_kk", "filename", "mime_type", "document_sha256", "created_at")
+    fields = ("public_id", "title_ru", "title_kk", "filename", "mime_type", "document_sha256", "created_at",
+              "chain_status")
     readonly_fields = fields
     inlines = [PartyInline]
 
 
 @admin.register(Signature)
-class SignatureAdmin(ReadOnlyAdmin):
+class SignatureAdmin(ChainStatusMixin, ReadOnlyAdmin):
     list_display = ("signer_name", "signer_iin", "signer_bin", "organization_name", "method", "signed_at")
     list_filter = ("method",)
     search_fields = ("signer_name", "signer_iin", "signer_bin")
     fields = ("public_id", "signer_name", "signer_iin", "signer_bin", "organization_name", "roles", "method",
               "certificate_serial", "certificate_issuer", "certificate_not_after", "document_sha256", "signed_at",
-              "signing_request", "signed_document")
+              "signing_request", "signed_document", "chain_status", "chain_object", "chain_seq", "prev_hash", "hash")
     readonly_fields = fields
 
 

@@ -9,6 +9,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from homeportal.history import (
+    SIGNATURE_RECORD_FIELDS,
+    HistoryImmutable,
+    HistoryQuerySet,
+    signature_record_content,
+)
+
 
 class SignedDocument(models.Model):
     """A document that one or more organizations sign; downloads open when every party signed."""
@@ -129,6 +136,19 @@ class PadesPreparation(models.Model):
         return f"PAdES preparation {self.pk} of {self.signing_request_id}"
 
 
+# What of a signature record may change after it is stored (not hashed; the trigger lets it through).
+MUTABLE_FIELDS = {"in_pades_pdf"}
+
+
+class SignatureQuerySet(HistoryQuerySet):
+    """Append-only like history rows (audit/chain.py), but for `MUTABLE_FIELDS`."""
+
+    def update(self, **kwargs):
+        if kwargs and set(kwargs) <= MUTABLE_FIELDS:
+            return models.QuerySet.update(self, **kwargs)
+        return super().update(**kwargs)
+
+
 class Signature(models.Model):
     class Method(models.TextChoices):
         ECP = "ecp", _("Key file (ЭЦП)")
@@ -163,14 +183,70 @@ class Signature(models.Model):
     # The CMS is a PAdES signature embedded in SignedDocument.pades_pdf (its row offers that PDF:
     # the CMS alone covers the /ByteRange, selectors.signature_download).
     in_pades_pdf = models.BooleanField(default=False)
+    # The history hash chain (issue #17, audit/chain.py): each signature record is chained in the
+    # chain of what it signed (`chain_object`: the multi-party document, else the signing request),
+    # set once as it is inserted; the record is append-only like a history row.
+    chain_object = models.CharField(_("History chain"), max_length=200, blank=True, editable=False)
+    chain_seq = models.BigIntegerField(_("Place in the history chain"), null=True, blank=True, editable=False)
+    prev_hash = models.CharField(_("Previous entry's hash"), max_length=64, blank=True, editable=False)
+    hash = models.CharField(_("Hash"), max_length=64, blank=True, editable=False)
+
+    objects = SignatureQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("signature")
         verbose_name_plural = _("signatures")
         ordering = ["signed_at"]
+        indexes = [
+            models.Index(fields=["chain_object", "chain_seq"], name="signature_chain_idx"),  # the chain's last link
+            models.Index(fields=["chain_seq"], name="signature_seq_idx"),  # history_verify's order
+        ]
 
     def __str__(self):
         return f"{self.signer_name} {self.signed_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        """Inserts and chains the record (`chain_later`: the caller chains it with
+        `audit.chain.seal()` as the last step of its transaction — the chain head's lock last).
+        Afterwards only `in_pades_pdf` may change (a display flag, not hashed)."""
+        if self.pk is not None and not kwargs.get("force_insert"):
+            if kwargs.get("update_fields") is not None and set(kwargs["update_fields"]) <= MUTABLE_FIELDS:
+                return super().save(*args, **kwargs)
+            raise HistoryImmutable("signature records are append-only")
+        from django.db import router, transaction
+
+        from audit import chain
+
+        chain_later = kwargs.pop("chain_later", False)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        self.chain_object = self.chain_object or self.chain_object_key()
+        with transaction.atomic(using=using, savepoint=False):
+            if not chain_later:
+                chain.append(self, using=using)
+            super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise HistoryImmutable("signature records are append-only")
+
+    def chain_object_key(self) -> str:
+        if self.signed_document_id:
+            public_id = SignedDocument.objects.filter(pk=self.signed_document_id).values_list("public_id", flat=True)
+            return f"signing.signeddocument:{public_id.first()}"
+        if self.signing_request_id:
+            return f"signing.signingrequest:{self.signing_request.public_id}"
+        return f"signing.signature:{self.public_id}"
+
+    @classmethod
+    def chain_owner_field(cls) -> str:
+        return "chain_object"
+
+    def chain_owner_value(self):
+        return self.chain_object
+
+    def canonical_content(self) -> bytes:
+        self.chain_object = self.chain_object or self.chain_object_key()
+        return signature_record_content(object_key=self.chain_object,
+                                        values={name: getattr(self, name) for name in SIGNATURE_RECORD_FIELDS})
 
 
 class QrSession(models.Model):

@@ -319,13 +319,15 @@ def signing_request_complete(
                 raise SigningError("already_signed", ERR_ALREADY_SIGNED)
             if party.allowed_roles and not (info.roles & set(party.allowed_roles)):
                 raise SigningError("no_signing_right")
-        signature = Signature.objects.create(
+        signature = Signature(
             signing_request=sr, signed_document_id=sr.signed_document_id, organization=sr.organization,
             method=method, signer_name=info.full_name, signer_iin=info.iin, signer_bin=info.bin,
             organization_name=info.organization_name, roles=sorted(info.roles),
             certificate_serial=info.serial_number, certificate_issuer=info.issuer,
             certificate_not_after=info.not_after, document_sha256=sr.document_sha256, **trust_fields(trusted),
         )
+        # Chained at the end (audit.chain.seal): the completion below locks its objects first.
+        signature.save(chain_later=True)
         if party is not None:
             party.signature = signature
             party.save(update_fields=["signature"])
@@ -341,6 +343,9 @@ def signing_request_complete(
         sr.completed_at = now
         sr.save(update_fields=["status", "completed_at"])
         completion_run(sr, signature, request=request)
+        from audit import chain
+
+        chain.seal(signature)
     signing_request.status = sr.status
     signing_request.completed_at = now
     logger.info("signing request %s completed by %s (%s)", sr.public_id, info.iin, method)

@@ -136,3 +136,24 @@ def test_healthz_reports_the_last_verification(client):
     assert response.json()["history"]["status"] == "broken"
     assert response.status_code == 200  # informational: a broken chain does not take the portal out of service
     assert connection.vendor and AppealHistory.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_signature_admin_and_the_appeals_badge_show_a_tampered_signature_record(admin_client):
+    from .test_signature_chain import sign, signed_document
+
+    doc = signed_document()
+    signature = sign(document=doc)
+    appeal = AppealFactory()
+    AppealHistory.objects.create(appeal=appeal, event="signed", signature=signature)
+    url = reverse("admin:signing_signature_change", args=[signature.pk])
+    with translation.override("ru"):
+        page = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Цепочка истории цела" in page and signature.hash in page
+    tamper("UPDATE signing_signature SET signer_name = 'Подделка' WHERE id = %s", [signature.pk])
+    with translation.override("ru"):
+        for each in (url, reverse("admin:appeals_appeal_change", args=[appeal.pk]),
+                     reverse("admin:signing_signeddocument_change", args=[doc.pk])):
+            page = admin_client.get(each, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+            assert "Цепочка истории нарушена" in page, each
+            assert f"signing.Signature #{signature.pk}" in page, each

@@ -360,6 +360,24 @@ def test_history_verify_command(three):
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
+def test_workers_check_the_contents_and_name_the_modified_entry(monkeypatch):
+    """verify(workers=2): forked processes check the content hashes, this one the links; the same
+    report as one process gives."""
+    monkeypatch.setattr(chain, "PARALLEL_FROM", 0)
+    appeals = [AppealFactory(), AppealFactory()]
+    entries = [add(appeals[i % 2], comment=f"шаг {i}") for i in range(9)]
+    report = chain.verify(workers=2)
+    assert report.intact and report.entries == 9, report.problems
+    tamper("UPDATE appeals_appealhistory SET comment = 'подделка' WHERE id = %s", [entries[7].pk])
+    tamper("UPDATE appeals_appealhistory SET payload = '{\"x\": 1}' WHERE id = %s", [entries[1].pk])
+    parallel, single = chain.verify(workers=2), chain.verify()
+    assert [(p.kind, p.entry_id, p.seq) for p in parallel.problems] == [
+        ("modified", entries[1].pk, 2), ("modified", entries[7].pk, 8)]
+    assert [str(p) for p in parallel.problems] == [str(p) for p in single.problems]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
 def test_a_move_chosen_as_a_deadlock_victim_is_redone(caplog):
     """T1 writes history for A (it holds the chain head), then locks appeal B; meanwhile a move of B
     locked B and waits for the head: PostgreSQL aborts the move (it waited first), the workflow

@@ -17,10 +17,13 @@ class Command(BaseCommand):
         parser.add_argument("--object", help="one object's chain: <app>.<model>:<public id or pk>")
         parser.add_argument("--no-record", action="store_true", help="do not store the result (what /healthz shows)")
         parser.add_argument("--limit", type=int, default=50, help="how many problems to print")
+        parser.add_argument("--workers", type=int, default=2,
+                            help="processes checking the entries' content hashes (PostgreSQL, long chains)")
 
-    def handle(self, *args, object=None, no_record=False, limit=50, **options):
+    def handle(self, *args, object=None, no_record=False, limit=50, workers=2, **options):
         started = time.perf_counter()
-        report = chain.verify_object(self._object(object)) if object else chain.verify(record=not no_record)
+        report = (chain.verify_object(self._object(object)) if object
+                  else chain.verify(record=not no_record, workers=workers))
         elapsed = time.perf_counter() - started
         rate = report.entries / elapsed if elapsed > 0 else 0
         for problem in report.problems[:limit]:
