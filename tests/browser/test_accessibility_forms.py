@@ -208,3 +208,22 @@ def test_the_screens_the_axe_walk_does_not_reach(page, live_server, tmp_path, la
     expect(page.locator("#verify-result")).to_be_visible()
     expect(page.locator(".verify-signature")).to_have_count(1)
     _fits_and_passes_axe(page)
+
+
+@pytest.mark.parametrize("language", ["ru", "kk"])
+def test_a_wizard_tab_chosen_by_keyboard_keeps_the_focus(page, live_server, login_browser, scene, language):  # noqa: F811
+    """The wizard's tabs (manual activation: the arrows move, Enter saves the form and opens the
+    tab): after the htmx swap of the stage the focus is on the tab just opened, not on <body>."""
+    _set_language(page, live_server.url, language)
+    login_browser(page, scene["user"])
+    page.goto(f"/applications/{scene['application'].public_id}/stage/1/")
+    selected = page.locator("#stage-body [role=tab][aria-selected=true]")
+    first = selected.get_attribute("id")
+    selected.focus()
+    page.keyboard.press("ArrowRight")
+    target = page.evaluate("document.activeElement.id")
+    assert target and target != first
+    expect(selected).to_have_id(first)  # manual activation: moving is not choosing
+    page.keyboard.press("Enter")
+    expect(selected).to_have_id(target)
+    expect(page.locator(f"#{target}")).to_be_focused()
