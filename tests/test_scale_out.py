@@ -57,6 +57,14 @@ def big_pdf(size: int) -> bytes:
     return head + os.urandom(size - len(head))
 
 
+def database_url(db: dict) -> str:
+    """The pytest-django test database as a DATABASE_URL for the processes."""
+    from urllib.parse import quote
+
+    auth = quote(db["USER"] or "", safe="") + (":" + quote(db["PASSWORD"], safe="") if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 @pytest.fixture(scope="module")
 def cluster(django_db_setup, django_db_blocker, s3_server, nca_services, _test_pki, tmp_path_factory):
     """The processes, started once for the module. Yields a namespace with the web bases, the
@@ -68,14 +76,13 @@ def cluster(django_db_setup, django_db_blocker, s3_server, nca_services, _test_p
     base = tmp_path_factory.mktemp("scale-out")
     bucket = f"scale-{uuid.uuid4().hex[:20]}"
     s3_client(s3_server).create_bucket(Bucket=bucket)
-    db = connection.settings_dict
     ports = [free_port(), free_port()]
     balancer = Balancer([("127.0.0.1", p) for p in ports])
     mock = MockProcess(base / "bpms-mock.sqlite3", webhook_url=balancer.url + "/bpms/webhook/",
                        webhook_secret=dj_settings.BPMS_WEBHOOK_SECRET).start()
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url(connection.settings_dict),
         "REDIS_URL": dj_settings.REDIS_URL, "HOMEPORTAL_TESTING": "1", "DEBUG": "True",
         "S3_BUCKET": bucket, "S3_ENDPOINT_URL": s3_server, "S3_ACCESS_KEY": ACCESS_KEY, "S3_SECRET_KEY": SECRET_KEY,
         "S3_REGION": REGION, "S3_ADDRESSING_STYLE": "path", "TUS_S3_PART_SIZE": str(5 * MiB),
