@@ -166,11 +166,14 @@ class ApplicationAdmin(ChainStatusMixin, admin.ModelAdmin):
                 errors.append(_("Choose a decision."))
             if not errors:
                 try:
-                    services.moderation_decide(application=application, moderator=request.user, items=result)
+                    outcome = services.moderation_decide_request(application=application, moderator=request.user,
+                                                                 items=result)
                 except services.ApplicationError as exc:
                     errors.append(exc.message)
                 else:
-                    messages.success(request, _("The decision has been saved."))
+                    messages.success(request, _("The decision has been saved.") if outcome == "done" else _(
+                        "The document is being prepared… The application goes to revision once the conclusion "
+                        "carries KZhK's signature."))
                     return redirect("admin:applications_application_changelist")
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "application": application,

@@ -21,6 +21,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
@@ -29,7 +30,7 @@ from cabinets.models import Contract, Organization, User
 from cabinets.selectors import legal_entity_lookup
 from cabinets.services import mail_each_in_own_language, notifications_in_bulk, notify_both_languages
 from homeportal import workflow
-from homeportal.celery import enqueue_on_commit
+from homeportal.celery import enqueue, enqueue_on_commit
 from homeportal.forms import strip_nul
 from homeportal.history import KZHK_ACTOR, KZHK_BPMS_ACTOR
 from homeportal.i18n import in_both_languages, language_of
@@ -862,9 +863,57 @@ def application_on_signed(signing_request, signature) -> None:
 # --- moderation (KZhK staff in admin) ---------------------------------------------------------
 
 
+def moderation_decide_request(*, application: Application, moderator: User, items: list[dict]) -> str:
+    """The moderator's decision in the admin. Without remarks it is made at once (no document);
+    with remarks the conclusion is a PDF KZhK signs, so the decision is made on the worker (task
+    applications.moderation_decide → `moderation_decide`), never in the moderator's request.
+    Returns "done" or "queued"; refuses at once what `moderation_decide` would refuse, or when the
+    task cannot be queued."""
+    now = timezone.now()
+    _moderation_check(application, now)
+    if all(i.get("ok") for i in items):
+        moderation_decide(application=application, moderator=moderator, items=items, now=now)
+        return "done"
+    from .tasks import moderation_decide_task
+
+    if not enqueue(moderation_decide_task, (application.pk, moderator.pk, items, now.isoformat())):
+        raise ApplicationError(_("The document cannot be queued now; try again in a minute."), code="queue")
+    return "queued"
+
+
+def moderation_decide_run(*, application_id: int, moderator_id: int, items: list[dict], now: str) -> ModerationReview | None:
+    """The worker's half of `moderation_decide_request`. Idempotent: an application no longer on
+    moderation (a repeated or redelivered task, or decided meanwhile) is left as it is."""
+    from django.contrib.auth import get_user_model
+
+    application = Application.objects.select_related("organization", "developer").filter(pk=application_id).first()
+    moderator = get_user_model().objects.filter(pk=moderator_id).first()
+    if application is None or moderator is None or application.status != Status.ON_MODERATION:
+        return None
+    try:
+        return moderation_decide(application=application, moderator=moderator, items=items,
+                                 now=parse_datetime(now) or timezone.now())
+    except ApplicationError as exc:
+        logger.info("application %s: moderation decision not made: %s", application.public_id, exc.message)
+        return None
+
+
+def _moderation_check(application: Application, now) -> None:
+    if application.status != Status.ON_MODERATION:
+        raise ApplicationError(_("Only an application on moderation can be checked."), code="not_on_moderation")
+    if application.moderation_opens_at and application.moderation_opens_at > now:
+        # Sent outside 9:30–19:00: it is queued until the next working day's opening.
+        raise ApplicationError(
+            _("The application is queued: moderation starts at %(at)s.")
+            % {"at": timezone.localtime(application.moderation_opens_at).strftime("%d.%m.%Y %H:%M")},
+            code="queued",
+        )
+
+
 def moderation_decide(*, application: Application, moderator: User, items: list[dict], now=None) -> ModerationReview:
     """`items`: [{"name": str, "ok": bool, "remark": str}]. Any item not ok → remarks with a
-    PDF conclusion signed by KZhK; all ok → the УК signs."""
+    PDF conclusion signed by KZhK; all ok → the УК signs. (From the admin with remarks: on the
+    worker, `moderation_decide_request`.)"""
     now = now or timezone.now()
     if application.status != Status.ON_MODERATION:
         raise ApplicationError(_("Only an application on moderation can be checked."), code="not_on_moderation")

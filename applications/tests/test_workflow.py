@@ -369,7 +369,7 @@ def test_developer_confirms_the_invitation_with_eds_and_gets_a_cabinet(client, c
     assert str(app.public_id) in page.content.decode()
 
 
-def test_admin_moderation_checklist(admin_client, company, company_user, registry, catalogue):
+def test_admin_moderation_checklist(admin_client, company, company_user, registry, catalogue, settings):
     app, _dev = complete_application(company, company_user, catalogue)
     services.application_send_to_moderation(application=app, actor=company_user, now=WORKING)
     url = reverse("admin:applications_application_moderate", args=[app.pk])
@@ -380,6 +380,7 @@ def test_admin_moderation_checklist(admin_client, company, company_user, registr
     assert response.status_code == 200  # not every item ticked
     app.refresh_from_db()
     assert app.status == Status.ON_MODERATION
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the conclusion is made by the worker's task (here at once)
     response = admin_client.post(url, {"decision": "remarks", f"remark-{key}": "Нечитаемый скан"})
     assert response.status_code == 302
     app.refresh_from_db()
@@ -485,3 +486,34 @@ def test_the_bridge_applies_events_to_applications(company, company_user, regist
     assert outcome == "applied"
     app.refresh_from_db()
     assert app.status == Status.REGISTERED and app.registration_number == "01-00501/26"
+
+
+def test_a_decision_with_remarks_is_made_on_the_worker_not_in_the_request(company, company_user, registry, catalogue,
+                                                                          monkeypatch):
+    """#18: KZhK's signed conclusion is never made in the moderator's request: the request checks
+    and queues; the task decides (once, even when it runs twice). No remarks: at once."""
+    from applications import tasks
+
+    queued = []
+    monkeypatch.setattr(services, "enqueue", lambda task, args=(), **kw: queued.append((task, args)) or True)
+    issued = []
+    real_issue = services._pdf_issue_by_kzhk
+    monkeypatch.setattr(services, "_pdf_issue_by_kzhk", lambda **kw: issued.append(1) or real_issue(**kw))
+    app, _dev = complete_application(company, company_user, catalogue)
+    services.application_send_to_moderation(application=app, actor=company_user, now=WORKING)
+    moderator = User.objects.create_user("moderator-w", "pw", is_staff=True)
+    items = [{"name": "Устав", "ok": False, "remark": "Нет последней страницы"}]
+    app.refresh_from_db()
+    assert services.moderation_decide_request(application=app, moderator=moderator, items=items) == "queued"
+    app.refresh_from_db()
+    assert app.status == Status.ON_MODERATION and not issued and not ModerationReview.objects.exists()
+    [(task, args)] = queued
+    assert task is tasks.moderation_decide_task
+    task.run(*args)  # the worker
+    task.run(*args)  # redelivered: nothing more
+    app.refresh_from_db()
+    assert app.status == Status.REVISION and len(issued) == 1 and ModerationReview.objects.count() == 1
+    # Not on moderation any more: refused in the request, nothing queued.
+    with pytest.raises(services.ApplicationError):
+        services.moderation_decide_request(application=app, moderator=moderator, items=items)
+    assert len(queued) == 1

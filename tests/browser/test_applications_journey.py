@@ -140,7 +140,7 @@ def fill_stage1(page):
         expect(page.get_by_role("tab", name=name)).to_have_attribute("data-complete", "1")
 
 
-def test_whole_path_to_application_sent(page, browser, live_server, login_browser, setup, tmp_path):
+def test_whole_path_to_application_sent(page, browser, live_server, login_browser, setup, tmp_path, settings):
     login_browser(page, setup["user"])
     page.goto("/applications/guarantee/")
     # «Да» with a contract of the organization
@@ -219,8 +219,10 @@ def test_whole_path_to_application_sent(page, browser, live_server, login_browse
     login_browser(mod, setup["moderator"])
     mod.goto(f"/admin/applications/application/{app.pk}/moderate/")
     mod.get_by_label("Замечание: Устав организации").fill("Нет последней страницы")
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the worker's task (applications.moderation_decide) runs at once here
     mod.get_by_role("button", name="Есть замечания").click()
-    expect(mod.locator(".messagelist")).to_be_visible()
+    expect(mod.locator(".messagelist")).to_contain_text("Документ формируется")
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     app.refresh_from_db()
     assert app.status == Status.REVISION
 
