@@ -35,15 +35,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.2, message: str = "condition"):
-    """Polls `predicate` until it returns something truthy (returned) or the deadline passes."""
+def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.2, message: str = "condition",
+             logs=None):
+    """Polls `predicate` until it returns something truthy (returned) or the deadline passes;
+    `logs` (a callable) adds the processes' log tails to the failure."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}" + (f"\n{logs()}" if logs else ""))
         time.sleep(interval)
 
 

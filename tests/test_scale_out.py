@@ -331,12 +331,12 @@ def test_an_appeal_end_to_end_across_two_instances(on_s3, parties):
 
     # BPMS: a worker sends the case; the operator's actions come back by webhook and feed.
     submit = wait_for(lambda: OutboxMessage.objects.filter(case_id=str(appeal.public_id), status="sent").first(),
-                      message="the submit sent by a worker")
+                      message="the submit sent by a worker", logs=cluster.logs)
     assert submit.kind == "submit"
     executor = {"executor": "Сейткали Нурлан Бахытович"}
     for action, extra in (("register", {}), ("assign", executor), ("revision", {"notes": "Приложите график работ"})):
         mock_act(cluster.mock, "appeal", appeal.public_id, action, **extra)
-    wait_for(lambda: status_of(appeal) == S.REVISION, message="«revision» from BPMS")
+    wait_for(lambda: status_of(appeal) == S.REVISION, message="«revision» from BPMS", logs=cluster.logs)
     notice = appeal.history.get(status=S.REVISION)  # KZhK's notice, signed where the event was prepared
     for _instance in cluster.bases:
         download = uk.get(f"/appeals/{appeal.public_id}/history/{notice.pk}/download/")
@@ -348,10 +348,10 @@ def test_an_appeal_end_to_end_across_two_instances(on_s3, parties):
     sign_ecp(uk, sr_of(uk.post(edit + "sign/", data={"consent": "on"}, htmx=True)), "company_head_sign")
     assert status_of(appeal) == S.SENT
     wait_for(lambda: OutboxMessage.objects.filter(case_id=str(appeal.public_id), kind="resubmit", status="sent").exists(),
-             message="the resubmission sent by a worker")
+             message="the resubmission sent by a worker", logs=cluster.logs)
     for action, extra in (("assign", executor), ("approve", {}), ("prepare_ds", {})):
         mock_act(cluster.mock, "appeal", appeal.public_id, action, **extra)
-    wait_for(lambda: status_of(appeal) == S.DS_APPLICANT_SIGNING and appeal.ds_file, message="the ДС from BPMS")
+    wait_for(lambda: status_of(appeal) == S.DS_APPLICANT_SIGNING and appeal.ds_file, message="the ДС from BPMS", logs=cluster.logs)
 
     # The ДС: the УК by ЭЦП, the developer (its own cabinet) by ЭЦП; KZhK signs in BPMS.
     ds = f"/appeals/{appeal.public_id}/ds/"
@@ -364,10 +364,10 @@ def test_an_appeal_end_to_end_across_two_instances(on_s3, parties):
     sign_ecp(developer, sr_of(developer.post(ds + "sign/", htmx=True)), "developer_head_sign")
     assert status_of(appeal) == S.DS_KZHK_SIGNING
     wait_for(lambda: not OutboxMessage.objects.filter(case_id=str(appeal.public_id)).exclude(status="sent").exists(),
-             message="the signed ДС sent to BPMS")
+             message="the signed ДС sent to BPMS", logs=cluster.logs)
     mock_act(cluster.mock, "appeal", appeal.public_id, "sign_ds")
     wait_for(lambda: status_of(appeal) == S.DS_SIGNED and appeal.ds_signed_file, timeout=90,
-             message="KZhK's ДС issued on a worker")
+             message="KZhK's ДС issued on a worker", logs=cluster.logs)
     signed = uk.get(ds + "download/")
     assert signed.status_code == 200 and b"/ByteRange" in signed.content
     assert uk.get(f"/appeals/{appeal.public_id}/history/").status_code == 200
@@ -475,14 +475,14 @@ def test_a_guarantee_application_end_to_end_across_two_instances(on_s3, parties)
 
     # BPMS: sent by a worker; registered, assigned, approved; the pledge agreement made on a worker.
     wait_for(lambda: OutboxMessage.objects.filter(case_id=str(application.public_id), kind="submit",
-                                                  status="sent").exists(), message="the submit sent by a worker")
+                                                  status="sent").exists(), message="the submit sent by a worker", logs=cluster.logs)
     kind = application.definition.bpms_case_kind
     for action, extra in (("register", {}), ("assign", {"executor": "Сейткали Нурлан Бахытович"}), ("approve", {})):
         mock_act(cluster.mock, kind, application.public_id, action, **extra)
-    wait_for(lambda: status_of(application) == A.APPROVED, message="«approved» from BPMS")
+    wait_for(lambda: status_of(application) == A.APPROVED, message="«approved» from BPMS", logs=cluster.logs)
     pledge = wait_for(lambda: DecisionDocument.objects.filter(application=application,
                                                               kind=DecisionDocument.Kind.PLEDGE).first(),
-                      timeout=90, message="the pledge agreement issued on a worker")
+                      timeout=90, message="the pledge agreement issued on a worker", logs=cluster.logs)
     assert pledge.state == DecisionDocument.State.TO_SIGN
     decision = f"/applications/{application.public_id}/decision/{pledge.pk}/"
     sign_ecp(uk, sr_of(uk.post(decision + "sign/", htmx=True)), "company_head_sign")
@@ -490,7 +490,7 @@ def test_a_guarantee_application_end_to_end_across_two_instances(on_s3, parties)
     pledge.refresh_from_db()
     assert pledge.state == DecisionDocument.State.SIGNED
     wait_for(lambda: not OutboxMessage.objects.filter(case_id=str(application.public_id)).exclude(
-        status="sent").exists(), message="every outbox row sent")
+        status="sent").exists(), message="every outbox row sent", logs=cluster.logs)
     assert uk.get(decision).status_code == 200
     kinds = set(OutboxMessage.objects.filter(case_id=str(application.public_id)).values_list("kind", flat=True))
     assert {"submit", "signed_document"} <= kinds, kinds
