@@ -307,7 +307,7 @@ UPLOAD_MAX_BYTES = 700 * 1024 * 1024  # the largest any field allows (appeals); 
 # Resumable uploads (tus 1.0.0, uploads/tus.py; docs/uploads.md).
 TUS_EXPIRY_SECONDS = env.int("TUS_EXPIRY_SECONDS", default=24 * 3600)  # unfinished uploads expire
 TUS_MAX_ACTIVE_PER_ORGANIZATION = env.int("TUS_MAX_ACTIVE_PER_ORGANIZATION", default=20)
-TUS_CHUNK_SIZE = env.int("TUS_CHUNK_SIZE", default=16 * 1024 * 1024)  # one PATCH from the widget
+TUS_CHUNK_SIZE = env.int("TUS_CHUNK_SIZE", default=32 * 1024 * 1024)  # one PATCH from the widget (docs/uploads.md: sizing)
 TUS_S3_PART_SIZE = env.int("TUS_S3_PART_SIZE", default=8 * 1024 * 1024)  # >= 5 MiB (S3's minimum)
 
 # --- Mail and SMS --------------------------------------------------------------------------------

@@ -64,7 +64,7 @@
     var samples = [], paused = false, resumedFrom = 0;
     var upload = new window.tus.Upload(file, {
       endpoint: form.getAttribute("data-tus"),
-      chunkSize: parseInt(form.getAttribute("data-tus-chunk") || "16777216", 10),
+      chunkSize: parseInt(form.getAttribute("data-tus-chunk") || "33554432", 10),
       retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
       metadata: { filename: file.name, filetype: file.type || "" },
       headers: token ? { "X-CSRFToken": token.value } : {},
