@@ -154,6 +154,43 @@ $$;
 APPEND_FUNCTION = "\n".join(_APPEND_FUNCTION.replace("OWNER_TYPE", t) for t in ("bigint", "text"))
 
 
+INSERT_TRIGGER_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION audit_chain_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    owner_id bigint;
+    appended record;
+BEGIN
+    IF NEW.chain_content IS NULL THEN  -- chained already (append_many, migrations) or not at all
+        RETURN NEW;
+    END IF;
+    EXECUTE format('SELECT ($1).%I', TG_ARGV[0]) USING NEW INTO owner_id;
+    SELECT * INTO appended FROM audit_chain_append(TG_TABLE_NAME::text, TG_ARGV[0], owner_id, NEW.chain_content);
+    NEW.chain_seq := appended.seq;
+    NEW.prev_hash := appended.prev_hash;
+    NEW.hash := appended.hash;
+    NEW.chain_content := NULL;
+    RETURN NEW;
+END
+$$;
+"""
+
+
+def install_insert_triggers(schema_editor, tables: dict[str, str]) -> None:
+    """`BEFORE INSERT` on each history table ({table: owner column}): a row inserted with its
+    canonical content is chained by the INSERT itself (PostgreSQL; `HistoryEntry.save`)."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(INSERT_TRIGGER_FUNCTION, None)
+    for table, owner_column in tables.items():
+        schema_editor.execute(f'DROP TRIGGER IF EXISTS audit_chain ON "{table}"; '
+                              f'CREATE TRIGGER audit_chain BEFORE INSERT ON "{table}" FOR EACH ROW '
+                              f"EXECUTE FUNCTION audit_chain_on_insert('{owner_column}');", None)
+
+
+def chained_by_trigger(using: str) -> bool:
+    return connections[using].vendor == "postgresql"
+
+
 def install_append_function(schema_editor) -> None:
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(APPEND_FUNCTION, None)
@@ -357,10 +394,13 @@ def missing_triggers(using: str = "default") -> list[str]:
         return []
     tables = [m._meta.db_table for m in chain_sources()] + ["audit_anchor", "audit_purgedentry"]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                       "WHERE t.tgname = 'audit_immutable' AND t.tgenabled <> 'D'")
-        present = {row[0] for row in cursor.fetchall()}
-    return [t for t in tables if t not in present]
+        cursor.execute("SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                       "WHERE t.tgname IN ('audit_immutable', 'audit_chain') AND t.tgenabled <> 'D'")
+        present = set(cursor.fetchall())
+    missing = [t for t in tables if ("audit_immutable", t) not in present]
+    # The chaining trigger of history inserts (audit/0005): without it new rows are not chained.
+    return missing + [f"{m._meta.db_table} (chaining)" for m in chained_models()
+                      if ("audit_chain", m._meta.db_table) not in present]
 
 
 # --- verifying ---------------------------------------------------------------------------------

@@ -246,6 +246,24 @@ def history_document_path(instance: HistoryEntry, filename: str) -> str:
     return f"{instance.document_folder()}/history/{uuid.uuid4().hex}{ext}"
 
 
+class _Returned:
+    """A column the INSERT returns (the trigger sets it); migrations see the plain field."""
+
+    db_returning = True
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        return name, f"django.db.models.{type(self).__mro__[2].__name__}", args, kwargs
+
+
+class _ReturnedBigIntegerField(_Returned, models.BigIntegerField):
+    pass
+
+
+class _ReturnedCharField(_Returned, models.CharField):
+    pass
+
+
 class HistoryEntry(models.Model):
     """One step: when, what (event; for status steps the status it left and the one it
     entered), who (the user, if any, and the name shown), the data the step carried, a
@@ -277,9 +295,13 @@ class HistoryEntry(models.Model):
         related_name="+",
     )
     # The hash chain (audit/chain.py): set once, as the row is inserted.
-    chain_seq = models.BigIntegerField(_("Place in the history chain"), null=True, blank=True, editable=False)
-    prev_hash = models.CharField(_("Previous entry's hash"), max_length=64, blank=True, editable=False)
-    hash = models.CharField(_("Hash"), max_length=64, blank=True, editable=False)
+    chain_seq = _ReturnedBigIntegerField(_("Place in the history chain"), null=True, blank=True, editable=False)
+    prev_hash = _ReturnedCharField(_("Previous entry's hash"), max_length=64, blank=True, editable=False)
+    hash = _ReturnedCharField(_("Hash"), max_length=64, blank=True, editable=False)
+    # PostgreSQL: the canonical content handed to the INSERT; its trigger (audit/0005) chains the row
+    # in the same statement (no round trip of its own) and stores NULL here. The chain columns come
+    # back in the INSERT's RETURNING.
+    chain_content = models.BinaryField(null=True, blank=True, editable=False)
 
     objects = HistoryQuerySet.as_manager()
 
@@ -296,8 +318,14 @@ class HistoryEntry(models.Model):
 
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using, savepoint=False):
-            chain.append(self, using=using)
-            super().save(*args, **kwargs)
+            if chain.chained_by_trigger(using):
+                self.chain_content = self.canonical_content()
+            else:
+                chain.append(self, using=using)
+            try:
+                super().save(*args, **kwargs)
+            finally:
+                self.chain_content = None
 
     def delete(self, *args, **kwargs):
         raise HistoryImmutable("history entries are append-only")
