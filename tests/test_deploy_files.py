@@ -75,3 +75,14 @@ def test_docker_compose_has_no_default_secrets():
     assert "SECRET_KEY" in result.stderr or "BPMS_" in result.stderr
     text = (settings.BASE_DIR / "docker-compose.yml").read_text()
     assert "dev-bpms" not in text and "change-me-in-production" not in text
+
+
+def test_every_apps_tests_are_collected_by_make_test():
+    """A tests/ folder outside pytest's testpaths never runs in `make test` (uploads and audit once did not)."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    testpaths = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["testpaths"])
+    with_tests = {p.parent.parent.name for p in root.glob("*/tests/test_*.py")}
+    assert with_tests - testpaths == set()
