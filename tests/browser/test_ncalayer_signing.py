@@ -191,9 +191,8 @@ def test_login_by_ecp_through_ncalayer_with_the_auth_key(page, company_org, ncal
     if lang == "kk":
         page.get_by_role("button", name="ҚАЗ").click()
         expect(page.locator("html")).to_have_attribute("lang", "kk")
-    page.get_by_role("button", name=_t(lang, "Log in by eGov QR")).click()
+    page.get_by_role("button", name=_t(lang, "Log in with the EDS")).click()  # straight to the ЭЦП panel
     dialog = page.locator("#modal-root")
-    dialog.get_by_role("button", name=_t(lang, "Continue")).click()  # «через ЭЦП» is the default
     _ncalayer_ready(dialog, lang).click()
     expect(page.locator("#profile-iin")).to_have_text(user.iin)
     args = _last_sign_request(ncalayer)["args"]
