@@ -115,7 +115,21 @@ def login_view(request):
     if result is not None:
         return result
     template = "cabinets/login.html#tab" if request.htmx and not request.htmx.boosted else "cabinets/login.html"
-    return render(request, template, context, status=ratelimits.refused_status(request))
+    response = render(request, template, context, status=ratelimits.refused_status(request))
+    if context.get("eds_error"):
+        return _refused_in_place(request, response, target="#login-tab")
+    return response
+
+
+def _refused_in_place(request, response, *, target="#main"):
+    """A refused ЭЦП/QR start was posted by htmx into the empty #modal-root: htmx is told to swap the
+    re-rendered page (its message at the button) where the page is, so the user sees why."""
+    if request.htmx:
+        response["HX-Retarget"] = target
+        response["HX-Reswap"] = "outerHTML"
+        if target == "#main":
+            response["HX-Reselect"] = "#main"
+    return response
 
 
 def _login_email(request, context):
@@ -296,8 +310,9 @@ def _password_reset_eds(request):
     refusal = _ecp_refused(request, "reset-ip")
     if refusal is None:
         return _ecp_challenge(request, LoginChallenge.Purpose.RESET)
-    return render(request, "cabinets/password_reset.html", {"form": EmailForm(), "stage": "email", "eds_error": refusal},
-                  status=ratelimits.refused_status(request))
+    return _refused_in_place(request, render(
+        request, "cabinets/password_reset.html", {"form": EmailForm(), "stage": "email", "eds_error": refusal},
+        status=ratelimits.refused_status(request)))
 
 
 @never_cache
@@ -378,8 +393,8 @@ def _register_key(request):
         refusal = _ecp_refused(request, "register-ip")
         if refusal is None:
             return _ecp_challenge(request, LoginChallenge.Purpose.REGISTER)
-        return render(request, "cabinets/register.html", {"stage": "key", "eds_error": refusal},
-                      status=ratelimits.refused_status(request))
+        return _refused_in_place(request, render(request, "cabinets/register.html", {"stage": "key", "eds_error": refusal},
+                                                 status=ratelimits.refused_status(request)))
     return render(request, "cabinets/register.html", {"stage": "key"})
 
 

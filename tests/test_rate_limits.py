@@ -203,6 +203,23 @@ def test_eds_login_challenges_count_per_ip(client, settings):
         assert refused.status_code == 429 and RU_LIMIT.search(refused.content.decode())
 
 
+
+@pytest.mark.parametrize(("url", "data", "target"), [
+    (LOGIN, {"tab": "eds", "action": "ecp"}, "#login-tab"),
+    ("/register/", {"action": "key"}, "#main"),
+    ("/password-reset/", {"action": "eds"}, "#main"),
+])
+def test_a_refused_htmx_ecp_start_is_shown_where_the_page_is(client, settings, url, data, target):
+    """The start buttons post by htmx into the empty #modal-root; a refusal must not vanish there."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login-ip": "1/15minutes", "register-ip": "1/hour",
+                            "reset-ip": "1/hour"}
+    client.post(url, data, HTTP_HX_REQUEST="true")
+    refused = client.post(url, data, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 200 and RU_LIMIT.search(refused.content.decode())
+    assert refused["HX-Retarget"] == target and refused["HX-Reswap"] == "outerHTML"
+    if target == "#main":
+        assert refused["HX-Reselect"] == "#main" and 'id="main"' in refused.content.decode()
+
 def test_registration_challenges_per_ip_and_starts_per_bin(client, settings):
     from cabinets.models import RegistrationDraft
 

@@ -105,3 +105,19 @@ def test_notification_marked_read_with_htmx(page, login_browser):
     card.get_by_role("button", name="Отметить как прочитанное").click()
     expect(page.locator("#unread-count")).to_have_text("1")
     expect(page.locator(".notification", has_text="Заявка зарегистрирована")).not_to_have_class("unread")
+
+
+@pytest.mark.parametrize(("url", "button"), [("/login/?tab=eds", "Войти через ЭЦП"), ("/register/", "Продолжить")])
+def test_a_refused_ecp_start_says_why_at_the_button(page, settings, url, button):
+    """The start posts by htmx into the modal root; once the per-IP limit refuses it, the message must
+    appear on the page (it once went into the empty modal root and the click seemed to do nothing)."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login-ip": "1/15minutes", "register-ip": "1/hour"}
+    page.goto(url)
+    page.get_by_role("button", name=button).click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    page.get_by_role("button", name=button).click()
+    expect(page.locator("#id_eds_error")).to_contain_text("Слишком много попыток")
+    expect(page.get_by_role("button", name=button)).to_be_visible()
+    assert page.locator("main#main").count() == 1  # the page swapped in place, not nested
