@@ -915,15 +915,7 @@ def moderation_decide(*, application: Application, moderator: User, items: list[
     PDF conclusion signed by KZhK; all ok → the УК signs. (From the admin with remarks: on the
     worker, `moderation_decide_request`.)"""
     now = now or timezone.now()
-    if application.status != Status.ON_MODERATION:
-        raise ApplicationError(_("Only an application on moderation can be checked."), code="not_on_moderation")
-    if application.moderation_opens_at and application.moderation_opens_at > now:
-        # Sent outside 9:30–19:00: it is queued until the next working day's opening.
-        raise ApplicationError(
-            _("The application is queued: moderation starts at %(at)s.")
-            % {"at": timezone.localtime(application.moderation_opens_at).strftime("%d.%m.%Y %H:%M")},
-            code="queued",
-        )
+    _moderation_check(application, now)
     has_remarks = any(not i.get("ok") for i in items)
     decision = ModerationReview.Decision.REMARKS if has_remarks else ModerationReview.Decision.OK
     review = ModerationReview(application=application, moderator=moderator, decision=decision, items=items, created_at=now)

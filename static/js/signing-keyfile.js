@@ -197,20 +197,30 @@
     };
   }
 
-  function buildCms(opened, messageDigest, content, signingTime) {
+  /* The DER builders both halves of the CMS use, and the signer's serial and issuer from its
+   * TBSCertificate ([0] version?, serial, sigAlg, issuer, ...). */
+  function asn1Kit(opened) {
     var forge = f(), asn1 = forge.asn1, T = asn1.Type, U = asn1.Class.UNIVERSAL, CTX = asn1.Class.CONTEXT_SPECIFIC;
-    function seq(items) { return asn1.create(U, T.SEQUENCE, true, items); }
-    function set(items) { return asn1.create(U, T.SET, true, items); }
-    function oid(s) { return asn1.create(U, T.OID, false, asn1.oidToDer(s).getBytes()); }
-    function octets(b) { return asn1.create(U, T.OCTETSTRING, false, b); }
-    function int(n) { return asn1.create(U, T.INTEGER, false, asn1.integerToDer(n).getBytes()); }
-    function nul() { return asn1.create(U, T.NULL, false, ""); }
-    function attr(type, value) { return seq([oid(type), set([value])]); }
-    function copy(node) { return asn1.fromDer(asn1.toDer(node).getBytes()); }
-
-    var tbs = opened.certAsn1.value[0].value;  // TBSCertificate: [0] version?, serial, sigAlg, issuer, ...
+    var k = {forge: forge, asn1: asn1, T: T, U: U, CTX: CTX};
+    k.seq = function (items) { return asn1.create(U, T.SEQUENCE, true, items); };
+    k.set = function (items) { return asn1.create(U, T.SET, true, items); };
+    k.oid = function (s) { return asn1.create(U, T.OID, false, asn1.oidToDer(s).getBytes()); };
+    k.octets = function (b) { return asn1.create(U, T.OCTETSTRING, false, b); };
+    k.int = function (n) { return asn1.create(U, T.INTEGER, false, asn1.integerToDer(n).getBytes()); };
+    k.nul = function () { return asn1.create(U, T.NULL, false, ""); };
+    k.copy = function (node) { return asn1.fromDer(asn1.toDer(node).getBytes()); };
+    var tbs = opened.certAsn1.value[0].value;
     var at = tbs[0].tagClass === CTX ? 1 : 0;
-    var serial = tbs[at], issuer = tbs[at + 2];
+    k.serial = tbs[at];
+    k.issuer = tbs[at + 2];
+    return k;
+  }
+
+  function buildCms(opened, messageDigest, content, signingTime) {
+    var k = asn1Kit(opened), forge = k.forge, asn1 = k.asn1, T = k.T, U = k.U, CTX = k.CTX;
+    var seq = k.seq, set = k.set, oid = k.oid, octets = k.octets, copy = k.copy;
+    function attr(type, value) { return seq([oid(type), set([value])]); }
+    var serial = k.serial, issuer = k.issuer;
     var certHash = forge.md.sha256.create();
     certHash.update(opened.certDer);
     var essCertId = seq([octets(certHash.digest().getBytes()),
@@ -253,17 +263,9 @@
   }
 
   function assembleCms(opened, sorted, signature, content) {
-    var forge = f(), asn1 = forge.asn1, T = asn1.Type, U = asn1.Class.UNIVERSAL, CTX = asn1.Class.CONTEXT_SPECIFIC;
-    function seq(items) { return asn1.create(U, T.SEQUENCE, true, items); }
-    function set(items) { return asn1.create(U, T.SET, true, items); }
-    function oid(s) { return asn1.create(U, T.OID, false, asn1.oidToDer(s).getBytes()); }
-    function octets(b) { return asn1.create(U, T.OCTETSTRING, false, b); }
-    function int(n) { return asn1.create(U, T.INTEGER, false, asn1.integerToDer(n).getBytes()); }
-    function nul() { return asn1.create(U, T.NULL, false, ""); }
-    function copy(node) { return asn1.fromDer(asn1.toDer(node).getBytes()); }
-    var tbs = opened.certAsn1.value[0].value;
-    var at = tbs[0].tagClass === CTX ? 1 : 0;
-    var serial = tbs[at], issuer = tbs[at + 2];
+    var k = asn1Kit(opened), forge = k.forge, asn1 = k.asn1, CTX = k.CTX;
+    var seq = k.seq, set = k.set, oid = k.oid, octets = k.octets, int = k.int, nul = k.nul, copy = k.copy;
+    var serial = k.serial, issuer = k.issuer;
 
     var signerInfo = seq([
       int(1),
