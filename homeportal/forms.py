@@ -18,6 +18,9 @@ class PortalFormMixin:
             attrs = field.widget.attrs
             if field.required:
                 attrs["aria-required"] = "true"
+            if isinstance(field.widget, forms.FileInput):
+                # includes/field.html adds the picker's «Выберите файл» label; the name stays the field's
+                attrs["aria-labelledby"] = f"{self[name].auto_id}_label"
             if self.is_bound and name in self.errors:
                 attrs["aria-invalid"] = "true"
                 attrs["aria-describedby"] = f"{self[name].auto_id}_error"

@@ -54,11 +54,11 @@
     var maxBytes = parseInt(form.getAttribute("data-max-mb") || "600", 10) * 1024 * 1024;
     var total = 0;
     for (var i = 0; i < input.files.length; i++) {
-      if (input.files[i].size > maxBytes) { showError(input.files[i].name + ": " + form.getAttribute("data-too-large")); input.value = ""; return; }
+      if (input.files[i].size > maxBytes) { showError(input.files[i].name + ": " + form.getAttribute("data-too-large")); input.value = ""; input.dispatchEvent(new Event("change", { bubbles: true })); return; }
       total += input.files[i].size;
     }
     // One POST carries them all and the limit holds for the request (the server says the same).
-    if (total > maxBytes) { showError(form.getAttribute("data-total-too-large")); input.value = ""; return; }
+    if (total > maxBytes) { showError(form.getAttribute("data-total-too-large")); input.value = ""; input.dispatchEvent(new Event("change", { bubbles: true })); return; }
     var bar = form.querySelector("[data-progress]");
     var fill = bar ? bar.querySelector("span") : null;
     if (bar) bar.hidden = false;

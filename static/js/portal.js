@@ -4,6 +4,26 @@
    summary above a form with errors, and htmx messages read out by screen readers. */
 (function () {
   "use strict";
+  /* File pickers (includes/filepick.html): with this class the native input is visually hidden and
+     the «Выберите файл» label and the chosen names show instead of the browser's own caption. */
+  document.documentElement.classList.add("js-filepick");
+  function filepickShow(input) {
+    var box = input.closest(".filepick"), out = box && box.querySelector("[data-filepick-name]");
+    if (!out) return;
+    var names = Array.prototype.map.call(input.files || [], function (f) { return f.name; });
+    out.textContent = names.length ? names.join(", ") : out.getAttribute("data-filepick-empty");
+    box.classList.toggle("filepick-chosen", names.length > 0);
+  }
+  function filepickAll() {
+    Array.prototype.forEach.call(document.querySelectorAll(".filepick input[type=file]"), filepickShow);
+  }
+  // change also after a script empties the input (it dispatches change); pageshow: back/forward cache
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (input.matches && input.matches(".filepick input[type=file]")) filepickShow(input);
+  });
+  window.addEventListener("pageshow", filepickAll);
+  window.HomeportalFilepick = { refresh: filepickShow };
   function onReady(fn) { if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn); }
   var FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), " +
     "textarea:not([disabled]), [tabindex]:not([tabindex='-1']), summary";

@@ -146,5 +146,6 @@
       });
     });
     input.value = "";
+    input.dispatchEvent(new Event("change", { bubbles: true }));  // the picker shows «Файл не выбран»
   }, true);
 })();
