@@ -16,7 +16,6 @@ from playwright.sync_api import expect
 from appeals.models import OFFICIAL_LETTER
 from appeals.tests.factories import AppealFactory
 from cabinets.demo import DEMO_COMPANY_BIN
-from signing import pki
 from tests.browser.a11y import axe_violations
 from tests.factories import OrganizationFactory, UserFactory
 
