@@ -45,13 +45,18 @@ def demo_document_start(*, organization, user, return_url: str):
 
 def demo_documents(*, organization):
     from django.contrib.contenttypes.models import ContentType
+    from django.db.models import Prefetch
 
+    from .models import SigningRequest
     from .selectors import signature_table
 
     ct = ContentType.objects.get_for_model(organization)
     docs = (SignedDocument.objects.filter(subject_type=ct, subject_id=str(organization.pk))
             .defer("document", "pades_pdf", "issued_pdf")
-            .prefetch_related("parties__signature", "parties__organization", "requests").order_by("-created_at")[:10])
+            .prefetch_related("parties__signature", "parties__organization",
+                              Prefetch("requests", queryset=SigningRequest.objects.only("pk", "public_id", "status",
+                                                                                         "signed_document")))
+            .order_by("-created_at")[:10])
     out = []
     for d in docs:
         rows = signature_table(d)

@@ -23,7 +23,8 @@ def signing_request_for(*, public_id, user, session=None) -> SigningRequest:
     import hashlib
     import hmac
 
-    sr = SigningRequest.objects.select_related("organization").filter(public_id=public_id).first()
+    # the 2 MB document is read only where it is needed (a plain CMS over it), not on every panel
+    sr = SigningRequest.objects.select_related("organization").defer("document").filter(public_id=public_id).first()
     if sr is None:
         raise Http404
     if sr.session_sha256:

@@ -8,15 +8,17 @@ import base64
 import datetime as dt
 import hashlib
 import logging
+import re
 import secrets
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import trust
+from . import blobs, trust
 from .archive import archived_files
 from .certs import (  # noqa: F401 - the public contract re-exports these
     ERROR_MESSAGES,
@@ -166,13 +168,15 @@ def _ensure_open(sr: SigningRequest, now: dt.datetime) -> None:
 
 def _pades_base(sr: SigningRequest) -> bytes | None:
     """The PDF a party's PAdES signature goes onto (the document's current PAdES revision), or
-    None when the request gets a plain CMS (not a PDF of a multi-party document)."""
+    None when the request gets a plain CMS (not a PDF of a multi-party document). The request is
+    for this document when both were stored with the same SHA-256 (signed_document_create,
+    signing_request_create): neither 2 MB copy of the original is read for that."""
     if not sr.signed_document_id or sr.mime_type != "application/pdf":
         return None
-    doc = SignedDocument.objects.only("document", "pades_pdf").get(pk=sr.signed_document_id)
-    if bytes(doc.document) != bytes(sr.document):
+    row = blobs.document_revision(sr.signed_document_id)
+    if row is None or row[0] != sr.document_sha256:
         return None
-    return bytes(doc.pades_pdf) if doc.pades_pdf else bytes(doc.document)
+    return row[1]
 
 
 def signing_request_to_sign(*, signing_request: SigningRequest, now: dt.datetime | None = None) -> dict:
@@ -237,21 +241,53 @@ def _prepared_pdf(sr: SigningRequest, preparation: PadesPreparation) -> bytes | 
     tail = bytes(preparation.prepared_pdf)
     if not preparation.base_length:
         return tail
-    doc = SignedDocument.objects.only("pades_pdf").get(pk=sr.signed_document_id)
-    base = bytes(doc.pades_pdf) if doc.pades_pdf else bytes(
-        SignedDocument.objects.only("document").get(pk=sr.signed_document_id).document)
+    row = blobs.document_revision(sr.signed_document_id)
+    base = row[1] if row is not None else b""
     if len(base) != preparation.base_length or _sha256(base) != preparation.base_sha256:
         return None
     return base + tail
 
 
-def _embed_pades(sr: SigningRequest, preparation: PadesPreparation, cms_bytes: bytes, info: CertificateInfo
-                 ) -> tuple[str, bytes] | None:
-    """The party's PAdES revision: the (time-stamped) CMS in the prepared PDF, verified. None when
-    another party's revision landed since the preparation (the signature is recorded without one)."""
+_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
+
+
+def _check_embedded(signed: bytes, prepared_pdf: bytes, preparation: PadesPreparation, cms: bytes,
+                    info: CertificateInfo) -> None:
+    """What pyHanko's validation of the new signature established, checked directly (the CMS
+    itself — chain, revocation, time-stamp, the signer — was verified by our own code already):
+    nothing but the placeholder changed; the placeholder holds exactly this CMS; the signature
+    dictionary's /ByteRange is the prepared one, the whole file but the placeholder; its SHA-256 is
+    the digest the CMS signs (the message-digest), by the certificate that was checked. The new
+    revision is the last one: no later change to analyse. Raises SigningError("bad_signature")."""
+    start, end = preparation.region_start, preparation.region_end
+    hex_cms = cms.hex().encode()
+    if (len(signed) != len(prepared_pdf) or signed[:start] != prepared_pdf[:start] or signed[end:] != prepared_pdf[end:]
+            or signed[start:start + 1] != b"<" or signed[end - 1:end] != b">"
+            or signed[start + 1:start + 1 + len(hex_cms)].lower() != hex_cms
+            or signed[start + 1 + len(hex_cms):end - 1].strip(b"0")):
+        raise SigningError("bad_signature")
+    tail_from = preparation.base_length or 0
+    ranges = {tuple(int(x) for x in m.groups()) for m in _BYTE_RANGE.finditer(signed, tail_from)}
+    if (0, start, end, len(signed) - end) not in ranges:
+        raise SigningError("bad_signature")
+    covered = hashlib.sha256(memoryview(signed)[:start])
+    covered.update(memoryview(signed)[end:])
+    if covered.digest() != bytes(preparation.digest):
+        raise SigningError("document_changed", ERR_DOCUMENT_CHANGED)
+    result = cms_verify(cms_bytes=cms, digest=bytes(preparation.digest), check_certificates=False)
+    if (len(result.signatures) != 1 or result.signatures[0].info is None
+            or not (result.signatures[0].intact and result.signatures[0].signature_valid)
+            or result.signatures[0].info.serial_number != info.serial_number):
+        raise SigningError("bad_signature")
+
+
+def _embed_pades(sr: SigningRequest, preparation: PadesPreparation, cms_bytes: bytes, info: CertificateInfo,
+                 pdf: bytes | None) -> tuple[str, bytes] | None:
+    """The party's PAdES revision: the (time-stamped) CMS in the prepared PDF (`pdf`, from
+    _prepared_pdf), verified. None when another party's revision landed since the preparation (the
+    signature is recorded without one)."""
     from .pdf import PreparedPdf, pdf_embed_signature
 
-    pdf = _prepared_pdf(sr, preparation)
     if pdf is None:
         logger.info("PAdES base of request %s changed since its preparation: no revision", sr.public_id)
         return None
@@ -260,14 +296,10 @@ def _embed_pades(sr: SigningRequest, preparation: PadesPreparation, cms_bytes: b
                            field_name=preparation.field_name)
     try:
         signed = pdf_embed_signature(prepared=prepared, cms=cms_bytes)
-        reports = [r for r in pdf_verify(signed) if r.field_name == preparation.field_name]
     except Exception as exc:
         logger.warning("PAdES embedding failed for request %s", sr.public_id, exc_info=True)
         raise SigningError("bad_signature") from exc
-    if len(reports) != 1 or not (reports[0].intact and reports[0].signature_valid and reports[0].covers_document):
-        raise SigningError("bad_signature")
-    if reports[0].info is None or reports[0].info.serial_number != info.serial_number:
-        raise SigningError("bad_signature")
+    _check_embedded(signed, pdf, preparation, cms_bytes, info)
     return preparation.base_sha256, signed
 
 
@@ -275,15 +307,16 @@ def _verify_for_request(sr: SigningRequest, cms_bytes: bytes, now: dt.datetime,
                         preparation: PadesPreparation | None = None) -> CertificateInfo:
     """The CMS signs exactly this request's bytes (or its PAdES digest) and its certificate may
     sign it: chain, validity, CRL, purpose, legal entity, BIN, roles."""
-    document = bytes(sr.document)
-    if preparation is not None:
+    document = None
+    if preparation is not None:  # the PAdES digest: the request's 2 MB document is not read
         result = cms_verify(cms_bytes=cms_bytes, digest=bytes(preparation.digest), check_certificates=False)
     else:
+        document = bytes(sr.document)
         result = cms_verify(cms_bytes=cms_bytes, data=document, check_certificates=False)
     if len(result.signatures) != 1:
         raise SigningError("bad_signature")
     encap = cms_content(cms_bytes)
-    if encap is not None and (preparation is not None or encap != document):
+    if encap is not None and (document is None or encap != document):
         raise SigningError("document_changed", ERR_DOCUMENT_CHANGED)
     sig = result.signatures[0]
     if sig.info is None:
@@ -304,10 +337,15 @@ def signing_request_complete(
     (over its digest) is time-stamped, embedded and the PDF verified first. Raises SigningError."""
     now = now or timezone.now()
     info = _verify_for_request(signing_request, cms_bytes, now, preparation)
-    trusted = trust.secure_user_signature(cms_bytes=cms_bytes, purpose=signing_request.purpose)  # TSA + OCSP, no transaction
-    pades = _embed_pades(signing_request, preparation, trusted.cms, info) if preparation is not None else None
+    # TSA + OCSP (network, no transaction) in a worker thread while this one reads the PAdES base
+    # (no transaction either: autocommit reads).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trust") as pool:
+        secured = pool.submit(trust.secure_user_signature, cms_bytes=cms_bytes, purpose=signing_request.purpose)
+        prepared_pdf = _prepared_pdf(signing_request, preparation) if preparation is not None else None
+        trusted = secured.result()
+    pades = _embed_pades(signing_request, preparation, trusted.cms, info, prepared_pdf) if preparation is not None else None
     with transaction.atomic():
-        sr = SigningRequest.objects.select_for_update().get(pk=signing_request.pk)
+        sr = SigningRequest.objects.select_for_update().defer("document").get(pk=signing_request.pk)
         _ensure_open(sr, now)
         party = None
         if sr.signed_document_id:
@@ -331,14 +369,13 @@ def signing_request_complete(
         if party is not None:
             party.signature = signature
             party.save(update_fields=["signature"])
-            doc = SignedDocument.objects.select_for_update().only("document", "pades_pdf").get(pk=sr.signed_document_id)
-            fields = {"issued_pdf": None}
-            current = bytes(doc.pades_pdf) if doc.pades_pdf else bytes(doc.document)
-            if pades is not None and pades[0] == _sha256(current):  # nobody added a revision meanwhile
-                fields["pades_pdf"] = pades[1]
+            current = blobs.document_revision_sha256(sr.signed_document_id, lock=True)  # hashed in PostgreSQL
+            new_pdf = None
+            if pades is not None and pades[0] == current:  # nobody added a revision meanwhile
+                new_pdf = pades[1]
                 signature.in_pades_pdf = True
                 signature.save(update_fields=["in_pades_pdf"])
-            SignedDocument.objects.filter(pk=doc.pk).update(**fields)
+            blobs.document_store_pades(sr.signed_document_id, new_pdf)  # written once, as a binary parameter
         sr.status = SigningRequest.Status.COMPLETED
         sr.completed_at = now
         sr.save(update_fields=["status", "completed_at"])

@@ -16,6 +16,7 @@ import logging
 import secrets
 import ssl
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -390,9 +391,12 @@ def check_chain_at(chain: list[x509.Certificate], at: dt.datetime) -> None:
             raise TrustError("revoked")
 
 
-def leaf_status_at(cert: x509.Certificate, issuer: x509.Certificate, at: dt.datetime) -> RevocationEvidence:
-    """Live OCSP (CRL fallback) for the signer at `at`. Raises revoked / certificate_unknown / try_later."""
-    evidence = live_revocation(cert, issuer)
+def leaf_status_at(cert: x509.Certificate, issuer: x509.Certificate, at: dt.datetime, *,
+                   evidence: RevocationEvidence | None | bool = False) -> RevocationEvidence:
+    """Live OCSP (CRL fallback) for the signer at `at` (`evidence`: live_revocation's answer, already
+    fetched). Raises revoked / certificate_unknown / try_later."""
+    if evidence is False:
+        evidence = live_revocation(cert, issuer)
     if evidence is None:
         raise TrustError("try_later")
     if evidence.status == "unknown":
@@ -420,10 +424,15 @@ def secure_user_signature(*, cms_bytes: bytes, purpose: str = "sign") -> Trusted
         raise TrustError("untrusted")
     if purpose == "sign" and certificate_info(cert).key_purpose == "auth":
         raise TrustError("auth_key_for_signing")
-    token = request_timestamp(_signature_value(si))
-    tsa_time = token["content"]["encap_content_info"]["content"].parsed["gen_time"].native
-    check_chain_at(chain, tsa_time)
-    evidence = leaf_status_at(cert, chain[1], tsa_time)
+    # The TSA request and the OCSP query (CRL fallback) are independent network calls to the NCA:
+    # asked at once, in two threads (no database there; the caller holds no transaction). They are
+    # decided in the order they always were: the time-stamp first, then the chain and the status at it.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="nca") as pool:
+        ocsp = pool.submit(live_revocation, cert, chain[1])
+        token = request_timestamp(_signature_value(si))
+        tsa_time = token["content"]["encap_content_info"]["content"].parsed["gen_time"].native
+        check_chain_at(chain, tsa_time)
+        evidence = leaf_status_at(cert, chain[1], tsa_time, evidence=ocsp.result())
     unsigned = [a for a in (si["unsigned_attrs"] if si["unsigned_attrs"].native else [])
                 if a["type"].native != "signature_time_stamp_token"]
     unsigned.append(acms.CMSAttribute({"type": "signature_time_stamp_token", "values": [token]}))
