@@ -40,7 +40,7 @@ def _timed_step(fn, label, steps):
 
 
 def _steps():
-    from signing import blobs, completion, pdf, selectors, services, trust
+    from signing import blobs, pdf, selectors, services, trust
 
     return [(selectors, "signing_request_for"), (services, "_pades_base"), (pdf, "pdf_prepare_signature"),
             (services, "_verify_for_request"), (trust, "secure_user_signature"), (trust, "request_timestamp"),

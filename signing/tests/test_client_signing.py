@@ -111,3 +111,41 @@ def test_a_session_bound_request_is_404_in_another_session(client, company, make
     assert other.post(reverse("signing:to_sign", args=[sr.public_id])).status_code == 404
     assert post_signature(other, sr, "company_head_auth").status_code == 404
     assert other.get(reverse("signing:request", args=[sr.public_id])).status_code == 404
+
+
+@pytest.mark.parametrize("tamper", ["outside_placeholder", "other_cms_in_placeholder", "byte_range"])
+def test_the_embedded_revision_is_checked_without_pyhanko(client, company_user, make_request, pdf_bytes, monkeypatch,
+                                                          tamper):
+    """The submit checks the new PAdES revision itself (services._check_embedded) instead of pyHanko
+    validating the whole PDF again: a change outside the placeholder, another CMS in it or a
+    /ByteRange that is not the prepared one is refused, and nothing is stored."""
+    from signing import pdf as signing_pdf
+
+    client.force_login(company_user)
+    sr = make_request(document=pdf_bytes)
+    contract = _contract(client, sr)
+    p12, password = pki.demo_key("company_head_sign")
+    cms = cms_for_contract(contract, p12=p12, password=password)
+    prep = PadesPreparation.objects.get(pk=contract["preparation"])
+    other_p12, other_password = pki.demo_key("company_signer_sign")
+    other_cms = cms_for_contract(contract, p12=other_p12, password=other_password)
+    real_embed = signing_pdf.pdf_embed_signature
+
+    def embed(*, prepared, cms):
+        if tamper == "other_cms_in_placeholder":
+            return real_embed(prepared=prepared, cms=other_cms)
+        signed = bytearray(real_embed(prepared=prepared, cms=cms))
+        if tamper == "outside_placeholder":
+            signed[prep.region_start - 40] ^= 0x01
+        else:
+            at = signed.rfind(b"/ByteRange")
+            signed[at:at + 10] = b"/ByteRangX"
+        return bytes(signed)
+
+    monkeypatch.setattr(signing_pdf, "pdf_embed_signature", embed)
+    body = client.post(reverse("signing:ecp", args=[sr.public_id]),
+                       {"cms": base64.b64encode(cms).decode(), "preparation": contract["preparation"]}).json()
+    assert body["ok"] is False and body["code"] == "bad_signature"
+    assert not Signature.objects.exists()
+    sr.refresh_from_db()
+    assert sr.status == SigningRequest.Status.PENDING and not sr.signed_document.pades_pdf
