@@ -141,3 +141,32 @@ def test_without_javascript_the_native_input_shows(browser, live_server):
         expect(field).to_have_accessible_name("Подписанный файл (PDF или CMS)")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk"])
+def test_application_document_field(page, login_browser, live_server, tmp_path, lang):
+    """The wizard's document field: the picker's name is «Загрузить» (as before), choosing sends the
+    files at once; the fresh field shows the file in its list and «Файл не выбран» again."""
+    from applications.models import Application, DocumentType, Provider
+
+    SHOTS.mkdir(exist_ok=True)
+    user = UserFactory(organization=OrganizationFactory(bin=DEMO_COMPANY_BIN))
+    DocumentType.objects.create(stage=2, name_ru="Устав организации", name_kk="Ұйымның жарғысы", provider=Provider.COMPANY)
+    app = Application.objects.create(organization=user.organization, project_name="ЖК «Файлы»")
+    login_browser(page, user)
+    _open(page, live_server, lang, f"/applications/guarantee/{app.public_id}/stage/2/")
+    section = page.locator("section.doc-field").first
+    picker = section.locator(".filepick")
+    field = picker.locator("input[type=file]")
+    expect(picker.locator(".filepick-button")).to_have_text(_t(lang, "Choose file"))
+    expect(picker.locator("[data-filepick-name]")).to_have_text(_t(lang, "No file chosen"))
+    expect(field).to_have_accessible_name(_t(lang, "Upload"))
+    field.focus()
+    assert picker.locator(".filepick-button").evaluate("b => getComputedStyle(b).outlineStyle") == "solid"
+    section.screenshot(path=str(SHOTS / f"application-field-{lang}.png"))
+    assert axe_violations(page) == []
+    pdf = tmp_path / f"устав-{lang}.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    field.set_input_files(str(pdf))
+    expect(page.locator("section.doc-field .file-list").first).to_contain_text(pdf.name)
+    expect(page.locator("section.doc-field [data-filepick-name]").first).to_have_text(_t(lang, "No file chosen"))
