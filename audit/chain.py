@@ -703,6 +703,20 @@ def _hash_exists(source: str, hash_: str) -> bool:
     return model._default_manager.filter(hash=hash_).exists() or PurgedEntry.objects.filter(hash=hash_).exists()
 
 
+_INHERITED_CONNECTIONS: list = []
+
+
+def _forget_inherited_connections() -> None:
+    """A forked worker's first step: a database connection the parent still had open (a thread or
+    greenlet of its own can keep one past `close_all`) is the parent's session on a shared socket.
+    Using it mixes the two sessions; closing it — or letting it be collected — ends the parent's.
+    It is kept referenced and never touched; the worker connects anew."""
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None:
+            _INHERITED_CONNECTIONS.append(conn.connection)
+            conn.connection = None
+
+
 def _modified_in(args: tuple) -> list[tuple]:
     """A worker's part of `verify(workers=…)`: the history rows with chain_seq in [first, last]
     whose content does not match their hash, as (seq, source, entry id, object key)."""
@@ -728,7 +742,7 @@ def _start_workers(using: str, workers: int, head_seq: int):
             or connections[using].in_atomic_block or multiprocessing.current_process().daemon):
         return None
     connections.close_all()  # the children must not share this process's connection
-    pool = multiprocessing.get_context("fork").Pool(workers)
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_forget_inherited_connections)
     step = -(-head_seq // workers)
     bounds = [-(2**62)] + [i * step for i in range(1, workers)] + [2**62]  # forged places outside 1…head too
     parts = [(using, bounds[i] + (i > 0), bounds[i + 1]) for i in range(workers)]

@@ -394,7 +394,17 @@ def test_a_move_chosen_as_a_deadlock_victim_is_redone(caplog):
             with transaction.atomic():
                 add(a)
                 holds_head.set()
-                time.sleep(0.3)  # the move of B locks B and queues on the head meanwhile
+                # Only once the move of B has locked B and queues on the head (a fixed sleep was not
+                # enough on a loaded machine: no deadlock, nothing retried).
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT pg_stat_clear_snapshot()")  # a transaction sees one snapshot
+                        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                       " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+                        if cursor.fetchone()[0]:
+                            break
+                    time.sleep(0.02)
                 Appeal.objects.select_for_update().get(pk=b.pk)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(("t1", exc))
