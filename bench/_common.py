@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -63,3 +64,17 @@ def server_pids(server: subprocess.Popen) -> list[int]:
 def stop(server: subprocess.Popen) -> None:
     os.killpg(server.pid, signal.SIGTERM)
     server.wait(timeout=30)
+
+
+def run_as_pytest(script: str, *, database: str, env: dict[str, str]) -> int:
+    """Runs a bench written as a pytest module (browser or Django fixtures) on its own test database."""
+    root = Path(script).resolve().parent.parent
+    env = {**os.environ, **env}
+    env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/homeportal")
+    env.setdefault("TEST_DATABASE_NAME", database)
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
+    env.setdefault("TEST_REDIS_URL", env["REDIS_URL"])
+    env.update({"HOMEPORTAL_TESTING": "1", "DEBUG": "True", "DJANGO_ALLOW_ASYNC_UNSAFE": "true"})
+    return subprocess.call([sys.executable, "-m", "pytest", script, "-q", "-s", "-p", "no:cacheprovider",  # noqa: S603
+                            "--timeout=1800", "-o", f"python_files={Path(script).name}", "--no-header",
+                            "-W", "ignore::DeprecationWarning"], cwd=root, env=env)

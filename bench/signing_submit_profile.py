@@ -14,7 +14,6 @@ import io
 import os
 import pstats
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -135,15 +134,10 @@ def main() -> int:
         n = sys.argv[sys.argv.index("--n") + 1]
     if "--top" in sys.argv:
         top = sys.argv[sys.argv.index("--top") + 1]
-    env = {**os.environ, "BENCH_N": n, "BENCH_TOP": top}
-    env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/homeportal")
-    env.setdefault("TEST_DATABASE_NAME", "test_hp_bench_submit_profile")
-    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
-    env.setdefault("TEST_REDIS_URL", env["REDIS_URL"])
-    env.update({"HOMEPORTAL_TESTING": "1", "DEBUG": "True", "DJANGO_ALLOW_ASYNC_UNSAFE": "true"})
-    return subprocess.call([sys.executable, "-m", "pytest", __file__, "-q", "-s", "-p", "no:cacheprovider",  # noqa: S603
-                            "--timeout=1800", "-o", "python_files=signing_submit_profile.py", "--no-header",
-                            "-W", "ignore::DeprecationWarning"], cwd=ROOT, env=env)
+    sys.path.insert(0, str(ROOT))
+    from bench._common import run_as_pytest
+
+    return run_as_pytest(__file__, database="test_hp_bench_submit_profile", env={"BENCH_N": n, "BENCH_TOP": top})
 
 
 if __name__ == "__main__":
