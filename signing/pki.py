@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from cabinets.iin import iin_bin_make as make_iin_bin  # the one generator (cabinets/iin.py), old name kept
 
@@ -93,30 +94,30 @@ def demo_people() -> list[DemoPerson]:
     return [
         DemoPerson("company_head", "ДЕМОВ", "АЛЕКСЕЙ", "ПЕТРОВИЧ", make_iin_bin("80010130012"),
                    ("organization", "head"), DEMO_COMPANY_BIN, company,
-                   note="Head of the demo authorised company: registration, login, signing."),
+                   note=gettext_noop("Head of the demo authorised company: registration, login, signing.")),
         DemoPerson("company_signer", "САТПАЕВА", "АЙГЕРИМ", "КАНАТОВНА", make_iin_bin("85020540023"),
                    ("organization", "employee", "may_sign"), DEMO_COMPANY_BIN, company,
-                   note="Employee of the demo authorised company with the right to sign."),
+                   note=gettext_noop("Employee of the demo authorised company with the right to sign.")),
         DemoPerson("company_employee", "ИВАНОВ", "ИВАН", "ИВАНОВИЧ", make_iin_bin("90030330034"),
                    ("organization", "employee"), DEMO_COMPANY_BIN, company,
-                   note="Employee of the demo authorised company WITHOUT the right to sign (refused)."),
+                   note=gettext_noop("Employee of the demo authorised company WITHOUT the right to sign (refused).")),
         DemoPerson("developer_head", "ЖУМАБЕКОВ", "ЕРЛАН", "СЕРИКОВИЧ", make_iin_bin("78040430045"),
                    ("organization", "head"), DEMO_DEVELOPER_BIN, developer,
-                   note="Head of the demo developer: signs as the developer party."),
+                   note=gettext_noop("Head of the demo developer: signs as the developer party.")),
         DemoPerson("individual", "ПЕТРОВА", "МАРИЯ", "ОЛЕГОВНА", make_iin_bin("95050640056"),
-                   ("individual",), note="A plain individual (refused where a legal entity is required)."),
+                   ("individual",), note=gettext_noop("A plain individual (refused where a legal entity is required).")),
         DemoPerson("expired", "СТАРОВ", "ПАВЕЛ", "ИГОРЕВИЧ", make_iin_bin("70060730067"),
                    ("organization", "head"), DEMO_COMPANY_BIN, company, purposes=("SIGN",), state="expired",
-                   note="Expired certificate of the demo company (refused)."),
+                   note=gettext_noop("Expired certificate of the demo company (refused).")),
         DemoPerson("revoked", "ОТОЗВАНОВ", "РУСЛАН", "АСКАРОВИЧ", make_iin_bin("75070830078"),
                    ("organization", "head"), DEMO_COMPANY_BIN, company, purposes=("SIGN",), state="revoked",
-                   note="Revoked certificate (listed in the CRL) of the demo company (refused)."),
+                   note=gettext_noop("Revoked certificate (listed in the CRL) of the demo company (refused).")),
         DemoPerson("untrusted", "ЧУЖОВ", "ДАНИЯР", "БОЛАТОВИЧ", make_iin_bin("82080930089"),
                    ("organization", "head"), DEMO_COMPANY_BIN, company, purposes=("SIGN",), issuer="untrusted",
-                   note="Issued by an untrusted CA (refused)."),
+                   note=gettext_noop("Issued by an untrusted CA (refused).")),
         DemoPerson("kzhk", "ТЕСТОВ", "НУРЛАН", "МАРАТОВИЧ", make_iin_bin("76091030090"),
                    ("organization", "head"), KZHK_BIN, KZHK_NAME, purposes=("SIGN",),
-                   note="KZhK's organization key: signs (PAdES) the PDFs KZhK issues."),
+                   note=gettext_noop("KZhK's organization key: signs (PAdES) the PDFs KZhK issues.")),
     ]
 
 
@@ -525,8 +526,8 @@ def _legacy_copy(base: Path, keys: list[dict], slug: str) -> dict:
                          legacy=True, name=entry["person"])
     _write(base / filename, data)
     return {**entry, "slug": slug + LEGACY_SUFFIX, "file": filename,
-            "what_for": "Тот же ключ в старом формате PKCS#12 (3DES + RC2-40, как у старых Java-хранилищ) — "
-                        "проверка, что страница открывает такие файлы"}
+            "what_for": gettext_noop("The same key in the old PKCS#12 format (3DES + RC2-40, as old Java key stores "
+                                     "wrote): the page must open such files too.")}
 
 
 def pkcs12_rewrap(data: bytes, *, password: str, new_password: str, legacy: bool = False,

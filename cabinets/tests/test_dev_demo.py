@@ -11,6 +11,16 @@ def test_demo_access_page_lists_logins_and_key_files(client):
     assert reverse("signing:egov_simulator") in body
 
 
+
+@pytest.mark.parametrize(("lang", "column", "note"), [
+    ("ru", "Для чего", "Руководитель демо-уполномоченной компании"),
+    ("kk", "Не үшін", "Демо уәкілетті компанияның басшысы"),
+])
+def test_demo_key_table_speaks_the_pages_language(client, settings, lang, column, note):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = lang
+    body = client.get(reverse("dev:demo")).content.decode()
+    assert column in body and note in body and "Head of the demo authorised company" not in body
+
 def test_demo_key_file_downloads_as_pkcs12_and_opens(client):
     from signing.services import pkcs12_open
 
