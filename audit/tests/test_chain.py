@@ -3,6 +3,7 @@ PostgreSQL, tampering through raw SQL named by verify, purged drafts, parallel a
 
 import datetime as dt
 import io
+import logging
 import threading
 
 import pytest
@@ -387,7 +388,8 @@ def test_a_move_chosen_as_a_deadlock_victim_is_redone(caplog):
     from appeals.models import Appeal
 
     a, b = AppealFactory(), AppealFactory(status=AppealStatus.SENT)
-    holds_head, errors = threading.Event(), []
+    holds_head, errors, move_pid = threading.Event(), [], {}
+    caplog.set_level(logging.WARNING, logger="homeportal.workflow")
 
     def t1():
         try:
@@ -396,15 +398,17 @@ def test_a_move_chosen_as_a_deadlock_victim_is_redone(caplog):
                 holds_head.set()
                 # Only once the move of B has locked B and queues on the head (a fixed sleep was not
                 # enough on a loaded machine: no deadlock, nothing retried).
+                # Its own session, by pid: other sessions of the suite may wait on locks too.
                 deadline = time.monotonic() + 30
                 while time.monotonic() < deadline:
                     with connection.cursor() as cursor:
                         cursor.execute("SELECT pg_stat_clear_snapshot()")  # a transaction sees one snapshot
-                        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                                       " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+                        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
+                                       [move_pid.get("pid", 0)])
                         if cursor.fetchone()[0]:
                             break
                     time.sleep(0.02)
+                time.sleep(0.3)  # the move has waited longer: its deadlock check runs first, it is the victim
                 Appeal.objects.select_for_update().get(pk=b.pk)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(("t1", exc))
@@ -414,6 +418,9 @@ def test_a_move_chosen_as_a_deadlock_victim_is_redone(caplog):
     def t2():
         try:
             holds_head.wait(10)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                move_pid["pid"] = cursor.fetchone()[0]
             appeal_services.appeal_transition(Appeal.objects.get(pk=b.pk), to=AppealStatus.IN_REVIEW,
                                               actor=appeal_services.Actor.BPMS,
                                               payload={"executor_name": "Исполнитель", "internal_number": "ВН-1"})
