@@ -91,6 +91,7 @@ fuzz: system-test install
 	$(TEST_ENV) FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(VENV)/bin/pytest tests/test_fuzz.py -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: install
+	@bash scripts/ensure_system.sh --bench
 	@for f in bench/[!_]*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:

@@ -37,11 +37,12 @@ def proc_status(pid: int, key: str = "VmRSS") -> int:
     return 0
 
 
-def start_gunicorn(root: Path, port: int, *, workers: int, timeout: int, stderr=None, env=None) -> subprocess.Popen:
-    """gunicorn serving homeportal.wsgi on 127.0.0.1:`port` (sync workers, as the Dockerfile
+def start_gunicorn(root: Path, port: int, *, workers: int, timeout: int, stderr=None, env=None,
+                   app: str = "homeportal.wsgi:application") -> subprocess.Popen:
+    """gunicorn serving `app` (homeportal.wsgi) on 127.0.0.1:`port` (sync workers, as the Dockerfile
     runs it), returned once it accepts connections. `env`: the process environment (default: ours)."""
     server = subprocess.Popen(
-        [str(root / ".venv/bin/gunicorn"), "homeportal.wsgi:application", "--workers", str(workers),
+        [str(root / ".venv/bin/gunicorn"), app, "--workers", str(workers),
          "--bind", f"127.0.0.1:{port}", "--timeout", str(timeout), "--log-level", "warning"],
         cwd=root, start_new_session=True, stderr=stderr, env=env,
     )

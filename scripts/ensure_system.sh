@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the machine has what the project uses outside Python: gettext (translations),
-# WeasyPrint's Pango libraries and fonts, and — with `--test` — Chromium, PostgreSQL, Redis.
+# WeasyPrint's Pango libraries and fonts, with `--test` Chromium, PostgreSQL, Redis, and with
+# `--bench` those too and wrk (the HTTP load generator of bench/pages.py).
 # Installs what is missing with apt (the machines run as root) and starts stopped services.
 set -euo pipefail
 mode="${1:-}"
@@ -9,7 +10,10 @@ command -v msgfmt >/dev/null 2>&1 || need+=(gettext)
 ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || need+=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
-if [ "$mode" = "--test" ]; then
+if [ "$mode" = "--bench" ]; then
+  command -v wrk >/dev/null 2>&1 || need+=(wrk)
+fi
+if [ "$mode" = "--test" ] || [ "$mode" = "--bench" ]; then
   [ -x /usr/bin/chromium ] || need+=(chromium)
   command -v pdfsig >/dev/null 2>&1 || need+=(poppler-utils)  # independent check of B-LTA PDFs
   command -v pg_ctlcluster >/dev/null 2>&1 || command -v postgres >/dev/null 2>&1 || need+=(postgresql)
@@ -23,7 +27,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-[ "$mode" = "--test" ] || exit 0
+[ "$mode" = "--test" ] || [ "$mode" = "--bench" ] || exit 0
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
