@@ -1,6 +1,6 @@
 """bench/pages.py — the cost of one logged-in page under wrk (issue #18, goal 1).
 
-The floor: a bare Django hello-world (bench/hello_site.py) under the same gunicorn command line as
+The floor: a bare Django hello-world (bench/_hello_site.py) under the same gunicorn command line as
 the portal (sync workers, `-w 3` by default), measured with wrk before and after the pages; the
 faster of the two runs is the floor, so a quiet moment never flatters a ratio. Then the portal
 (DEBUG off, HOMEPORTAL_TESTING=1 for the mail/SMS stand-ins, its own PostgreSQL database
@@ -181,7 +181,7 @@ def warm(port: int, url: str, cookie: str | None, times: int) -> None:
 
 def hello_floor(args) -> dict:
     port = free_port()
-    server = start_gunicorn(ROOT, port, workers=args.workers, timeout=30, app="bench.hello_site:application",
+    server = start_gunicorn(ROOT, port, workers=args.workers, timeout=30, app="bench._hello_site:application",
                             stderr=(WORK / "hello.log").open("ab"))
     try:
         warm(port, "/", None, args.workers * 3)

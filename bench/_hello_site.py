@@ -1,6 +1,7 @@
 """The floor of bench/pages.py: a bare Django site with one view answering «Hello», served by the
 same gunicorn command line as the portal. Not part of the product; settings, URLconf and WSGI
-application in this one module (`gunicorn bench.hello_site:application`)."""
+application in this one module (`gunicorn bench._hello_site:application`); the leading _ keeps
+`make bench` from running it."""
 
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
