@@ -38,7 +38,7 @@ from .slots import Slot, open_slot
 log = logging.getLogger(__name__)
 
 SNIFF_BYTES = 8192  # the type is decided from these first bytes, before anything is stored
-READ_SIZE = 1024 * 1024  # one block of a PATCH body (two such buffers per request)
+READ_SIZE = 4 * 1024 * 1024  # one block of a PATCH body (two such buffers per request)
 LOCK_SECONDS = 60  # a PATCH renews its lock while it streams; a dead worker's lock lapses
 CHECKSUM_ALGORITHMS = ("sha256", "sha1", "md5")
 
