@@ -79,3 +79,37 @@ def run_as_pytest(script: str, *, database: str, env: dict[str, str]) -> int:
     return subprocess.call([sys.executable, "-m", "pytest", script, "-q", "-s", "-p", "no:cacheprovider",  # noqa: S603
                             "--timeout=1800", "-o", f"python_files={Path(script).name}", "--no-header",
                             "-W", "ignore::DeprecationWarning"], cwd=root, env=env)
+
+
+PDF_SIZE = 2 * 1024 * 1024
+
+
+def big_pdf(pdf: bytes, size: int = PDF_SIZE) -> bytes:
+    """The portal's demo PDF grown to `size` with an incompressible stream the catalog refers to."""
+    import io
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    ref = writer.add_object(generic.StreamObject(stream_data=os.urandom(max(0, size - len(pdf) - 2048))))
+    writer.root["/HomeportalBenchPayload"] = ref
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def render_big_pdfs(monkeypatch, services) -> dict:
+    """signing.services renders every document as one 2 MB PDF (made once), as a large upload would
+    be. Returns the holder: {"pdf": the bytes} once the first document was rendered."""
+    original_render = services.pdf_render
+    holder = {}
+
+    def render_big(**kw):
+        if "pdf" not in holder:
+            holder["pdf"] = big_pdf(original_render(**kw))
+        return holder["pdf"]
+
+    monkeypatch.setattr(services, "pdf_render", render_big)
+    return holder

@@ -18,7 +18,6 @@ Uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/homeportal) with t
 TEST_DATABASE_NAME (default test_hp_bench_client_signing) and Redis db 13 unless set.
 """
 
-import io
 import os
 import statistics
 import sys
@@ -28,7 +27,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PDF_SIZE = 2 * 1024 * 1024
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,23 +46,10 @@ WRAP_SIGNERS = """() => {
 }"""
 
 
-def big_pdf(pdf: bytes, size: int = PDF_SIZE) -> bytes:
-    """The portal's demo PDF grown to `size` with an incompressible stream the catalog refers to."""
-    from pyhanko.pdf_utils import generic
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    ref = writer.add_object(generic.StreamObject(stream_data=os.urandom(max(0, size - len(pdf) - 2048))))
-    writer.root["/HomeportalBenchPayload"] = ref
-    writer.update_root()
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
 def test_client_signing_bench(page, login_browser, ncalayer, monkeypatch, settings, _no_ncalayer):
     from playwright.sync_api import expect
 
+    from bench._common import render_big_pdfs
     from cabinets.demo import DEMO_COMPANY_BIN
     from homeportal.settings import content_security_policy
     from signing import pki, services
@@ -74,15 +59,7 @@ def test_client_signing_bench(page, login_browser, ncalayer, monkeypatch, settin
     from tests.factories import OrganizationFactory, UserFactory
 
     n = int(os.environ.get("BENCH_N", "5"))
-    original_render = services.pdf_render
-    holder = {}
-
-    def render_big(**kw):
-        if "pdf" not in holder:
-            holder["pdf"] = big_pdf(original_render(**kw))
-        return holder["pdf"]
-
-    monkeypatch.setattr(services, "pdf_render", render_big)
+    holder = render_big_pdfs(monkeypatch, services)
     org = OrganizationFactory(bin=DEMO_COMPANY_BIN, name_ru="ТОО «Демо Уполномоченная Компания»")
     head_iin = next(k["iin"] for k in pki.demo_manifest()["keys"] if k["slug"] == "company_head_sign")
     user = UserFactory(organization=org, iin=head_iin)

@@ -60,22 +60,14 @@ def test_submit_profile(client, monkeypatch):
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
-    from bench.client_signing import big_pdf
+    from bench._common import render_big_pdfs
     from cabinets.demo import DEMO_COMPANY_BIN
     from signing import demo, pki, services
     from signing.tests.helpers import cms_for_contract
     from tests.factories import OrganizationFactory, UserFactory
 
     n, top = int(os.environ.get("BENCH_N", "5")), int(os.environ.get("BENCH_TOP", "25"))
-    original_render = services.pdf_render
-    holder = {}
-
-    def render_big(**kw):
-        if "pdf" not in holder:
-            holder["pdf"] = big_pdf(original_render(**kw))
-        return holder["pdf"]
-
-    monkeypatch.setattr(services, "pdf_render", render_big)
+    render_big_pdfs(monkeypatch, services)
     steps: dict[str, list[float]] = {}
     for module, name in _steps():
         monkeypatch.setattr(module, name, _timed_step(getattr(module, name), f"{module.__name__.split('.')[-1]}.{name}",

@@ -7,10 +7,8 @@ Python and in the NCALayer emulator: signing/tests/test_key_passwords.py."""
 import pytest
 from playwright.sync_api import expect
 
-from cabinets.demo import DEMO_COMPANY_BIN
 from signing import pki
 from tests.browser.keyfile import sign_with_key_file
-from tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,12 +25,6 @@ def unicode_key_files(tmp_path_factory, _test_pki):
         path.write_bytes(pki.pkcs12_rewrap(p12, password=pki.DEMO_PASSWORD, new_password=PASSWORD, legacy=legacy))
         files[kind] = path
     return files
-
-
-@pytest.fixture
-def company_user():
-    org = OrganizationFactory(bin=DEMO_COMPANY_BIN, name_ru="ТОО «Демо Уполномоченная Компания»")
-    return UserFactory(organization=org)
 
 
 def _ecp_panel(page):

@@ -11,10 +11,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from cabinets.demo import DEMO_COMPANY_BIN
 from signing import pki
 from tests.browser.keyfile import sign_with_key_file
-from tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,12 +35,6 @@ def _kk(msgid):
 TEXT["kk"].update(sign=_kk("Sign with EDS/QR"), wrong_password=_kk("Wrong password for the key file."),
                   individual=_kk("This is an individual's certificate; a legal entity's certificate is required."),
                   signed=None)
-
-
-@pytest.fixture
-def company_user():
-    org = OrganizationFactory(bin=DEMO_COMPANY_BIN, name_ru="ТОО «Демо Уполномоченная Компания»")
-    return UserFactory(organization=org)
 
 
 def _ecp_panel(page, lang="ru"):

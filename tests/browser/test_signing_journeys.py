@@ -6,17 +6,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from cabinets.demo import DEMO_COMPANY_BIN
 from signing import pki
-from tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def company_user():
-    org = OrganizationFactory(bin=DEMO_COMPANY_BIN, name_ru="ТОО «Демо Уполномоченная Компания»")
-    return UserFactory(organization=org)
 
 
 def _open_modal(page):
