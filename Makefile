@@ -90,7 +90,12 @@ fuzz: system-test install
 	@$(PY) manage.py compilemessages --ignore=.venv --ignore=var -v 0
 	$(TEST_ENV) FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(VENV)/bin/pytest tests/test_fuzz.py -p no:cacheprovider $(PYTEST_ARGS)
 
-bench: install
+# The benches' own extra (locust, for bench/load.py) on top of what `make install` brings.
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(PY) -m pip install -q -c constraints.txt ".[dev,standins,bench]"
+	@touch $@
+
+bench: install $(VENV)/.installed-bench
 	@bash scripts/ensure_system.sh --bench
 	@for f in bench/[!_]*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 

@@ -339,11 +339,16 @@ def revoke(certificate: x509.Certificate, *, at: dt.datetime, reason: str = "key
 
 
 def issue_test_key(*, slug: str = "company_head", purpose: str = "SIGN", register: bool = True,
-                   not_before: dt.datetime | None = None, not_after: dt.datetime | None = None) -> bytes:
-    """A fresh PKCS#12 (password DEMO_PASSWORD) for one of the demo people, issued by the test
-    intermediate. register=False leaves it out of the index: the OCSP responder answers "unknown"."""
+                   not_before: dt.datetime | None = None, not_after: dt.datetime | None = None,
+                   person: DemoPerson | None = None) -> bytes:
+    """A fresh PKCS#12 (password DEMO_PASSWORD) for one of the demo people, or for `person` (someone
+    who is not one of them: bench/load.py's companies, each with its own BIN and head's IIN), issued
+    by the test intermediate. register=False leaves it out of the index: the OCSP responder answers
+    "unknown"."""
     base = pki_dir()
-    person = next(p for p in demo_people() if p.slug == slug)
+    if person is None:
+        person = next(p for p in demo_people() if p.slug == slug)
+    slug = person.slug
     ca_cert, ca_key = _load_cert(base / "nca_rsa.pem"), _load_key(base / "nca_rsa.key")
     root = _load_cert(base / "root.pem")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

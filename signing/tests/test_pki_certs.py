@@ -149,3 +149,20 @@ def test_ocsp_like_status(client, demo_key):
     assert client.get(f"/signing/pki/status/{revoked.serial_number:x}/").json()["status"] == "revoked"
     assert client.get(f"/signing/pki/status/{good.serial_number:x}/").json()["status"] == "good"
     assert client.get("/signing/pki/status/zz/").status_code == 404
+
+
+def test_a_key_for_someone_who_is_not_a_demo_person_carries_their_bin_and_iin(client):
+    """bench/load.py's companies: each head gets a key of its own organization (issue_test_key(person=...)),
+    registered with the OCSP-like status so the trust step finds it good."""
+    from tests.factories import valid_kz_number
+
+    person = pki.DemoPerson("bench_head", "НАГРУЗОВ", "ТЕСТ", "БЕНЧЕВИЧ", valid_kz_number("8501013", 7),
+                            ("organization", "head"), valid_kz_number("2004400", 7), "ТОО «Компания 7»")
+    info = pkcs12_open(data=pki.issue_test_key(person=person), password=pki.DEMO_PASSWORD).certificate_info
+    checked = certificate_check(info_or_cert=info, at=NOW, purpose="sign", required_bin=person.bin,
+                                allowed_roles=HEAD_OR_SIGNER)
+    assert (checked.iin, checked.bin) == (person.iin, person.bin)
+    assert client.get(f"/signing/pki/status/{info.serial_number}/").json()["status"] == "good"
+    with pytest.raises(SigningError) as exc:
+        certificate_check(info_or_cert=info, at=NOW, purpose="sign", required_bin=DEMO_COMPANY_BIN)
+    assert exc.value.code == "wrong_organization"
