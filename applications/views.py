@@ -705,6 +705,8 @@ def invitation_done(request, token):
     """After the ЭЦП confirmation: sign the developer in (only the browser that started it)."""
     from django.contrib.auth import login
 
+    from cabinets.backends import SESSION_BACKEND
+
     from .models import DeveloperInvitation
 
     pk = request.session.get("applications_invitation")
@@ -712,6 +714,6 @@ def invitation_done(request, token):
     if invitation is None or invitation.token_hash != selectors.token_hash(token) or invitation.used_by is None:
         raise Http404
     request.session.pop("applications_invitation", None)
-    login(request, invitation.used_by, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, invitation.used_by, backend=SESSION_BACKEND)
     messages.success(request, _("The developer's cabinet has been created."))
     return redirect("applications:list")

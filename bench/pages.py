@@ -91,6 +91,7 @@ def prepare() -> dict:
     from appeals import services as appeal_services
     from appeals.tests.factories import CategoryFactory
     from applications.tests.factories import ApplicationFactory, valid_tab_data
+    from cabinets.backends import SESSION_BACKEND
     from cabinets.models import Notification
     from tests.factories import ContractFactory, OrganizationFactory, UserFactory
 
@@ -114,7 +115,7 @@ def prepare() -> dict:
         for i in range(40)])
     session = import_string(settings.SESSION_ENGINE + ".SessionStore")()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = SESSION_BACKEND  # what a cabinet login records
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     urls = {

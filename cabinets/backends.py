@@ -1,6 +1,6 @@
 """«БИН/Пароль» login: the BIN names the organization, the password picks its person."""
 
-from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.backends import BaseBackend, ModelBackend
 
 from .models import User
 
@@ -17,3 +17,17 @@ class BinPasswordBackend(ModelBackend):
                 return user
         User().set_password(password)  # same work whether or not the BIN exists
         return None
+
+
+SESSION_BACKEND = "cabinets.backends.CabinetSessionBackend"
+
+
+class CabinetSessionBackend(BaseBackend):
+    """The backend every cabinet login records in the session (`login(..., backend=SESSION_BACKEND)`).
+    It authenticates nobody itself (the login views check the password, code or signature first)
+    and grants no permission; it loads the session's user together with the organization, which
+    every cabinet page reads: one query per request instead of two (issue #18)."""
+
+    def get_user(self, user_id):
+        user = User._default_manager.select_related("organization").filter(pk=user_id).first()
+        return user if user is not None and user.is_active else None

@@ -22,6 +22,7 @@ from homeportal.forms import NUL_MESSAGE, ascii_id, strip_nul
 from homeportal.pagination import paginate
 
 from . import captcha, selectors, services
+from .backends import SESSION_BACKEND
 from .forms import (
     BinPasswordForm,
     ConfirmForm,
@@ -39,7 +40,6 @@ from .passwords import PASSWORD_RULES, SPECIAL_CHARACTERS
 from .services import CabinetError
 
 logger = logging.getLogger(__name__)
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 LOGIN_TABS = [("email", _("E-mail")), ("bin", _("BIN/Password")), ("eds", _("EDS/QR"))]
 
 
@@ -48,7 +48,7 @@ def _language() -> str:
 
 
 def _after_login(request, user):
-    login(request, user, backend=MODEL_BACKEND)  # a new session id (Django cycles the key)
+    login(request, user, backend=SESSION_BACKEND)  # a new session id (Django cycles the key)
     logger.info("cabinet login: user %s", user.pk)
     # A language chosen on this browser (the switch sets the cookie) is the user's choice; a
     # browser without one gets the language the user chose before.

@@ -120,7 +120,8 @@ AUTH_USER_MODEL = "cabinets.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "cabinets.backends.BinPasswordBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "django.contrib.auth.backends.ModelBackend",  # the admin's login; sessions recorded before the next one
+    "cabinets.backends.CabinetSessionBackend",  # what a cabinet login records: user + organization in one query
 ]
 LOGIN_URL = "cabinets:login"
 LOGIN_REDIRECT_URL = "home"

@@ -31,6 +31,26 @@ def test_bin_password_login_cycles_session(client, cabinet_user):
     assert client.session.session_key != old_key
 
 
+def test_login_session_loads_user_and_organization_in_one_query(client, cabinet_user, django_assert_num_queries):
+    """A cabinet login records CabinetSessionBackend: the next request reads the user and the
+    organization in one query (the header shows the organization's name on every page)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, get_user
+    from django.test import RequestFactory
+
+    from cabinets.backends import SESSION_BACKEND
+
+    _bin_login(client, cabinet_user.organization.bin, "Passw0rd!")
+    assert client.session[BACKEND_SESSION_KEY] == SESSION_BACKEND
+    request = RequestFactory().get("/")
+    request.session = client.session
+    with django_assert_num_queries(1):
+        user = get_user(request)
+        assert user.pk == cabinet_user.pk and user.organization.name_ru == cabinet_user.organization.name_ru
+    cabinet_user.is_active = False
+    cabinet_user.save(update_fields=["is_active"])
+    assert not get_user(request).is_authenticated
+
+
 def test_wrong_password_does_not_reveal_bin(client, cabinet_user):
     known = _bin_login(client, cabinet_user.organization.bin, "Wrong-pass1")
     unknown = _bin_login(client, "960440000220", "Wrong-pass1")
