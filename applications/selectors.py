@@ -111,13 +111,19 @@ class DocumentField:
 
 
 def document_fields(application: Application, stage: int) -> list[DocumentField]:
+    return document_fields_by_stage(application, [stage])[stage]
+
+
+def document_fields_by_stage(application: Application, stages) -> dict[int, list[DocumentField]]:
+    """`document_fields` of several stages in two queries (the readiness reads every stage's)."""
+    stages = list(stages)
     files_by_type: dict[int, list] = {}
-    for f in application.files.filter(document_type__stage=stage).order_by("uploaded_at", "id"):
+    for f in application.files.filter(document_type__stage__in=stages).order_by("uploaded_at", "id"):
         files_by_type.setdefault(f.document_type_id, []).append(f)
-    return [
-        DocumentField(dt, files_by_type.get(dt.pk, []))
-        for dt in DocumentType.objects.filter(service=application.service, stage=stage, is_active=True)
-    ]
+    out: dict[int, list[DocumentField]] = {stage: [] for stage in stages}
+    for dt in DocumentType.objects.filter(service=application.service, stage__in=stages, is_active=True):
+        out[dt.stage].append(DocumentField(dt, files_by_type.get(dt.pk, [])))
+    return out
 
 
 def consent_rows(application: Application) -> list[tuple[ConsentType, ConsentDocument | None]]:
@@ -133,6 +139,11 @@ class Readiness:
     parts: dict  # provider -> {stage: bool}: the progress of each party per stage
     missing: list  # human-readable items
     links: list = None  # (item, stage, tab code or "") per missing item: where to fix it (stage 4 links there)
+    # What it was computed from, for the stage page to show without reading it again: the bound
+    # (validated) form of each tab with stored values, each stage's document fields, the consents.
+    forms: dict = field(default_factory=dict)
+    document_fields: dict = field(default_factory=dict)
+    consents: list | None = None
 
     @property
     def complete(self) -> bool:
@@ -143,27 +154,33 @@ def application_readiness(application: Application) -> Readiness:
     """Is every required field of every tab — the УК's and the developer's — filled and valid?
     Computed from the service's definition: tabs (🟢), document slots and consents per stage."""
     service = application.definition
-    tabs = {code: tab_is_valid(application, code) for code in service.tabs}
+    forms = {}
+    for code, tab in service.tabs.items():  # wizard.tab_is_valid, keeping the forms
+        if code in application.data or tab.repeatable is not None:
+            forms[code] = wizard.tab_form(service, application.data, code)
+    tabs = {code: code in forms and forms[code].is_valid() for code in service.tabs}
     missing = [service.tabs[code].title for code, ok in tabs.items() if not ok]
     links = [(service.tabs[code].title, service.tab_stage(code), code) for code, ok in tabs.items() if not ok]
     consent_links = []
     parts = {Provider.COMPANY: {}, Provider.DEVELOPER: {}}
     stages = {}
     consent_missing = []
+    by_stage = document_fields_by_stage(application, [st.number for st in service.stages if st.documents is not None])
+    rows = None
     for stage in service.stages:
         n = stage.number
         # A party's part of a stage: the УК's tabs, each party's own documents and consents.
         done = {Provider.COMPANY: all(tabs[t.code] for t in stage.tabs), Provider.DEVELOPER: True}
         complete = done[Provider.COMPANY]
         if stage.documents is not None:
-            fields_ = document_fields(application, n)
+            fields_ = by_stage[n]
             for provider in done:
                 done[provider] = done[provider] and all(f.complete for f in fields_ if f.document_type.provider == provider)
             missing += [f.document_type.name for f in fields_ if not f.complete]
             links += [(f.document_type.name, n, "") for f in fields_ if not f.complete]
             complete = complete and all(f.complete for f in fields_)
         if stage.consents:
-            rows = consent_rows(application)
+            rows = consent_rows(application) if rows is None else rows
             for provider in done:
                 done[provider] = done[provider] and all(doc and doc.signed_at for ct, doc in rows if ct.provider == provider)
             consent_missing += [ct.name for ct, doc in rows if not (doc and doc.signed_at)]
@@ -178,7 +195,8 @@ def application_readiness(application: Application) -> Readiness:
     if application.developer_id is None:
         missing.append(_("The developer has not accepted the invitation yet"))
         links.append((missing[-1], None, ""))
-    return Readiness(tabs=tabs, stages=stages, parts=parts, missing=missing, links=links)
+    return Readiness(tabs=tabs, stages=stages, parts=parts, missing=missing, links=links, forms=forms,
+                     document_fields=by_stage, consents=rows)
 
 
 def application_sections(application: Application) -> list[tuple[str, list[tuple[str, str]]]]:

@@ -275,12 +275,14 @@ def _stage_context(request, page: _Stage, *, bound=None, **extra) -> dict:
         ctx["live_invitation"] = application.invitations.filter(used_at__isnull=True,
                                                                 expires_at__gt=timezone.now()).exists()
     if page.stage_def.documents is not None:
-        ctx["document_fields"] = selectors.document_fields(application, stage)
+        ctx["document_fields"] = readiness.document_fields[stage]
     if page.current_tab:
-        # The tab's form over the stored values; the template shows errors only after a submit.
-        ctx["form"] = bound if bound is not None else selectors.tab_form(application, page.current_tab)
+        # The tab's form over the stored values (the one the readiness validated); the template
+        # shows errors only after a submit.
+        form = bound if bound is not None else readiness.forms.get(page.current_tab)
+        ctx["form"] = form if form is not None else selectors.tab_form(application, page.current_tab)
     if page.stage_def.consents:
-        ctx["consents"] = selectors.consent_rows(application)
+        ctx["consents"] = readiness.consents if readiness.consents is not None else selectors.consent_rows(application)
         ctx["decision_documents"] = selectors.decision_documents(application)
         ctx["reviews"] = application.reviews.all()[:5]
     return ctx

@@ -265,3 +265,24 @@ def test_only_the_tabs_own_fields_are_kept(company_client, company):
                                             "head-junk": "x" * 5000, "other": "y"})
     app.refresh_from_db()
     assert app.data["head"] == {"head-full_name": "Демов"}
+
+
+def test_stage_pages_read_documents_and_consents_once(company_client, company, django_assert_max_num_queries):
+    """The readiness reads every stage's document slots (two queries for all of them) and the
+    consents; the stage page shows what it read instead of reading them again (issue #18)."""
+    from applications.tests.factories import ConsentTypeFactory, DocumentTypeFactory
+
+    app = ApplicationFactory(organization=company, data=valid_tab_data(company_bin=company.bin))
+    for stage in (2, 3):
+        DocumentTypeFactory(stage=stage)
+    ConsentTypeFactory()
+    company_client.get(stage_url(app, 1))  # the session's last-seen write happens here
+    # user, organization, the application, files + slots, consents + their types, badge (+ decisions)
+    budget = {1: 8, 2: 8, 3: 8, 4: 9}
+    for stage, most in budget.items():
+        with django_assert_max_num_queries(most) as captured:
+            response = company_client.get(stage_url(app, stage))
+        assert response.status_code == 200
+        files = [q["sql"] for q in captured.captured_queries if 'FROM "applications_applicationfile"' in q["sql"]]
+        consents = [q["sql"] for q in captured.captured_queries if 'FROM "applications_consentdocument"' in q["sql"]]
+        assert len(files) == 1 and len(consents) == 1, (stage, files, consents)
