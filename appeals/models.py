@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from cabinets.models import Contract, Organization
+from homeportal.choices import ChoiceLabels
 from homeportal.history import HistoryEntry
 from homeportal.history import history_document_path as _history_document_path
 from homeportal.i18n import Localized
@@ -108,7 +109,7 @@ def appeal_document_path(instance, filename: str) -> str:
 history_document_path = _history_document_path
 
 
-class Appeal(models.Model):
+class Appeal(ChoiceLabels, models.Model):
     public_id = models.UUIDField(_("Public id"), default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(
         Organization, verbose_name=_("Organization"), on_delete=models.PROTECT, related_name="appeals"
@@ -236,7 +237,7 @@ class AppealHistory(HistoryEntry):
         return f"{self.get_event_display()} {self.status}"
 
 
-class AppealSignature(models.Model):
+class AppealSignature(ChoiceLabels, models.Model):
     """Who signed what: the appeal itself, or the ДС by the applicant, the developer and KZhK
     (the «Сведения о подписи» table). A party's signature made in the portal is
     `signature` (signing.Signature: CMS, certificate, signer, time); the names shown here are

@@ -27,6 +27,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from homeportal.choices import ChoiceLabels
+
 # What history rows store as the actor when KZhK (a moderator, the BPMS) acted: the row keeps
 # the Russian name as written; `actor_display` shows it in the reader's language.
 KZHK_ACTOR = "АО «КЖК»"
@@ -264,7 +266,7 @@ class _ReturnedCharField(_Returned, models.CharField):
     pass
 
 
-class HistoryEntry(models.Model):
+class HistoryEntry(ChoiceLabels, models.Model):
     """One step: when, what (event; for status steps the status it left and the one it
     entered), who (the user, if any, and the name shown), the data the step carried, a
     comment, and the document it issued or received («Скачать»)."""
