@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_signing_journeys import _open_modal, company_user  # noqa: F401 (fixture)
+from tests.browser.test_signing_journeys import _open_modal
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
