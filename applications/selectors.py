@@ -40,7 +40,8 @@ def applications_of(*, organization) -> QuerySet[Application]:
 def application_list(*, organization, service: str = "guarantee") -> UnionOfParts:
     """«Мои заявки» of one service: newest first. Filed by the organization, or naming it as the
     developer — two parts, each read along its own index (see homeportal.pagination)."""
-    qs = (Application.objects.filter(service=service).select_related("contract", "organization")
+    # Without the form data: the list shows none of it, and decoding 20 rows' JSON was a fifth of the query.
+    qs = (Application.objects.filter(service=service).select_related("contract", "organization").defer("data")
           .order_by("-created_at", "-pk"))
     return UnionOfParts(qs, _parts(organization))
 
