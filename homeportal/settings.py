@@ -92,6 +92,9 @@ TEMPLATES = [
     }
 ]
 
+# Django's template renderer for forms, with <input> widgets written in Python (homeportal/form_renderer.py).
+FORM_RENDERER = "homeportal.form_renderer.PortalFormRenderer"
+
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'homeportal.sqlite3'}"),
