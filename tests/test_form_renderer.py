@@ -35,6 +35,35 @@ def test_inputs_are_written_as_the_templates_write_them(widget_class):
                     assert widget.render("tab-field", value, attrs={"id": "id_tab-field"}, renderer=ours) == expected
 
 
+CHOICES = [("", "---"), ("a", "A"), ("b", '<B> "b"'), (1, _("Search")),
+           ("Group", [("g1", "G1"), ("g2", mark_safe("<i>G2</i>"))]), (_("Lazy group"), [(3, "three")])]
+
+
+@pytest.mark.parametrize("widget", [
+    forms.Textarea(), forms.Textarea(attrs={"rows": 3, "maxlength": 2000, "required": True}),
+    forms.Select(choices=CHOICES), forms.Select(choices=CHOICES, attrs={"class": "s", "disabled": False}),
+    forms.SelectMultiple(choices=CHOICES), forms.NullBooleanSelect(), forms.Select(choices=[]),
+], ids=lambda w: type(w).__name__)
+def test_textareas_and_selects_are_written_as_the_templates_write_them(widget):
+    ours, djangos = PortalFormRenderer(), DjangoTemplates()
+    for value in [None, "", "a", "b", 1, "1", 'x <y> "z"\nline 2', ["a", "g2"], [3], True, False, "unknown"]:
+        for language in ("ru", "kk"):
+            with override(language):
+                try:
+                    expected = widget.render("f", value, attrs={"id": "id_f"}, renderer=djangos)
+                except TypeError:  # a value this widget cannot take (a list for NullBooleanSelect)
+                    continue
+                assert widget.render("f", value, attrs={"id": "id_f"}, renderer=ours) == expected
+
+
+def test_an_option_with_a_template_of_its_own_goes_to_the_templates():
+    class Custom(forms.Select):
+        option_template_name = "django/forms/widgets/radio_option.html"
+
+    widget = Custom(choices=CHOICES)
+    assert widget.render("f", "a", renderer=PortalFormRenderer()) == widget.render("f", "a", renderer=DjangoTemplates())
+
+
 def test_other_widgets_and_forms_use_the_templates():
     class Form(forms.Form):
         kind = forms.ChoiceField(choices=[("a", "A"), ("b", "<B>")])
