@@ -1,34 +1,38 @@
 """bench/pages.py — the cost of one logged-in page under wrk (issue #18, goal 1).
 
 The floor: a bare Django hello-world (bench/_hello_site.py) under the same gunicorn command line as
-the portal (sync workers, `-w 3` by default), measured with wrk before and after the pages; the
-faster of the two runs is the floor, so a quiet moment never flatters a ratio. Then the portal
-(DEBUG off, HOMEPORTAL_TESTING=1 for the mail/SMS stand-ins, its own PostgreSQL database
-hp_bench_pages and Redis DB 11, every request with `X-Forwarded-Proto: https` as behind the TLS
-proxy) on realistic data: an organization with its cabinet user, a contract, applications and
-appeals with history steps, notifications. A session is made without the login form (a session
-row, as `login()` leaves it) and each page of the table runs under
-`wrk -c 50 -t 2 -d 10s` with its cookie.
+the portal (sync workers, `-w 3` by default). The portal runs beside it (DEBUG off,
+HOMEPORTAL_TESTING=1 for the mail/SMS stand-ins, its own PostgreSQL database hp_bench_pages and
+Redis DB 11, every request with `X-Forwarded-Proto: https` as behind the TLS proxy) on realistic
+data: an organization with its cabinet user, a contract, applications and appeals with history
+steps, notifications. A session is made without the login form (a session row, as `login()` leaves
+it). Each round runs `wrk -c 50 -t 2 -d 5s` against the floor, the anonymous login page and every
+page of the table with the session's cookie, one after the other: the machine is shared and its
+load moves within a run, so each ratio is taken within a round and the median over the rounds is
+printed.
 
-Printed per page: req/s, × hello, × the anonymous login page of the same run, p50 and p95 latency
-(wrk's Lua `done()`), responses other than 200 (counted in wrk's `response()`: a 302 to the login
-page would be one) and transport errors, and the queries of one request (Django test client
-in-process, after a warm-up request). The load average is printed at the start and the end.
+Printed per page: req/s, × hello, × login, p50 and p95 latency (wrk's Lua `done()`), responses
+other than 200 (counted in wrk's `response()`: a 302 to the login page would be one) and transport
+errors, the queries of one request and its time in-process (Django test client, one core, no
+queueing: the page's own cost, steadier than req/s under other load) with login's time over it.
+The load average is printed at the start and the end.
 Goal: every logged-in page ≥ 0.08 × hello and ≥ 0.6 × login, p95 ≤ 300 ms. Exits 1 when a page
 answered anything but 200 (the goal itself is reported, not enforced: the machine is shared).
 
-    .venv/bin/python bench/pages.py [--connections 50] [--threads 2] [--duration 10] [--workers 3]
-        [--pages "guarantee list,notifications"]
-    BENCH_QUICK=1 (`make bench`): --duration 5 unless given.
+    .venv/bin/python bench/pages.py [--connections 50] [--threads 2] [--duration 5] [--rounds 3]
+        [--workers 3] [--pages "guarantee list,notifications"]
+    BENCH_QUICK=1 (`make bench`): 1 round of 3 s unless given.
 """
 
 import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,15 +136,16 @@ def prepare() -> dict:
     return {"cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}", "urls": urls}
 
 
-def count_queries(ctx: dict) -> dict[str, int]:
-    """Queries of one request per page, in-process (the second request: the first one warms caches),
-    and a check that the page is a 200 for this session (a redirect to the login page is not)."""
+def count_queries(ctx: dict) -> tuple[dict[str, int], dict[str, float]]:
+    """Per page, in-process: the queries of one request (the second: the first one warms caches), the
+    median time of one request (ms; the work of one page on one core, whatever wrk sees), and a check
+    that the page is a 200 for this session (a redirect to the login page is not)."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     name, _, value = ctx["cookie"].partition("=")
-    counts = {}
+    counts, cpu_ms = {}, {}
     for page, url in ctx["urls"].items():
         client = Client(HTTP_X_FORWARDED_PROTO="https")
         if page != "login":
@@ -151,7 +156,13 @@ def count_queries(ctx: dict) -> dict[str, int]:
         with CaptureQueriesContext(connection) as queries:
             client.get(url)
         counts[page] = len(queries)
-    return counts
+        times = []
+        for _ in range(30):
+            t0 = time.perf_counter()
+            client.get(url)
+            times.append(time.perf_counter() - t0)
+        cpu_ms[page] = statistics.median(times) * 1000
+    return counts, cpu_ms
 
 
 def wrk(port: int, url: str, args, cookie: str | None) -> dict:
@@ -180,15 +191,8 @@ def warm(port: int, url: str, cookie: str | None, times: int) -> None:
         conn.close()
 
 
-def hello_floor(args) -> dict:
-    port = free_port()
-    server = start_gunicorn(ROOT, port, workers=args.workers, timeout=30, app="bench._hello_site:application",
-                            stderr=(WORK / "hello.log").open("ab"))
-    try:
-        warm(port, "/", None, args.workers * 3)
-        return wrk(port, "/", args, None)
-    finally:
-        stop(server)
+def median(values):
+    return statistics.median(values) if values else 0.0
 
 
 def main() -> int:
@@ -196,7 +200,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--duration", type=int, default=5 if quick else 10, help="seconds per page")
+    parser.add_argument("--duration", type=int, default=3 if quick else 5, help="seconds per page and round")
+    parser.add_argument("--rounds", type=int, default=1 if quick else 3,
+                        help="each round measures hello, login and every page once; ratios are per round, then the median")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (both servers)")
     parser.add_argument("--pages", default="", help="comma-separated subset of: " + ", ".join(LOGGED_IN))
     args = parser.parse_args()
@@ -204,48 +210,56 @@ def main() -> int:
         print("wrk is not installed: bash scripts/ensure_system.sh --bench", file=sys.stderr)
         return 2
     pages = ["login", *([p.strip() for p in args.pages.split(",") if p.strip()] or LOGGED_IN)]
-    server = None
+    servers = []
     try:
         recreate_database(PG, DB_NAME)
         subprocess.run(["redis-cli", "-u", REDIS, "FLUSHDB"], check=False, capture_output=True)
         ctx = prepare()
         ctx["urls"] = {page: ctx["urls"][page] for page in pages}
-        queries = count_queries(ctx)
-        load_start = os.getloadavg()
-        hello = [hello_floor(args)]
-        port = free_port()
-        server = start_gunicorn(ROOT, port, workers=args.workers, timeout=30, stderr=(WORK / "server.log").open("wb"))
-        results = {}
+        queries, cpu_ms = count_queries(ctx)
+        # Both servers stay up (an idle one costs nothing); each round measures the floor, the login
+        # page and every page within seconds of each other, so the other work on the machine moves
+        # them together and the ratios of one round compare like with like.
+        hello_port, port = free_port(), free_port()
+        servers.append(start_gunicorn(ROOT, hello_port, workers=args.workers, timeout=30,
+                                      app="bench._hello_site:application", stderr=(WORK / "hello.log").open("wb")))
+        servers.append(start_gunicorn(ROOT, port, workers=args.workers, timeout=30,
+                                      stderr=(WORK / "server.log").open("wb")))
+        warm(hello_port, "/", None, args.workers * 3)
         for page in pages:
-            cookie = None if page == "login" else ctx["cookie"]
-            warm(port, ctx["urls"][page], cookie, args.workers * 3)
-            results[page] = wrk(port, ctx["urls"][page], args, cookie)
-        stop(server)
-        server = None
-        hello.append(hello_floor(args))
+            warm(port, ctx["urls"][page], None if page == "login" else ctx["cookie"], args.workers * 3)
+        load_start = os.getloadavg()
+        rounds = []
+        for _ in range(args.rounds):
+            one = {"hello": wrk(hello_port, "/", args, None)}
+            for page in pages:
+                one[page] = wrk(port, ctx["urls"][page], args, None if page == "login" else ctx["cookie"])
+            rounds.append(one)
         load_end = os.getloadavg()
-        floor = max(hello, key=lambda r: r["rps"])
-        login = results["login"]["rps"]
-        print(f"wrk -c {args.connections} -t {args.threads} -d {args.duration}s; gunicorn -w {args.workers} sync; "
-              f"load average {load_start[0]:.2f} {load_start[1]:.2f} → {load_end[0]:.2f} {load_end[1]:.2f} "
-              "(2 cores shared)")
-        print(f"hello-world floor: {hello[0]['rps']:.0f} req/s before, {hello[1]['rps']:.0f} after "
-              f"(p95 {floor['p95_us'] / 1000:.1f} ms); ratios against {floor['rps']:.0f}")
+        print(f"wrk -c {args.connections} -t {args.threads} -d {args.duration}s × {args.rounds} rounds; "
+              f"gunicorn -w {args.workers} sync; load average {load_start[0]:.2f} {load_start[1]:.2f} → "
+              f"{load_end[0]:.2f} {load_end[1]:.2f} (2 cores shared)")
+        print("hello-world floor per round: " + ", ".join(f"{r['hello']['rps']:.0f}" for r in rounds) + " req/s")
+        print("req/s, p50, p95: medians over the rounds; × hello, × login: the median of each round's ratio. "
+              "cpu ms: one request in-process (median of 30), cpu × login: login's / the page's.")
         print(f"{'page':<16} {'req/s':>8} {'× hello':>8} {'× login':>8} {'p50 ms':>8} {'p95 ms':>8} "
-              f"{'non-200':>8} {'sock err':>8} {'queries':>8}  goal")
+              f"{'non-200':>8} {'sock err':>8} {'queries':>8} {'cpu ms':>7} {'cpu × login':>11}  goal")
         failed = []
         for page in pages:
-            r = results[page]
-            ratio_hello, ratio_login = r["rps"] / floor["rps"], r["rps"] / login
+            runs = [r[page] for r in rounds]
+            rps = median([r["rps"] for r in runs])
+            ratio_hello = median([r[page]["rps"] / r["hello"]["rps"] for r in rounds])
+            ratio_login = median([r[page]["rps"] / r["login"]["rps"] for r in rounds])
+            p50, p95 = median([r["p50_us"] for r in runs]) / 1000, median([r["p95_us"] for r in runs]) / 1000
+            non200, sock = sum(r["non200"] for r in runs), sum(r["socket_errors"] for r in runs)
             goal = ""
             if page != "login":
-                met = ratio_hello >= 0.08 and ratio_login >= 0.6 and r["p95_us"] <= 300_000
-                goal = "met" if met else "NOT met"
-            bad = r["non200"] + r["socket_errors"]
-            if bad:
-                failed.append(f"{page}: {r['non200']} non-200 (first {r['first_bad']}), {r['socket_errors']} socket errors")
-            print(f"{page:<16} {r['rps']:>8.1f} {ratio_hello:>8.3f} {ratio_login:>8.2f} {r['p50_us'] / 1000:>8.1f} "
-                  f"{r['p95_us'] / 1000:>8.1f} {r['non200']:>8} {r['socket_errors']:>8} {queries[page]:>8}  {goal}")
+                goal = "met" if ratio_hello >= 0.08 and ratio_login >= 0.6 and p95 <= 300 else "NOT met"
+            if non200 or sock:
+                first = next(r["first_bad"] for r in runs if r["first_bad"] or r["socket_errors"])
+                failed.append(f"{page}: {non200} non-200 (first {first}), {sock} socket errors")
+            print(f"{page:<16} {rps:>8.1f} {ratio_hello:>8.3f} {ratio_login:>8.2f} {p50:>8.1f} {p95:>8.1f} "
+                  f"{non200:>8} {sock:>8} {queries[page]:>8} {cpu_ms[page]:>7.2f} {cpu_ms['login'] / cpu_ms[page]:>11.2f}  {goal}")
         print("goal: logged-in pages ≥ 0.08 × hello and ≥ 0.6 × login, p95 ≤ 300 ms")
         for line in failed:
             print("  error:", line)
@@ -254,7 +268,7 @@ def main() -> int:
             print("server log (last 20 lines):", *log[-20:], sep="\n  ")
         return 1 if failed else 0
     finally:
-        if server is not None:
+        for server in servers:
             stop(server)
         shutil.rmtree(WORK, ignore_errors=True)
 
