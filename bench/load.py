@@ -266,18 +266,26 @@ class Floor(FastHttpUser):
                 response.failure(f"HTTP {response.status_code}")
 
 
-def run_locust(base: str, user_classes: list, users: int, duration: float, *, until=None) -> tuple[Environment, float]:
+def run_locust(base: str, user_classes: list, users: int, duration: float, *, until=None,
+               watch: dict | None = None) -> tuple[Environment, float, list]:
     """A headless locust run as a library: spawn `users` (all at once), run `duration` seconds (or
-    until `until(env)` holds), stop."""
+    until `until(env)` holds), stop. `watch` (pid → role): their RSS every tenth of the run, so a
+    growth that levels off (allocator, caches) shows apart from one that goes on (a leak)."""
     env = Environment(user_classes=user_classes, host=base)
     runner = env.create_local_runner()
     runner.start(users, spawn_rate=max(users, 1))
     runner.spawning_greenlet.join()
     started = time.monotonic()
+    trend, next_sample = [], 0.0
     while time.monotonic() - started < duration and not (until and until(env)):
+        if watch and time.monotonic() - started >= next_sample:
+            trend.append((time.monotonic() - started, {pid: proc_status(pid) for pid in watch}))
+            next_sample += duration / 10
         gevent.sleep(0.2)
     runner.quit()
-    return env, time.monotonic() - started
+    if watch:
+        trend.append((time.monotonic() - started, {pid: proc_status(pid) for pid in watch}))
+    return env, time.monotonic() - started, trend
 
 
 def ms(entry, q: float) -> float:
@@ -319,17 +327,17 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         # Warm-up until every step has run a few times on each worker (imports, templates, WeasyPrint's fonts,
         # pyHanko, connections): the RSS «before» is a warm process's, so what grows after it is the run's.
-        warm, took = run_locust(base, [Cabinet], min(WORKERS * 2, args.users), 120,
+        warm, took, _ = run_locust(base, [Cabinet], min(WORKERS * 2, args.users), 120,
                                 until=lambda env: env.stats.get("appeal status", "GET").num_requests >= WORKERS * 6)
         print(f"warm-up: {warm.stats.get('appeal status', 'GET').num_requests} appeals signed in {took:.0f} s, "
               f"errors {warm.stats.total.num_failures}")
-        idle, _ = run_locust(base, [Floor], 1, 3)  # the floor with nobody else on the server
+        idle, _, _ = run_locust(base, [Floor], 1, 3)  # the floor with nobody else on the server
         pids = {pid: ("gunicorn master" if pid == server.pid else "gunicorn worker") for pid in server_pids(server)}
         pids[nca.pid] = "NCA stand-in"
         before = {pid: proc_status(pid) for pid in pids}
         load_before = os.getloadavg()
         NEXT_PERSON = itertools.count()  # each simulated user its own company
-        env, elapsed = run_locust(base, [Cabinet, Floor], args.users + 1, args.duration)
+        env, elapsed, trend = run_locust(base, [Cabinet, Floor], args.users + 1, args.duration, watch=pids)
         load_after = os.getloadavg()
         after = {pid: proc_status(pid) for pid in pids}
         stats = env.stats
@@ -358,6 +366,8 @@ def main() -> int:
             grown = grown or growth > 0.10 or not after[pid]
             print(f"RSS {role} {pid}: {before[pid] / 2**20:.1f} MB → {after[pid] / 2**20:.1f} MB "
                   f"({growth:+.1%}, goal ≤ +10 %)")
+        print("RSS over the run (MB):", "  ".join(f"{t:.0f} s: " + "/".join(f"{rss[pid] / 2**20:.0f}" for pid in pids)
+                                                for t, rss in trend))
         print(f"(the locust process itself: {proc_status(os.getpid()) / 2**20:.1f} MB)")
         for err in list(stats.errors.values())[:10]:
             print(f"  error: {err.name}: {err.error} ×{err.occurrences}")

@@ -150,3 +150,25 @@ def test_pdf_changed_by_an_incremental_update_after_signing_is_reported_altered(
     [s] = report.signatures
     # the signed bytes are fine, but the document shown is not what was signed
     assert "incremental_update" in s.changes and not s.ok
+
+
+def test_every_pdf_is_rendered_with_the_one_font_configuration_of_the_process(monkeypatch):
+    """WeasyPrint's default is a new FontConfiguration per document, whose native memory is never
+    freed (a gunicorn worker grew ~0.3 MB per appeal signed under bench/load.py): pdf_render passes the
+    process's own one, the one the KZhK stamp uses too."""
+    import weasyprint
+
+    from signing import pdf
+
+    seen = []
+    original = weasyprint.HTML.write_pdf
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs.get("font_config"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(weasyprint.HTML, "write_pdf", spy)
+    first = pdf.pdf_render(template_name="signing/pdf/demo_document.html", context={"title": "А"})
+    pdf.pdf_render(template_name="signing/pdf/demo_document.html", context={"title": "Б"})
+    assert first.startswith(b"%PDF")
+    assert len(seen) == 2 and seen[0] is not None and seen[0] is seen[1] is pdf._font_config()
