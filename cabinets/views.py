@@ -633,7 +633,12 @@ def survey_detail(request, pk):
     response = selectors.survey_response_of(survey=survey, organization=organization)
     questions = list(survey.questions.prefetch_related("choices"))
     errors, values = {}, {}
-    if request.method == "POST" and response is None:
+    if request.method == "POST" and response is not None:
+        # Answered meanwhile (another user of the organization, a second tab): say so, as the
+        # service does when it loses the race, and show the stored answers (POST → redirect).
+        messages.error(request, gettext("Your organization has already filled in this survey."))
+        return redirect("cabinets:survey", pk=survey.pk)
+    if request.method == "POST":
         answers = {}
         for q in questions:
             key = f"q{q.pk}"

@@ -128,6 +128,21 @@ def test_survey_filled_once_per_organization(cabinet_client, cabinet_user):
     assert "Заполнена" in cabinet_client.get(reverse("cabinets:surveys")).content.decode()
 
 
+def test_a_post_to_a_survey_answered_meanwhile_redirects_with_a_message(cabinet_client, cabinet_user):
+    """The colleague's page was open when the organization answered: its submit is told so (POST →
+    redirect, never the form again) and the stored answers stay as they were."""
+    survey, single, good, *_ = _survey()
+    url = reverse("cabinets:survey", args=[survey.pk])
+    text_q = survey.questions.get(kind="text")
+    services.survey_response_submit(survey=survey, organization=cabinet_user.organization, user=cabinet_user,
+                                    answers={single.pk: [good.pk], text_q.pk: "Первый ответ"})
+    late = cabinet_client.post(url, {f"q{single.pk}": str(good.pk), f"q{text_q.pk}": "Второй"})
+    assert late.status_code == 302 and late["Location"] == url
+    page = cabinet_client.get(url).content.decode()
+    assert "Ваша организация уже заполнила эту анкету." in page
+    assert SurveyResponse.objects.get().answers.get(question=text_q).text == "Первый ответ"
+
+
 def test_unpublished_survey_is_404(cabinet_client):
     survey = Survey.objects.create(title_ru="Черновик", title_kk="Жоба", is_published=False)
     assert cabinet_client.get(reverse("cabinets:survey", args=[survey.pk])).status_code == 404
