@@ -288,6 +288,15 @@ def run_locust(base: str, user_classes: list, users: int, duration: float, *, un
     return env, time.monotonic() - started, trend
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def ms(entry, q: float) -> float:
     return entry.get_response_time_percentile(q) if entry.num_requests else 0.0
 
@@ -335,11 +344,13 @@ def main() -> int:
         pids = {pid: ("gunicorn master" if pid == server.pid else "gunicorn worker") for pid in server_pids(server)}
         pids[nca.pid] = "NCA stand-in"
         before = {pid: proc_status(pid) for pid in pids}
+        cpu_before = {pid: cpu_seconds(pid) for pid in [*pids, os.getpid()]}
         load_before = os.getloadavg()
         NEXT_PERSON = itertools.count()  # each simulated user its own company
         env, elapsed, trend = run_locust(base, [Cabinet, Floor], args.users + 1, args.duration, watch=pids)
         load_after = os.getloadavg()
         after = {pid: proc_status(pid) for pid in pids}
+        cpu = {pid: cpu_seconds(pid) - cpu_before[pid] for pid in cpu_before}
         stats = env.stats
         total, errors = stats.total.num_requests, stats.total.num_failures
         floor = stats.get("floor /livez", "GET")
@@ -369,6 +380,9 @@ def main() -> int:
         print("RSS over the run (MB):", "  ".join(f"{t:.0f} s: " + "/".join(f"{rss[pid] / 2**20:.0f}" for pid in pids)
                                                 for t, rss in trend))
         print(f"(the locust process itself: {proc_status(os.getpid()) / 2**20:.1f} MB)")
+        # who used the 2 cores during the run: the rest of the load average is the machine's other tenants
+        print(f"CPU seconds in the {elapsed:.0f} s run: " + ", ".join(
+            f"{pids.get(pid, 'locust (the users)')} {pid} {cpu[pid]:.0f} s" for pid in cpu))
         for err in list(stats.errors.values())[:10]:
             print(f"  error: {err.name}: {err.error} ×{err.occurrences}")
         if errors:
