@@ -21,7 +21,7 @@ answered anything but 200 (the goal itself is reported, not enforced: the machin
 
     .venv/bin/python bench/pages.py [--connections 50] [--threads 2] [--duration 5] [--rounds 3]
         [--workers 3] [--pages "guarantee list,notifications"]
-    BENCH_QUICK=1 (`make bench`): 1 round of 3 s unless given.
+    BENCH_QUICK=1: 1 round of 3 s unless given.
 """
 
 import argparse
