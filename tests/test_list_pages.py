@@ -124,3 +124,25 @@ def test_history_pages_are_paged(cabinet_client, organization):
     url = reverse("applications:history", args=[application.public_id])
     response = cabinet_client.get(url)
     assert len(response.context["entries"]) == pagination.HISTORY_PAGE_SIZE and 'rel="next"' in response.content.decode()
+
+
+def test_without_union_support_the_parts_are_one_or_with_the_same_rows(cabinet_client, organization, monkeypatch):
+    """SQLite (`make run`'s default) refuses LIMIT/ORDER BY in a UNION's parts: the same pages come
+    from one OR query there, in the same order, with the same bounded count."""
+    monkeypatch.setattr(pagination, "PAGE_SIZE", 3)
+    now, other = timezone.now(), OrganizationFactory()
+    expected = []
+    for i in range(7):
+        own = i % 2 == 0
+        expected.append(ApplicationFactory(organization=organization if own else other,
+                                           developer=None if own else organization,
+                                           created_at=now - timedelta(minutes=i)).pk)
+    url = reverse("applications:list")
+    monkeypatch.setattr(connection.features, "supports_slicing_ordering_in_compound", False)
+    seen = []
+    for number in (1, 2, 3):
+        response, queries = _queries(cabinet_client, url, page=number)
+        assert not any("UNION" in q["sql"] for q in queries)
+        seen += [a.pk for a in response.context["applications"]]
+        assert response.context["page"].paginator.count == 7
+    assert seen == expected
