@@ -220,3 +220,24 @@ def test_purge_keeps_fresh_and_finished_records():
     RegistrationDraft.objects.create(token="d2", bin="1", iin="2", organization_name="x", created_at=old, step="done")
     assert services.auth_records_purge(now=now) == 3
     assert OneTimeCode.objects.count() == 1 and list(RegistrationDraft.objects.values_list("token", flat=True)) == ["d2"]
+
+
+def test_unread_badge_counts_only_the_organizations_unread_ones(django_assert_num_queries):
+    from django.utils import timezone
+
+    from cabinets.selectors import unread_notification_count
+
+    org, other = OrganizationFactory(), OrganizationFactory()
+    make = lambda organization, n, read=None: Notification.objects.bulk_create(  # noqa: E731
+        [Notification(organization=organization, title_ru="т", title_kk="т", read_at=read) for _ in range(n)])
+    with django_assert_num_queries(1):
+        assert unread_notification_count(organization=org) == "0"
+    make(org, 3)
+    make(org, 4, read=timezone.now())
+    make(other, 200)
+    assert unread_notification_count(organization=org) == "3"
+    make(org, 96)
+    assert unread_notification_count(organization=org) == "99"
+    make(org, 1)
+    assert unread_notification_count(organization=org) == "99+"
+    assert unread_notification_count(organization=other) == "99+"
