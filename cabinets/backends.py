@@ -29,5 +29,8 @@ class CabinetSessionBackend(BaseBackend):
     every cabinet page reads: one query per request instead of two (issue #18)."""
 
     def get_user(self, user_id):
-        user = User._default_manager.select_related("organization").filter(pk=user_id).first()
-        return user if user is not None and user.is_active else None
+        try:
+            user = User._default_manager.select_related("organization").get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        return user if user.is_active else None
