@@ -108,6 +108,17 @@ def test_stage1_tabs_and_buttons(company_client, company):
     assert "Назад" not in html.split('class="form-buttons"')[1]
 
 
+def test_opening_an_unfinished_tab_shows_no_errors_until_a_submit(company_client, company):
+    """A draft's tab opened again: no message at a field, and no field marked invalid either
+    (Django's aria-invalid would make the page's error summary list fields with nothing to say)."""
+    app = ApplicationFactory(organization=company, data={"company": {"company-bin": company.bin}})
+    html = company_client.get(stage_url(app, 1)).content.decode()
+    assert "Информация об УК" in html and 'name="company-phone"' in html
+    assert "aria-invalid" not in html and "field-error" not in html
+    checked = company_client.get(stage_url(app, 1), {"check": "1"}).content.decode()  # «проверить»: errors shown
+    assert 'aria-invalid="true"' in checked and "field-error" in checked
+
+
 def test_save_draft_keeps_invalid_values_as_typed(company_client, company):
     app = ApplicationFactory(organization=company)
     data = {**valid_tab_data()["company"], "company-bin": "12345", "company-iik": "KZ00", "tab": "company",
