@@ -14,7 +14,7 @@ user loops, with no think time (a worst case: each user is a busy browser):
     → appeal: new (the contract + category form) → create (POST) → form (GET) → upload the letter
       → «Подписать заявку» (POST, action=sign: the consent modal) → consent (the signing modal)
       → ЭЦП panel → to-sign (POST: what to sign) → the CMS made here → sign submit (POST: only the
-      CMS) → the appeal's page says «Заявка отправлена» (status sent) → logout (POST)
+      CMS) → the appeal's history page shows the status «sent» → logout (POST)
 
 The signature is made as the browser makes it (docs/signing.md, signing/tests/helpers.py): the key
 never leaves the user's machine — this locust process — which asks the server what to sign and
