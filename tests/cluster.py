@@ -109,7 +109,11 @@ def start(name: str, args: list[str], *, env: dict, base: Path) -> Proc:
 
 def gunicorn(name: str, port: int, *, env: dict, base: Path) -> Proc:
     return start(name, [sys.executable, "-m", "gunicorn", "homeportal.wsgi", "--bind", f"127.0.0.1:{port}",
-                        "--workers", "1", "--threads", "4", "--timeout", "120", "--graceful-timeout", "5",
+                        # --keep-alive 0: every answer closes its connection, so the round-robin TCP
+                        # balancer in front (the mock's webhook keeps one client) picks an instance
+                        # per request, not once per kept connection (a fast run sent every webhook
+                        # down one connection to one instance).
+                        "--workers", "1", "--threads", "4", "--keep-alive", "0", "--timeout", "120", "--graceful-timeout", "5",
                         "--access-logfile", "-", "--log-level", "warning"], env=env, base=base)
 
 
