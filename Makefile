@@ -95,7 +95,7 @@ $(VENV)/.installed-bench: $(VENV)/.installed
 	$(PY) -m pip install -q -c constraints.txt ".[dev,standins,bench]"
 	@touch $@
 
-bench: install $(VENV)/.installed-bench
+bench: install messages $(VENV)/.installed-bench
 	@bash scripts/ensure_system.sh --bench
 	@for f in bench/[!_]*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 

@@ -86,3 +86,17 @@ def test_every_apps_tests_are_collected_by_make_test():
     testpaths = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["testpaths"])
     with_tests = {p.parent.parent.name for p in root.glob("*/tests/test_*.py")}
     assert with_tests - testpaths == set()
+
+
+def test_every_make_target_that_shows_pages_compiles_the_catalogues_first():
+    """The .mo files are not in git: a target that serves or tests pages without `messages` (or its
+    own compilemessages) shows English msgids — `make bench`'s browser benches once found no
+    «Подписать ЭЦП/QR» in a fresh clone."""
+    import re
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    for target in ("run", "test", "bench", "fuzz"):
+        rule = re.search(rf"^{target}:(?!\s*export )(?P<deps>[^\n]*)\n(?P<recipe>(?:\t[^\n]*\n)*)", makefile, re.M)
+        assert rule, target
+        assert "messages" in rule["deps"].split() or "compilemessages" in rule["recipe"], target
