@@ -5,22 +5,17 @@ argument, is built once per pattern and the UUID put in by string replacement
 page 60–100 of them, a quarter of the page's time. Any other use (keyword arguments, a first
 argument that is not a UUID) goes to Django's tag unchanged."""
 
-import functools
 import uuid
 
 from django import template
 from django.template import defaulttags
-from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.urls import NoReverseMatch
 from django.utils.html import conditional_escape
 
+from homeportal import links
+
 register = template.Library()
-
-_SENTINEL = uuid.UUID(int=0)
-
-
-@functools.lru_cache(maxsize=512)
-def _cached(view_name: str, rest: tuple, current_app, prefix: str, urlconf) -> str:
-    return reverse(view_name, args=list(rest), current_app=current_app, urlconf=urlconf)
+_cached = links._template  # the patterns' cache, shared with links.reverse_for_uuid
 
 
 class CachedURLNode(defaulttags.URLNode):
@@ -34,12 +29,7 @@ class CachedURLNode(defaulttags.URLNode):
         if current_app is None:
             current_app = getattr(getattr(request, "resolver_match", None), "namespace", None)
         try:
-            if args:
-                rest = tuple(args[1:])
-                url = _cached(view_name, (_SENTINEL, *rest), current_app, get_script_prefix(), get_urlconf())
-                url = url.replace(str(_SENTINEL), str(args[0]), 1)
-            else:
-                url = _cached(view_name, (), current_app, get_script_prefix(), get_urlconf())
+            url = links.reverse_cached(view_name, args, current_app)
         except NoReverseMatch:
             if self.asvar is None:
                 raise
