@@ -399,6 +399,9 @@ def notification_mark_read(*, notification: Notification, now=None) -> Notificat
     return notification
 
 
+SURVEY_ALREADY_FILLED = _("Your organization has already filled in this survey.")
+
+
 def survey_response_submit(
     *, survey: Survey, organization: Organization, user: User, answers: dict, now=None
 ) -> SurveyResponse:
@@ -409,7 +412,7 @@ def survey_response_submit(
         # here and all but the first get «already filled» (one filling per organization).
         Organization.objects.select_for_update().filter(pk=organization.pk).first()
         if SurveyResponse.objects.filter(survey=survey, organization=organization).exists():
-            raise CabinetError(_("Your organization has already filled in this survey."), code="already_filled")
+            raise CabinetError(SURVEY_ALREADY_FILLED, code="already_filled")
         response = SurveyResponse.objects.create(survey=survey, organization=organization, user=user, submitted_at=now)
         for question in survey.questions.all():
             value = answers.get(question.pk)

@@ -636,7 +636,7 @@ def survey_detail(request, pk):
     if request.method == "POST" and response is not None:
         # Answered meanwhile (another user of the organization, a second tab): say so, as the
         # service does when it loses the race, and show the stored answers (POST → redirect).
-        messages.error(request, gettext("Your organization has already filled in this survey."))
+        messages.error(request, services.SURVEY_ALREADY_FILLED)
         return redirect("cabinets:survey", pk=survey.pk)
     if request.method == "POST":
         answers = {}
