@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from bpms_bridge.selectors import case_terms
+from homeportal.page_cache import cached_page
 from homeportal.pagination import HISTORY_PAGE_SIZE, paginate
 from homeportal.uploads import (
     ALLOWED_TYPES_HELP,
@@ -48,6 +49,7 @@ def _redirect(request, url):
 
 
 @login_required
+@cached_page
 def appeal_list(request):
     organization = _organization(request)
     form = AppealFilterForm(request.GET or None)
@@ -116,6 +118,7 @@ def _edit_context(request, appeal, *, form=None, tab="info", slot_errors=None, c
 
 
 @login_required
+@cached_page
 def appeal_edit(request, public_id):
     """The appeal form: tabs «Информация о договоре» and «Подтверждающие документы»;
     «Сохранить черновик» / «Подписать заявку»."""
@@ -267,6 +270,7 @@ def appeal_file_delete(request, public_id, file_id):
 
 
 @login_required
+@cached_page
 def appeal_history(request, public_id):
     """«История заявки»: forming, signing, each status with its date, actor and data; «Скачать»."""
     organization = _organization(request)

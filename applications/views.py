@@ -19,7 +19,9 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from bpms_bridge.selectors import case_terms
 from cabinets.selectors import contracts_of, legal_entity_lookup
+from homeportal import page_cache
 from homeportal.forms import NUL_REMOVED, strip_nul
+from homeportal.page_cache import cached_page
 from homeportal.pagination import HISTORY_PAGE_SIZE, paginate
 from homeportal.uploads import (
     private_file_response,
@@ -99,6 +101,7 @@ def _signing_response(request, *, subject, document: bytes, filename: str, title
 
 
 @login_required
+@cached_page
 def application_list(request, service: str = "guarantee"):
     """«Мои заявки» of one service (`service` comes from the URL pattern)."""
     definition = service_of(service)
@@ -158,6 +161,7 @@ def application_delete(request, public_id):
 
 
 @login_required
+@cached_page
 def application_history(request, public_id):
     application = _get(request, public_id)
     terms = case_terms(case_kind=application.definition.bpms_case_kind, case_id=str(application.public_id),
@@ -272,8 +276,10 @@ def _stage_context(request, page: _Stage, *, bound=None, **extra) -> dict:
         ctx["tabs"] = [(t.code, t.title, readiness.tabs.get(t.code)) for t in page.stage_def.tabs]
     if page.tab == "developer":
         ctx["invitations"] = application.invitations.order_by("-created_at")[:3]
-        ctx["live_invitation"] = application.invitations.filter(used_at__isnull=True,
-                                                                expires_at__gt=timezone.now()).exists()
+        first_expiry = application.invitations.filter(used_at__isnull=True, expires_at__gt=timezone.now()) \
+            .order_by("expires_at").values_list("expires_at", flat=True).first()
+        ctx["live_invitation"] = first_expiry is not None
+        page_cache.expires_by(first_expiry)  # a cached tab shows the link as live until then only
     if page.stage_def.documents is not None:
         ctx["document_fields"] = readiness.document_fields[stage]
     if page.current_tab:
@@ -295,6 +301,7 @@ def _stage_render(request, page: _Stage, **ctx):
 
 
 @login_required
+@cached_page
 def application_stage(request, public_id, stage: int):
     """One stage of the 4-stage form. A POST first keeps what was typed in the open tab, then
     runs the pressed button's action (`STAGE_ACTIONS`)."""

@@ -32,6 +32,7 @@ os.environ.update({
     "DATABASE_URL": f"{PG}/{DB_NAME}", "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"),
     "HOMEPORTAL_TESTING": "1", "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "homeportal.settings",
     "HOMEPORTAL_VAR_DIR": str(Path(tempfile.gettempdir()) / "hp-bench-lists-var"),
+    "PAGE_CACHE_SECONDS": "0",  # the rendering at each size is measured, not a page-cache hit
 })
 
 

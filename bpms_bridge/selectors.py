@@ -10,6 +10,8 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from homeportal import page_cache
+
 from .models import OutboxMessage, OutboxStatus, ReviewRoute, ReviewRouteStep
 from .workcalendar import add_working_time, registration_moment
 
@@ -90,6 +92,10 @@ def case_terms(*, case_kind: str, case_id: str, category: str = "", now: dt.date
         return None
     route = route_for(case_kind=case_kind, category=category)
     step = None if (route is None or case.finished) else current_step(route, case.registered_at, now=now)
+    if not case.finished:  # a cached page (homeportal/page_cache.py) changes when the term or step does
+        for moment in (case.deadline, step.due_at if step is not None else None):
+            if moment is not None and moment > now:
+                page_cache.expires_by(moment)
     return CaseTerms(
         registered_at=case.registered_at, deadline=case.deadline,
         overdue=is_overdue(deadline=case.deadline, now=now, finished=case.finished),

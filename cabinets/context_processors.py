@@ -2,6 +2,8 @@ from functools import cache
 
 from django.conf import settings
 
+from homeportal import page_cache
+
 from .selectors import unread_notification_count
 
 
@@ -12,7 +14,9 @@ def portal(request):
         "current_organization": organization,
         # Lazy and once per request: the count query runs only where a page shows it (menu badge,
         # home tile), and only once however many places do.
-        "unread_notifications": cache(lambda: unread_notification_count(organization=organization)) if organization else 0,
+        # In a cached page (homeportal/page_cache.py) a placeholder, filled at every serving.
+        "unread_notifications": cache(lambda: page_cache.live("unread_notifications")
+                                      or unread_notification_count(organization=organization)) if organization else 0,
         "dev_outbox_enabled": settings.DEV_OUTBOX_ENABLED,
         "ncalayer_url": settings.NCALAYER_URL,  # <body data-ncalayer-url>, read by static/js/ncalayer.js
     }

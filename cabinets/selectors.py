@@ -51,7 +51,10 @@ def contracts_of(*, organization: Organization, kind: str | None = None, active_
 
 def legal_entity_lookup(*, bin: str) -> LegalEntityRecord | None:  # noqa: A002
     """The state legal-entity registry (emulated by a table). One interface: a real client
-    can replace this function."""
+    can replace this function. A BIN is 12 digits: anything else is found nowhere (and a NUL byte,
+    which PostgreSQL refuses in a parameter, never reaches the query)."""
+    if not (isinstance(bin, str) and len(bin) == 12 and bin.isascii() and bin.isdigit()):
+        return None
     return LegalEntityRecord.objects.filter(bin=bin).first()
 
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from homeportal import ratelimits
 from homeportal.forms import NUL_MESSAGE, ascii_id, strip_nul
+from homeportal.page_cache import cached_page
 from homeportal.pagination import paginate
 
 from . import captcha, selectors, services
@@ -588,6 +589,7 @@ def _organization(request):
 
 
 @login_required
+@cached_page
 def notification_list(request):
     organization = _organization(request)
     page, query_string = paginate(request, selectors.notifications_of(organization=organization))
@@ -620,6 +622,7 @@ def notification_open(request, pk):
 
 
 @login_required
+@cached_page
 def survey_list(request):
     organization = _organization(request)
     surveys = selectors.surveys_for(organization=organization)

@@ -89,25 +89,33 @@ def _history() -> dict:
     return result
 
 
+def _info() -> dict:
+    """The informational part: the BPMS outbox backlog and the history chain (see `_history`)."""
+    info = {}
+    with contextlib.suppress(Exception):  # a backlog does not make the portal unready
+        from bpms_bridge.selectors import outbox_backlog
+
+        info["bpms_outbox"] = outbox_backlog()
+    info["history"] = _history()
+    return info
+
+
 @never_cache
 def healthz(request):
-    """Readiness: database, broker and storage (results cached for HEALTHZ_CACHE_SECONDS); plus the
-    history chain's last verification (informational, see `_history`)."""
+    """Readiness: database, broker and storage; plus the BPMS outbox backlog and the history chain's
+    last verification (informational). Both parts are cached for HEALTHZ_CACHE_SECONDS."""
     results = _cached_checks()
     healthy = all(v == "ok" for v in results.values())
     body = {"status": "ok" if healthy else "error", "checks": results}
-    with contextlib.suppress(Exception):  # informational: a backlog does not make the portal unready
-        from bpms_bridge.selectors import outbox_backlog
-
-        body["bpms_outbox"] = outbox_backlog()
-    history = None
-    if settings.HEALTHZ_CACHE_SECONDS > 0:
+    ttl = settings.HEALTHZ_CACHE_SECONDS
+    info = None
+    if ttl > 0:
         with contextlib.suppress(Exception):
-            history = cache.get("healthz:history")
-    if history is None:
-        history = _history()
-        if settings.HEALTHZ_CACHE_SECONDS > 0:
+            info = cache.get("healthz:info")
+    if info is None:
+        info = _info()
+        if ttl > 0:
             with contextlib.suppress(Exception):
-                cache.set("healthz:history", history, settings.HEALTHZ_CACHE_SECONDS)
-    body["history"] = history  # informational too (see _history)
+                cache.set("healthz:info", info, ttl)
+    body.update(info)
     return JsonResponse(body, status=200 if healthy else 503)

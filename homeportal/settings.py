@@ -193,6 +193,12 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# A signed-in page is served again to the same session, for this many seconds at most, while no
+# table it read has been written (homeportal/page_cache.py, docs/performance.md#page-cache). Off
+# without Redis: the table versions must be shared by every web and worker process.
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=60) if REDIS_URL else 0
+PAGE_CACHE_PREFIX = env.str("PAGE_CACHE_PREFIX", default="pc")
+
 # With Redis, sessions are read from the cache and written through to the database (cached_db):
 # no session query per request, and a Redis restart logs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"

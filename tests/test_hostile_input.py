@@ -168,3 +168,12 @@ def test_signing_an_appeal_with_the_broker_down_succeeds_and_the_outbox_delivers
     message = OutboxMessage.objects.get(case_id=str(appeal.public_id))
     assert message.status == "pending"
     assert outbox_sweep() >= 1  # the broker is back: the sweeper hands the row to a worker
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bin_", ["\x00", "12345678901\x00", "１２３４５６７８９０１２", "", "1" * 13])
+def test_registry_lookup_of_a_malformed_bin_finds_nothing(bin_):
+    """The wizard's «Поиск» sends the typed BIN as it is: a NUL byte used to reach PostgreSQL (a 500)."""
+    from cabinets.selectors import legal_entity_lookup
+
+    assert legal_entity_lookup(bin=bin_) is None

@@ -35,7 +35,8 @@ def appeal(cabinet_user):
 
 
 @pytest.mark.django_db
-def test_list_shows_columns_and_constant_query_count(cabinet_client, cabinet_user):
+def test_list_shows_columns_and_constant_query_count(cabinet_client, cabinet_user, settings):
+    settings.PAGE_CACHE_SECONDS = 0  # the rendering's queries, not a page cache hit's
     org = cabinet_user.organization
     AppealFactory(organization=org)
     url = reverse("appeals:list")

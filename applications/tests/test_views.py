@@ -278,9 +278,11 @@ def test_only_the_tabs_own_fields_are_kept(company_client, company):
     assert app.data["head"] == {"head-full_name": "Демов"}
 
 
-def test_stage_pages_read_documents_and_consents_once(company_client, company, django_assert_max_num_queries):
+def test_stage_pages_read_documents_and_consents_once(company_client, company, django_assert_max_num_queries,
+                                                      settings):
     """The readiness reads every stage's document slots (two queries for all of them) and the
     consents; the stage page shows what it read instead of reading them again (issue #18)."""
+    settings.PAGE_CACHE_SECONDS = 0  # the rendering's queries, not a page cache hit's
     from applications.tests.factories import ConsentTypeFactory, DocumentTypeFactory
 
     app = ApplicationFactory(organization=company, data=valid_tab_data(company_bin=company.bin))

@@ -280,7 +280,10 @@ def test_the_form_in_kazakh(page, login_browser, setup):
     expect(page.get_by_label("Бенефициар коды (КБе)")).to_have_value("1")
 
 
-def test_upload_errors_at_the_field(page, login_browser, setup, tmp_path, monkeypatch):
+def test_upload_errors_at_the_field(page, login_browser, setup, tmp_path, monkeypatch, settings):
+    # The limit is changed below under the running server, which a release does with a restart (the
+    # page cache's code fingerprint): the reload must render, not serve the page from before.
+    settings.PAGE_CACHE_SECONDS = 0
     app = Application.objects.create(organization=setup["company"], project_name="ЖК «Файлы»")
     login_browser(page, setup["user"])
     page.goto(f"/applications/guarantee/{app.public_id}/stage/2/")
