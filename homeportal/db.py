@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connections, models, router
 
+from homeportal import page_cache
+
 ROWS_PER_STATEMENT = 1000
 
 
@@ -74,6 +76,7 @@ def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None
         with cursor.cursor.copy(f"COPY {qn(meta.db_table)} ({columns}) FROM STDIN") as copy:  # names from the model
             for obj in objs:
                 copy.write_row([field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields])
+    page_cache.wrote(connection, {meta.db_table})  # COPY goes past Django's execute wrappers
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias

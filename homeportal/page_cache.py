@@ -9,7 +9,9 @@ the database layer, not from a list of places to remember:
   dependency of the page.
 - **What was written.** Every INSERT/UPDATE/DELETE that goes through Django's connection, in any
   process (web, worker, beat, admin, management commands; ORM `save()`, `QuerySet.update()`, bulk
-  writes, raw SQL), bumps the version of each table it names, in Redis. Statements that name no
+  writes, raw SQL), bumps the version of each table it names, in Redis. The two writers that use
+  psycopg directly (COPY, binary-bound PDFs) call `wrote()`; tests/test_page_cache.py fails on a
+  new one. Statements that name no
   known table, or change the schema, bump the version every page depends on ("*").
 - **When.** Inside a transaction a table's version is bumped once at its first write and once
   more after COMMIT (`on_commit`); a reader that took the versions before rendering can therefore
@@ -156,6 +158,13 @@ class _CommitBump:
 
     def __call__(self):
         bump(self.tables)
+
+
+def wrote(connection, tables) -> None:
+    """For the few writes that go to psycopg directly, past Django's execute wrappers (COPY in
+    `homeportal.db.insert_rows`, binary-bound PDFs in `signing.blobs`): the same bookkeeping as
+    every other write."""
+    _note_write(connection, set(tables))
 
 
 def _note_write(connection, tables: set[str]) -> None:

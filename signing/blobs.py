@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django.db import connection
 
+from homeportal import page_cache
+
 
 def _postgres() -> bool:
     return connection.vendor == "postgresql"
@@ -75,3 +77,4 @@ def document_store_pades(pk: int, pdf: bytes | None) -> None:
             cur.execute(f"UPDATE {table} SET issued_pdf = NULL WHERE id = %s", [pk])  # noqa: S608
         else:
             cur.execute(f"UPDATE {table} SET pades_pdf = %b, issued_pdf = NULL WHERE id = %s", [pdf, pk])  # noqa: S608
+    page_cache.wrote(connection, {SignedDocument._meta.db_table})  # psycopg's cursor: past Django's wrappers

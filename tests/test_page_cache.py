@@ -2,8 +2,10 @@
 the session that rendered it, only while no table it read was written, by any path and any process;
 a fresh CSRF token each time; nothing served or stored around messages, htmx, writes or Redis down."""
 
+import os
 import re
 import threading
+from pathlib import Path
 
 import pytest
 from django.db import connection, connections, transaction
@@ -18,6 +20,7 @@ from homeportal import page_cache
 from tests.factories import OrganizationFactory, UserFactory
 
 NOTIFICATIONS = "/notifications/"
+SKIP_DIRS = {"tests", "bench", "scripts", "migrations", "var", "node_modules", "__pycache__", "static"}
 
 
 def _hit(response) -> bool:
@@ -307,3 +310,33 @@ def test_every_cabinet_page_of_the_bench_is_cached():
                  application_views.application_history, appeal_views.appeal_list, appeal_views.appeal_edit,
                  appeal_views.appeal_history, cabinet_views.notification_list, cabinet_views.survey_list):
         assert getattr(view, "page_cached", False), view
+
+
+@pytest.mark.django_db
+def test_rows_written_by_copy_show_at_once(cabinet_client, organization):
+    """homeportal.db.insert_rows (the BPMS feed's history rows) writes with psycopg's COPY, past
+    Django's execute wrappers: it reports its table itself."""
+    from homeportal.db import insert_rows
+
+    _note(organization)
+    cabinet_client.get(NOTIFICATIONS)
+    assert _hit(cabinet_client.get(NOTIFICATIONS))
+    insert_rows(Notification, [Notification(organization=organization, title_ru="Записано COPY", title_kk="т")])
+    response = cabinet_client.get(NOTIFICATIONS)
+    assert not _hit(response) and "Записано COPY" in response.content.decode()
+
+
+def test_every_direct_psycopg_writer_reports_its_tables():
+    """Code that writes through psycopg itself (not Django's cursor) must call page_cache.wrote():
+    a new such module fails here until it does."""
+    root = Path(__file__).resolve().parent.parent
+    direct = re.compile(r"\.cursor\.copy\(|psycopg\.Cursor\(|\.connection\.cursor\(\)")
+    offenders = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS]
+        for path in (Path(dirpath, name) for name in filenames if name.endswith(".py")):
+            text = path.read_text(encoding="utf-8")
+            if direct.search(text) and re.search(r"\b(INSERT|UPDATE|DELETE|COPY)\b", text) \
+                    and "page_cache.wrote(" not in text:
+                offenders.append(str(path.relative_to(root)))
+    assert offenders == []
