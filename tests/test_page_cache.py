@@ -261,36 +261,38 @@ def test_redis_down_renders_the_page(cabinet_client, organization, monkeypatch):
     note.save()  # the write does not fail either
 
 
-@pytest.mark.django_db
-def test_a_view_that_writes_is_not_stored(cabinet_client, organization, monkeypatch):
+def _wrap_notifications_view(monkeypatch, before):
+    """The notifications view, with `before()` run inside it; returns the list of stored entries."""
     from cabinets import views
 
-    _note(organization)
-    original = views.selectors.notifications_of
+    original, stored = views.selectors.notifications_of, []
 
-    def writing(**kwargs):
-        Notification.objects.filter(organization=organization).update(read_at=timezone.now())
+    def wrapped(**kwargs):
+        before()
         return original(**kwargs)
 
-    monkeypatch.setattr(views.selectors, "notifications_of", writing)
+    monkeypatch.setattr(views.selectors, "notifications_of", wrapped)
+    real_store = page_cache._store
+    monkeypatch.setattr(page_cache, "_store", lambda *args: (stored.append(args[0]), real_store(*args)))
+    return stored
+
+
+@pytest.mark.django_db
+def test_a_view_that_writes_is_not_stored(cabinet_client, organization, monkeypatch):
+    _note(organization)
+    stored = _wrap_notifications_view(
+        monkeypatch, lambda: Notification.objects.filter(organization=organization).update(read_at=timezone.now()))
     cabinet_client.get(NOTIFICATIONS)
-    assert not _hit(cabinet_client.get(NOTIFICATIONS))
+    assert stored == []
 
 
 @pytest.mark.django_db
 def test_expires_by_bounds_an_entry(cabinet_client, organization, monkeypatch):
-    from cabinets import views
-
     _note(organization)
-    original = views.selectors.notifications_of
-
-    def timed(**kwargs):
-        page_cache.expires_by(timezone.now() - timezone.timedelta(seconds=1))
-        return original(**kwargs)
-
-    monkeypatch.setattr(views.selectors, "notifications_of", timed)
+    stored = _wrap_notifications_view(
+        monkeypatch, lambda: page_cache.expires_by(timezone.now() - timezone.timedelta(seconds=1)))
     cabinet_client.get(NOTIFICATIONS)
-    assert not _hit(cabinet_client.get(NOTIFICATIONS))
+    assert len(stored) == 1 and not _hit(cabinet_client.get(NOTIFICATIONS))
 
 
 @pytest.mark.django_db
