@@ -201,6 +201,22 @@ OFFICIAL_LETTER = "letter"
 NOTICE_STATUSES = (AppealStatus.REVISION, AppealStatus.REJECTED)
 
 
+# What a step's payload may carry and how the history labels it: (key, label, is an ISO date).
+HISTORY_PAYLOAD_FIELDS = (
+    ("registration_number", pgettext_lazy("appeals", "Registration number"), False),
+    ("registered_at", pgettext_lazy("appeals", "Registration date"), True),
+    ("review_deadline", pgettext_lazy("appeals", "Review deadline"), True),
+    ("executor_name", pgettext_lazy("appeals", "Responsible executor"), False),
+    ("internal_number", pgettext_lazy("appeals", "Internal number"), False),
+    ("revision_deadline", pgettext_lazy("appeals", "Revision deadline"), True),
+    ("ds_number", pgettext_lazy("appeals", "SA number"), False),
+    ("ds_date", pgettext_lazy("appeals", "SA date"), True),
+    ("notes", pgettext_lazy("appeals", "Remarks"), False),
+    ("reason", pgettext_lazy("appeals", "Reason for refusal"), False),
+    ("organization", pgettext_lazy("appeals", "Organization"), False),
+)
+
+
 class AppealHistory(HistoryEntry):
     """One step of «История заявки»: forming, signing, each status with its payload and,
     where KZhK sent one, a document («Скачать»). The shape is `homeportal.history.HistoryEntry`."""
@@ -235,6 +251,17 @@ class AppealHistory(HistoryEntry):
 
     def __str__(self):
         return f"{self.get_event_display()} {self.status}"
+
+    @property
+    def payload_rows(self) -> list[tuple[str, object]]:
+        """The «Данные» column: the payload's known keys that are set, labelled, dates as dd.mm.yyyy.
+        Built here rather than by a dozen template `if`s per row: most lookups miss, and a missed
+        template lookup is Django's slow path (issue #18: 50 steps a page)."""
+        from appeals.templatetags.appeals_tags import isodate
+
+        payload = self.payload if isinstance(self.payload, dict) else {}
+        return [(label, isodate(payload[key]) if is_date else payload[key])
+                for key, label, is_date in HISTORY_PAYLOAD_FIELDS if payload.get(key)]
 
 
 class AppealSignature(ChoiceLabels, models.Model):

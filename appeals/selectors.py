@@ -87,7 +87,8 @@ def appeal_files_by_slot(appeal: Appeal) -> dict[str, list[AppealFile]]:
 
 
 def appeal_history(*, appeal: Appeal) -> QuerySet[AppealHistory]:
-    return appeal.history.select_related("actor").order_by("created_at", "pk")
+    # No joins: the page shows `actor_name`, and each step's appeal is this one (the related manager's).
+    return appeal.history.order_by("created_at", "pk")
 
 
 def history_step_get(*, appeal: Appeal, step_id: int) -> AppealHistory:

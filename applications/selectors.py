@@ -224,7 +224,9 @@ def checklist(application: Application) -> list[dict]:
 
 def history_of(application: Application):
     """«История заявки»: the stages in chronological order, with what each row downloads."""
-    return application.history.select_related("actor", "decision_document", "application").order_by("created_at", "id")
+    # No joins: the page needs the ids only (has_download), `actor_name`, and this application (the
+    # related manager's); a join built a full application, user and document per row (issue #18).
+    return application.history.order_by("created_at", "id")
 
 
 def history_entry_get(*, application: Application, entry_id: int):

@@ -88,6 +88,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "cabinets.context_processors.portal",
             ],
+            # `date` with the same output, faster for the portal's numeric formats (issue #18).
+            "builtins": ["homeportal.templatetags.fast_date"],
         },
     }
 ]
