@@ -1,14 +1,14 @@
 """bench/list_pages.py — list pages stay flat from 10 to 100 000 rows (issue #18).
 
 For each list page (guarantee applications, appeals, notifications) and history page (one appeal,
-one application) the organization gets 10 rows,
-then 100 000; the page is requested in-process (Django test client, signed in) 30 times each and
-the median time and response size are printed with the ratio 100 000 / 10 (goal ≤ 1.5). The floor
-is the same page at 10 rows, measured in the same run. Also measured at 50 rows — a full page of
-every list (20 rows shown) and of every history (50) — and printed as the ratio 100 000 / 50: the
-same rows on the page, only the table grows. At 10 rows a list page shows 10 rows and at 100 000
-it shows 20, so 100 000 / 10 also counts the ten more rows rendered (~0.3-0.5 ms each once the
-page's fixed cost fell to a few ms).
+one application) three organizations get 10, 50 and 100 000 rows, in the same tables; each page is
+requested in-process (Django test client, signed in) 30 times at each size, the three sizes in turn
+within every repetition (so a drift of the machine moves all three alike), and the median time and
+response size are printed with the ratio 100 000 / 10 (goal ≤ 1.5): the floor is the same page at 10
+rows, measured in the same run. 50 rows is a full page of every list (20 rows shown) and of every
+history (50), printed as the ratio 100 000 / 50: the same rows on the page, only the data grows. At
+10 rows a page shows 10 rows and at 100 000 a full page, so 100 000 / 10 also counts the rows more
+rendered.
 Uses its own PostgreSQL database (hp_bench_lists, recreated) and Redis DB 11.
 
     .venv/bin/python bench/list_pages.py [--rows 100000] [--repeat 30]
@@ -78,22 +78,28 @@ def fill(org, user, n: int) -> dict[str, str]:
             "guarantee history": f"/applications/{application.public_id}/history/"}
 
 
-def measure(client, url: str, repeat: int) -> tuple[float, int, int]:
+def measure(clients: dict[int, object], urls: dict[int, str], repeat: int) -> dict[int, tuple[float, int, int]]:
+    """Median time, size and queries of one page at each size, the sizes taken in turn within each
+    repetition: a drift of the machine (load, CPU clock) then moves every size alike, not one phase."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    client.get(url)  # warm: templates, connection
-    connection.queries_log.clear()  # DEBUG=1 fills the bounded log; an empty one counts right
-    with CaptureQueriesContext(connection) as queries:
-        client.get(url)
-    times, size = [], 0
+    sizes, times, queries = list(urls), {n: [] for n in urls}, {}
+    for n in sizes:
+        clients[n].get(urls[n])  # warm: templates, connection
+        connection.queries_log.clear()  # DEBUG=1 fills the bounded log; an empty one counts right
+        with CaptureQueriesContext(connection) as captured:
+            clients[n].get(urls[n])
+        queries[n] = len(captured)
+    size = {}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        response = client.get(url)
-        times.append(time.perf_counter() - t0)
-        assert response.status_code == 200, (url, response.status_code)
-        size = len(response.content)
-    return statistics.median(times), size, len(queries)
+        for n in sizes:
+            t0 = time.perf_counter()
+            response = clients[n].get(urls[n])
+            times[n].append(time.perf_counter() - t0)
+            assert response.status_code == 200, (urls[n], response.status_code)
+            size[n] = len(response.content)
+    return {n: (statistics.median(times[n]), size[n], queries[n]) for n in sizes}
 
 
 def main() -> None:
@@ -111,29 +117,30 @@ def main() -> None:
 
     setup_test_environment()
     call_command("migrate", verbosity=0)
-    from tests.factories import ContractFactory, OrganizationFactory, UserFactory
-
-    org = OrganizationFactory()
-    user = UserFactory(organization=org)
-    ContractFactory(organization=org, kind="guarantee")
     from appeals.models import AppealCategory
+    from tests.factories import ContractFactory, OrganizationFactory, UserFactory
 
     if not AppealCategory.objects.exists():
         AppealCategory.objects.create(code="other", contract_kind="guarantee", name_ru="Иное", name_kk="Басқа", is_other=True)
-    client = Client()
-    client.force_login(user)
+    # One organization per size, all in the same tables (as in production, where the other rows are
+    # other organizations'); each page is then timed at the three sizes in turn.
+    sizes = (10, 50, args.rows)
+    clients, urls = {}, {}
     pages = {"guarantee list": "/applications/guarantee/", "appeals list": "/appeals/", "notifications": "/notifications/"}
-    results = {}
-    for n in (10, 50, args.rows):
-        histories = fill(org, user, n)
-        for name, url in {**pages, **histories}.items():
-            results[(name, n)] = measure(client, url, args.repeat)
+    for n in sizes:
+        org = OrganizationFactory()
+        user = UserFactory(organization=org)
+        ContractFactory(organization=org, kind="guarantee")
+        clients[n] = Client()
+        clients[n].force_login(user)
+        urls[n] = {**pages, **fill(org, user, n)}
+    results = {name: measure(clients, {n: urls[n][name] for n in sizes}, args.repeat) for name in urls[sizes[0]]}
     print(f"load average: {os.getloadavg()[0]:.1f} (2 cores shared; ratios are from this run)")
     print(f"{'page':<18} {'10 rows':>9} {'50 rows':>9} {f'{args.rows} rows':>12} {'N / 10':>7} {'N / 50':>7} "
           f"{'bytes 10 / 50 / N':>24} {'queries':>13}")
-    for name in [*pages, *histories]:
-        (t_small, b_small, q_small), (t_page, b_page, q_page) = results[(name, 10)], results[(name, 50)]
-        t_big, b_big, q_big = results[(name, args.rows)]
+    for name, by_size in results.items():
+        (t_small, b_small, q_small), (t_page, b_page, q_page) = by_size[10], by_size[50]
+        t_big, b_big, q_big = by_size[args.rows]
         print(f"{name:<18} {t_small * 1000:>7.1f}ms {t_page * 1000:>7.1f}ms {t_big * 1000:>10.1f}ms "
               f"{t_big / t_small:>6.2f}x {t_big / t_page:>6.2f}x {b_small:>7} / {b_page:<6} / {b_big:<7} "
               f"{q_small:>3} / {q_page} / {q_big:<3} (goal ≤ 1.5x, queries equal)")
