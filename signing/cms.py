@@ -138,7 +138,10 @@ def cms_signer_digest(cms_bytes: bytes) -> tuple[bytes | None, bytes]:
 
 
 def cms_content(cms_bytes: bytes) -> bytes | None:
-    sd = _load_signed_data(cms_bytes)
+    return _encapsulated(_load_signed_data(cms_bytes))
+
+
+def _encapsulated(sd: acms.SignedData) -> bytes | None:
     content = sd["encap_content_info"]["content"]
     return None if isinstance(content, core.Void) or content.native is None else content.native
 
@@ -181,7 +184,7 @@ def cms_verify(*, cms_bytes: bytes, data: bytes | None = None, check_certificate
 def _cms_verify(*, cms_bytes: bytes, data: bytes | None, check_certificates: bool, digest: bytes | None = None) -> CmsContent:
     cms_bytes = _der(cms_bytes)
     sd = _load_signed_data(cms_bytes)
-    encap = cms_content(cms_bytes)
+    encap = _encapsulated(sd)
     content = data if data is not None else encap
     if data is not None and encap is not None and encap != data:
         content = data  # checked against what the caller holds; the digest will tell

@@ -22,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import fnmatch
+import functools
 import json
 import os
 import shutil
@@ -122,7 +124,7 @@ def demo_people() -> list[DemoPerson]:
 
 
 def pki_dir() -> Path:
-    return Path(settings.PKI_DIR)
+    return _dir(settings.PKI_DIR)
 
 
 def nca_url(path: str) -> str:
@@ -602,23 +604,37 @@ def demo_key_path(slug: str) -> Path:
 _CACHE: dict = {}
 
 
-def _files(directory: Path, patterns: tuple[str, ...]) -> list[Path]:
-    if not directory.is_dir():
-        return []
-    return [p for pattern in patterns for p in sorted(directory.glob(pattern))]
-
-
-def _cached(kind: str, files: list[Path], load):
-    """Parsed trust material, re-read only when a file changes (path, size, mtime)."""
+def _files(directory: Path, patterns: tuple[str, ...]) -> list[tuple[str, int, int]]:
+    """The files of `directory` matching `patterns` (in pattern order, sorted by name within each),
+    each with its mtime and size. One scandir and one stat per file: every verification looks here
+    (a new CRL or root counts at once), and pathlib's glob was a fifth of a CMS verification."""
+    found = []
     try:
-        key = (kind, tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
-    except OSError:
-        key = None
-    if key is not None and _CACHE.get(kind, (None,))[0] == key:
-        return _CACHE[kind][1]
-    value = load(files)
-    if key is not None:
-        _CACHE[kind] = (key, value)
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if not any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in patterns):
+                    continue
+                try:
+                    if entry.is_file():
+                        info = entry.stat()
+                        found.append((entry.name, info.st_mtime_ns, info.st_size))
+                except OSError:  # gone since the listing: as if it was never there
+                    continue
+    except OSError:  # no directory (yet), or unreadable: no trust material from it
+        return []
+    found.sort()
+    return [(name, mtime, size) for pattern in patterns for name, mtime, size in found
+            if fnmatch.fnmatchcase(name, pattern)]
+
+
+def _cached(directory: Path, files: list[tuple[str, int, int]], load):
+    """Parsed trust material of `directory`, re-read only when a file changes (name, size, mtime)."""
+    key = tuple(files)
+    cached = _CACHE.get(directory)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    value = load([directory / name for name, _mtime, _size in files])
+    _CACHE[directory] = (key, value)
     return value
 
 
@@ -634,23 +650,31 @@ def _load_certs(files: list[Path]) -> list[x509.Certificate]:
 
 
 def _pem_certs(directory: Path) -> list[x509.Certificate]:
-    return _cached(f"certs:{directory}", _files(directory, ("*.pem", "*.crt", "*.cer")), _load_certs)
+    return _cached(directory, _files(directory, ("*.pem", "*.crt", "*.cer")), _load_certs)
+
+
+@functools.lru_cache(maxsize=64)
+def _dir(base: str | Path, *names: str) -> Path:
+    """Path(base, *names), built once per value: every verification resolves these directories."""
+    return Path(base, *names)
 
 
 def trust_dir() -> Path:
-    return Path(getattr(settings, "SIGNING_TRUST_DIR", None) or pki_dir() / "trust")
+    configured = getattr(settings, "SIGNING_TRUST_DIR", None)
+    return _dir(configured) if configured else _dir(settings.PKI_DIR, "trust")
 
 
 def crl_dir() -> Path:
-    return Path(getattr(settings, "SIGNING_CRL_DIR", None) or pki_dir() / "crl")
+    configured = getattr(settings, "SIGNING_CRL_DIR", None)
+    return _dir(configured) if configured else _dir(settings.PKI_DIR, "crl")
 
 
 def trusted_roots() -> list[x509.Certificate]:
-    return _pem_certs(trust_dir() / "roots")
+    return _pem_certs(_dir(trust_dir(), "roots"))
 
 
 def known_intermediates() -> list[x509.Certificate]:
-    return _pem_certs(trust_dir() / "intermediates")
+    return _pem_certs(_dir(trust_dir(), "intermediates"))
 
 
 def _load_crls(files: list[Path]) -> list[x509.CertificateRevocationList]:
@@ -672,7 +696,7 @@ def crls() -> list[x509.CertificateRevocationList]:
         _LAST_REFRESH[0] = time.monotonic()
         with contextlib.suppress(OSError, ValueError):  # a read-only or half-written dir: keep the old CRLs
             _refresh_crls(pki_dir(), _now())
-    return _cached(f"crls:{d}", _files(d, ("*.crl",)), _load_crls)
+    return _cached(d, _files(d, ("*.crl",)), _load_crls)
 
 
 def kzhk_key() -> tuple[bytes, str]:
