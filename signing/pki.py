@@ -627,14 +627,14 @@ def _files(directory: Path, patterns: tuple[str, ...]) -> list[tuple[str, int, i
             if fnmatch.fnmatchcase(name, pattern)]
 
 
-def _cached(directory: Path, files: list[tuple[str, int, int]], load):
+def _cached(kind: str, directory: Path, files: list[tuple[str, int, int]], load):
     """Parsed trust material of `directory`, re-read only when a file changes (name, size, mtime)."""
     key = tuple(files)
-    cached = _CACHE.get(directory)
+    cached = _CACHE.get((kind, directory))
     if cached is not None and cached[0] == key:
         return cached[1]
     value = load([directory / name for name, _mtime, _size in files])
-    _CACHE[directory] = (key, value)
+    _CACHE[(kind, directory)] = (key, value)
     return value
 
 
@@ -650,7 +650,7 @@ def _load_certs(files: list[Path]) -> list[x509.Certificate]:
 
 
 def _pem_certs(directory: Path) -> list[x509.Certificate]:
-    return _cached(directory, _files(directory, ("*.pem", "*.crt", "*.cer")), _load_certs)
+    return _cached("certs", directory, _files(directory, ("*.pem", "*.crt", "*.cer")), _load_certs)
 
 
 @functools.lru_cache(maxsize=64)
@@ -696,7 +696,7 @@ def crls() -> list[x509.CertificateRevocationList]:
         _LAST_REFRESH[0] = time.monotonic()
         with contextlib.suppress(OSError, ValueError):  # a read-only or half-written dir: keep the old CRLs
             _refresh_crls(pki_dir(), _now())
-    return _cached(d, _files(d, ("*.crl",)), _load_crls)
+    return _cached("crls", d, _files(d, ("*.crl",)), _load_crls)
 
 
 def kzhk_key() -> tuple[bytes, str]:
