@@ -612,19 +612,19 @@ def _files(directory: Path, patterns: tuple[str, ...]) -> list[tuple[str, int, i
     try:
         with os.scandir(directory) as entries:
             for entry in entries:
-                if not any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in patterns):
+                rank = next((i for i, pattern in enumerate(patterns) if fnmatch.fnmatchcase(entry.name, pattern)), None)
+                if rank is None:
                     continue
                 try:
                     if entry.is_file():
                         info = entry.stat()
-                        found.append((entry.name, info.st_mtime_ns, info.st_size))
+                        found.append((rank, entry.name, info.st_mtime_ns, info.st_size))
                 except OSError:  # gone since the listing: as if it was never there
                     continue
     except OSError:  # no directory (yet), or unreadable: no trust material from it
         return []
     found.sort()
-    return [(name, mtime, size) for pattern in patterns for name, mtime, size in found
-            if fnmatch.fnmatchcase(name, pattern)]
+    return [(name, mtime, size) for _rank, name, mtime, size in found]
 
 
 def _cached(kind: str, directory: Path, files: list[tuple[str, int, int]], load):
